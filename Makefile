@@ -1,0 +1,52 @@
+# CryptoTracker: `make run` (real exchanges), `make demo` (local simulator), `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: run demo test unit integration e2e lint services venv clean
+
+$(BIN)/activate: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $(BIN)/activate
+
+venv: $(BIN)/activate
+
+services:
+	bash scripts/services.sh
+
+var:
+	mkdir -p var
+
+run: venv services var
+	$(BIN)/python scripts/procfile.py > var/Procfile.run
+	$(BIN)/honcho -f var/Procfile.run -d . start
+
+# The demo keeps its data apart from a real run: own InfluxDB database, key and queue prefixes.
+demo: export INFLUXDB_DB ?= cryptotracker_demo
+demo: export KEY_PREFIX ?= ctdemo:
+demo: export QUEUE_PREFIX ?= demo.
+demo: venv services var
+	$(BIN)/python scripts/procfile.py --demo > var/Procfile.demo
+	$(BIN)/honcho -f var/Procfile.demo -d . start
+
+test: venv services
+	$(BIN)/python -m pytest
+
+unit: venv
+	$(BIN)/python -m pytest -m unit
+
+integration: venv services
+	$(BIN)/python -m pytest -m integration
+
+e2e: venv services
+	$(BIN)/python -m pytest -m e2e
+
+lint: venv
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf var/Procfile.* var/celerybeat-schedule*

@@ -1,0 +1,56 @@
+"""Celery settings: broker, queues, routes and beat schedule, all from the environment."""
+
+from kombu import Exchange, Queue
+
+from core.config import get_settings
+
+_settings = get_settings()
+_prefix = _settings.queue_prefix  # lets tests and several deployments share one broker
+
+STORAGE_QUEUE = f"{_prefix}storage"
+ARBITRAGE_QUEUE = f"{_prefix}arbitrage"
+REPORTS_QUEUE = f"{_prefix}reports"
+
+broker_url = _settings.broker_url
+broker_connection_retry_on_startup = True
+broker_pool_limit = 10
+
+# Quote batches are data, not jobs whose results anyone waits for.
+task_ignore_result = True
+result_backend = None
+
+task_serializer = "json"
+accept_content = ["json"]
+timezone = "UTC"
+enable_utc = True
+
+# Tasks are idempotent, so a message is acknowledged only after it is done: a worker that
+# dies mid-batch leaves it on the queue for another worker instead of losing it.
+task_acks_late = True
+task_reject_on_worker_lost = True
+task_default_delivery_mode = "persistent"
+worker_prefetch_multiplier = 4
+worker_hijack_root_logger = False
+
+_exchange = Exchange(f"{_prefix}cryptotracker", type="direct", durable=True)
+task_queues = (
+    Queue(STORAGE_QUEUE, _exchange, routing_key=STORAGE_QUEUE, durable=True),
+    Queue(ARBITRAGE_QUEUE, _exchange, routing_key=ARBITRAGE_QUEUE, durable=True),
+    Queue(REPORTS_QUEUE, _exchange, routing_key=REPORTS_QUEUE, durable=True),
+)
+task_default_queue = ARBITRAGE_QUEUE
+task_default_exchange = _exchange.name
+task_routes = {
+    "tasks.storage.*": {"queue": STORAGE_QUEUE, "routing_key": STORAGE_QUEUE},
+    "tasks.arbitrage.*": {"queue": ARBITRAGE_QUEUE, "routing_key": ARBITRAGE_QUEUE},
+    "tasks.reports.*": {"queue": REPORTS_QUEUE, "routing_key": REPORTS_QUEUE},
+}
+
+beat_schedule = {
+    # Opportunities whose quotes stop arriving must still close when those quotes go stale.
+    "expire-stale-opportunities": {
+        "task": "tasks.arbitrage.expire_stale",
+        "schedule": 1.0,
+        "options": {"expires": 5.0},
+    },
+}

@@ -1,0 +1,141 @@
+"""Settings from environment variables (and an optional `.env`), each with a local default."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.symbols import parse_symbol_list
+
+DEFAULT_EXCHANGES = "bitstamp,kraken"
+DEFAULT_SYMBOLS = "BTC-USD,ETH-USD"
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+def load_dotenv_file(path: str | Path = ".env") -> None:
+    """Read `.env` into the environment without overriding variables already set."""
+    try:
+        from dotenv import load_dotenv
+    except ImportError:  # python-dotenv is optional for core
+        return
+    load_dotenv(path, override=False)
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "")
+    if raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    if raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def parse_fees(text: str) -> dict[str, float]:
+    """Parse `TAKER_FEES` (`kraken=0.0026,bitstamp=0.004`) into fractions per exchange."""
+    fees: dict[str, float] = {}
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        name, sep, value = item.partition("=")
+        try:
+            fee = float(value)
+        except ValueError:
+            fee = -1.0
+        if not sep or not name.strip() or not 0 <= fee < 1:
+            raise ConfigError(f"TAKER_FEES entry {item!r} is not exchange=fraction (0 <= f < 1)")
+        fees[name.strip().lower()] = fee
+    return fees
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every setting a CryptoTracker process reads."""
+
+    broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    influxdb_url: str = "http://127.0.0.1:8086"
+    influxdb_db: str = "cryptotracker"
+    influxdb_user: str = ""
+    influxdb_password: str = ""
+    influxdb_retention: str = "30d"
+    exchanges: tuple[str, ...] = tuple(DEFAULT_EXCHANGES.split(","))
+    symbols: tuple[str, ...] = tuple(DEFAULT_SYMBOLS.split(","))
+    taker_fees: dict[str, float] = field(default_factory=dict)
+    max_quote_age_s: float = 5.0
+    min_net_pct: float = 0.0
+    web_host: str = "127.0.0.1"
+    web_port: int = 5000
+    flower_basic_auth: str = ""
+    alert_webhook_url: str = ""
+    key_prefix: str = "ct:"
+    queue_prefix: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from `env` (default: the process environment)."""
+        env = os.environ if env is None else env
+        d = cls()
+        exchanges = tuple(
+            e.strip().lower()
+            for e in env.get("EXCHANGES", DEFAULT_EXCHANGES).split(",")
+            if e.strip()
+        )
+        try:
+            symbols = tuple(parse_symbol_list(env.get("SYMBOLS", DEFAULT_SYMBOLS)))
+        except ValueError as exc:
+            raise ConfigError(f"SYMBOLS: {exc}") from exc
+        return cls(
+            broker_url=env.get("BROKER_URL") or d.broker_url,
+            redis_url=env.get("REDIS_URL") or d.redis_url,
+            influxdb_url=(env.get("INFLUXDB_URL") or d.influxdb_url).rstrip("/"),
+            influxdb_db=env.get("INFLUXDB_DB") or d.influxdb_db,
+            influxdb_user=env.get("INFLUXDB_USER", ""),
+            influxdb_password=env.get("INFLUXDB_PASSWORD", ""),
+            influxdb_retention=env.get("INFLUXDB_RETENTION") or d.influxdb_retention,
+            exchanges=exchanges,
+            symbols=symbols,
+            taker_fees=parse_fees(env.get("TAKER_FEES", "")),
+            max_quote_age_s=_float(env, "MAX_QUOTE_AGE_S", d.max_quote_age_s),
+            min_net_pct=_float(env, "MIN_NET_PCT", d.min_net_pct),
+            web_host=env.get("WEB_HOST") or d.web_host,
+            web_port=_int(env, "WEB_PORT", d.web_port),
+            flower_basic_auth=env.get("FLOWER_BASIC_AUTH", ""),
+            alert_webhook_url=env.get("ALERT_WEBHOOK_URL", ""),
+            key_prefix=env.get("KEY_PREFIX", d.key_prefix),
+            queue_prefix=env.get("QUEUE_PREFIX", d.queue_prefix),
+        )
+
+
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process-wide settings, read once (after `.env`) on first use."""
+    global _settings
+    if _settings is None:
+        load_dotenv_file()
+        _settings = Settings.from_env()
+    return _settings
+
+
+def reset_settings() -> None:
+    """Forget cached settings so the next `get_settings()` re-reads the environment."""
+    global _settings
+    _settings = None

@@ -1,0 +1,50 @@
+"""Print the Procfile for the configured exchanges: `--demo` points feeds at the simulator."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+SIM_HOST = "127.0.0.1"
+SIM_PORT = 8765
+
+
+def procfile(exchanges: list[str], demo: bool) -> str:
+    """The Procfile text: Celery workers, beat, web, one feed per exchange (and the simulator)."""
+    lines = [
+        "storage: celery -A tasks worker -Q ${QUEUE_PREFIX}storage -n storage@%h "
+        "--concurrency 2 --loglevel ${LOG_LEVEL:-INFO}",
+        "arbitrage: celery -A tasks worker -Q ${QUEUE_PREFIX}arbitrage -n arbitrage@%h "
+        "--concurrency 2 --loglevel ${LOG_LEVEL:-INFO}",
+        "beat: celery -A tasks beat --schedule var/celerybeat-schedule --loglevel ${LOG_LEVEL:-INFO}",
+        "web: gunicorn 'web:create_app()' --bind ${WEB_HOST:-127.0.0.1}:${WEB_PORT:-5000} "
+        "--worker-class gthread --workers 1 --threads 16 --access-logfile -",
+    ]
+    if demo:
+        names = ",".join(exchanges)
+        lines.append(
+            f"simulator: python -m simulator --host {SIM_HOST} --port {SIM_PORT} "
+            f"--exchanges {names} --symbols ${{SYMBOLS:-BTC-USD,ETH-USD}}"
+        )
+    for name in exchanges:
+        urls = ""
+        if demo:
+            urls = (f" --ws-url ws://{SIM_HOST}:{SIM_PORT}/{name}"
+                    f" --rest-url http://{SIM_HOST}:{SIM_PORT}/{name}")
+        lines.append(f"feed_{name}: python -m workers {name}{urls}")
+    lines.append("announce: bash scripts/announce.sh")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    """Write the Procfile to stdout."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--demo", action="store_true", help="feed from the local simulator")
+    parser.add_argument("--exchanges", default=os.environ.get("EXCHANGES") or "bitstamp,kraken")
+    args = parser.parse_args()
+    exchanges = [e.strip().lower() for e in args.exchanges.split(",") if e.strip()]
+    print(procfile(exchanges, args.demo), end="")
+
+
+if __name__ == "__main__":
+    main()

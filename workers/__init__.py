@@ -1,0 +1,1 @@
+"""Long-running feed workers: websocket → adapter → batches → Celery."""

@@ -1,0 +1,91 @@
+"""`python -m workers <exchange> [--symbols BTC-USD,ETH-USD] [--ws-url URL] [--rest-url URL]`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+
+from core.config import ConfigError, get_settings
+from core.logs import setup_logging
+from core.state import RedisState
+from core.symbols import parse_symbol_list
+from workers.discovery import discover
+from workers.exchanges import get_adapter, known_exchanges
+from workers.feed import FeedWorker, celery_event_sender
+from workers.publisher import Publisher, celery_sender
+
+log = logging.getLogger("workers")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of a feed worker."""
+    parser = argparse.ArgumentParser(
+        prog="python -m workers", description="Stream one exchange's top of book into Celery."
+    )
+    parser.add_argument("exchange", help=f"one of: {', '.join(known_exchanges())}")
+    parser.add_argument("--symbols", help="comma-separated BASE-QUOTE symbols (default: SYMBOLS)")
+    parser.add_argument("--ws-url", help="websocket URL (default: the exchange's own)")
+    parser.add_argument("--rest-url", help="REST base URL for market discovery")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a feed worker until SIGINT/SIGTERM; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    name = args.exchange.strip().lower()
+    if name not in known_exchanges():
+        print(f"unknown exchange {args.exchange!r}; known exchanges: "
+              f"{', '.join(known_exchanges())}", file=sys.stderr)
+        return 2
+    try:
+        settings = get_settings()
+        symbols = parse_symbol_list(args.symbols) if args.symbols else list(settings.symbols)
+    except (ConfigError, ValueError) as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    setup_logging()
+    adapter_cls = get_adapter(name)
+    stop = threading.Event()
+    worker: FeedWorker | None = None
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("%s: signal %d, shutting down", name, signum)
+        stop.set()
+        if worker is not None:
+            worker.stop()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    markets = discover(adapter_cls, args.rest_url, symbols, stop)
+    if stop.is_set():
+        return 0
+    if not markets:
+        log.error("%s lists none of %s", name, ", ".join(symbols))
+        return 1
+    log.info("%s: following %s", name, ", ".join(m.symbol for m in markets))
+    publisher = Publisher(celery_sender())
+    publisher.start()
+    worker = FeedWorker(
+        adapter_cls(markets),
+        args.ws_url or adapter_cls.ws_url,
+        publisher,
+        state=RedisState.from_url(settings.redis_url, settings.key_prefix),
+        send_events=celery_event_sender(),
+    )
+    if stop.is_set():
+        worker.stop()
+    worker.run()
+    publisher.stop()
+    publisher.join(timeout=30)
+    log.info("%s: stopped after %d quotes in %d batches", name, worker.quotes,
+             publisher.published_batches)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""The adapter contract: one exchange's protocol, sans I/O (frames in, quotes out)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, ClassVar
+
+from core.types import Market, Quote
+
+# Every adapter class registers itself here by its `name` when its module is imported.
+REGISTRY: dict[str, type[Adapter]] = {}
+
+
+class Adapter:
+    """Base of every exchange adapter; subclasses set the class attributes and parse methods."""
+
+    name: ClassVar[str] = ""
+    ws_url: ClassVar[str] = ""
+    rest_url: ClassVar[str] = ""
+    markets_path: ClassVar[str] = ""
+    taker_fee: ClassVar[float] = 0.0
+    # Reconnect when no frame at all arrives for this long (venue heartbeats keep it fed).
+    watchdog_s: ClassVar[float] = 30.0
+    # How often the loop sends `ping_message()` (the app-level keepalive), when there is one.
+    ping_interval_s: ClassVar[float] = 20.0
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            REGISTRY[cls.name] = cls
+
+    def __init__(self, markets: list[Market]) -> None:
+        self.markets: dict[str, Market] = {m.native: m for m in markets}
+        # Frames that could not be used, by reason (`bad_json`, `unknown_event`, ...).
+        self.errors: Counter[str] = Counter()
+        # Set by on_message when the venue asks for (or needs) a fresh connection.
+        self.reconnect_reason: str | None = None
+
+    @classmethod
+    def markets_url(cls, rest_url: str | None = None) -> str:
+        """The REST listing endpoint, on the venue or on an override base (e.g. the simulator)."""
+        return (rest_url or cls.rest_url).rstrip("/") + cls.markets_path
+
+    @classmethod
+    def parse_markets(cls, payload: Any) -> list[Market]:
+        """Turn the venue's REST listing (decoded JSON) into markets."""
+        raise NotImplementedError
+
+    def subscribe_messages(self) -> list[str]:
+        """Frames to send right after connecting."""
+        raise NotImplementedError
+
+    def on_message(self, text: str, received_ns: int) -> list[Quote]:
+        """Read one frame; return the quotes it carries. Never raises on bad input."""
+        raise NotImplementedError
+
+    def ping_message(self) -> str | None:
+        """The venue's app-level keepalive frame, or None when it has none."""
+        return None
+
+    def on_connect(self) -> None:
+        """Forget per-connection state before a (re)connect; books are rebuilt from new frames."""
+        self.reconnect_reason = None
+
+    def reject(self, reason: str) -> list[Quote]:
+        """Count an unusable frame under `reason` and return no quotes."""
+        self.errors[reason] += 1
+        return []
+
+    def request_reconnect(self, reason: str) -> None:
+        """Tell the loop to drop this connection and open a new one."""
+        self.reconnect_reason = reason
