@@ -1,1 +1,1 @@
-"""The CryptoTracker domain: types, symbols, arbitrage math and storage access (no Celery, no Flask)."""
+"""The CryptoTracker domain: types, symbols, arbitrage math, storage access (no Celery/Flask)."""

@@ -111,7 +111,7 @@ def decode_opportunity(record: Mapping[str, str]) -> dict[str, Any]:
     for name in _OPP_FIELDS_FLOAT:
         out[name] = float(record.get(name, 0.0))
     for name in _OPP_FIELDS_INT:
-        out[name] = int(float(record.get(name, 0)))
+        out[name] = int(record.get(name, 0))  # int(), not float(): ns need all 19 digits
     samples = max(out.pop("samples"), 1)
     out["mean_net_pct"] = out.pop("sum_net_pct") / samples
     out["samples"] = samples

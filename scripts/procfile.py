@@ -16,7 +16,8 @@ def procfile(exchanges: list[str], demo: bool) -> str:
         "--concurrency 2 --loglevel ${LOG_LEVEL:-INFO}",
         "arbitrage: celery -A tasks worker -Q ${QUEUE_PREFIX}arbitrage -n arbitrage@%h "
         "--concurrency 2 --loglevel ${LOG_LEVEL:-INFO}",
-        "beat: celery -A tasks beat --schedule var/celerybeat-schedule --loglevel ${LOG_LEVEL:-INFO}",
+        "beat: celery -A tasks beat --schedule var/celerybeat-schedule "
+        "--loglevel ${LOG_LEVEL:-INFO}",
         "web: gunicorn 'web:create_app()' --bind ${WEB_HOST:-127.0.0.1}:${WEB_PORT:-5000} "
         "--worker-class gthread --workers 1 --threads 16 --access-logfile -",
     ]

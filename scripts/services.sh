@@ -3,7 +3,7 @@
 # install them with apt-get when missing and running as root, else say what to install.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-influx_dir=${INFLUXDB_DATA_DIR:-$root/var/influxdb}
+influx_dir=${CT_INFLUXDB_DIR:-$root/var/influxdb}
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -45,8 +45,9 @@ fi
 if ! port_open 8086; then
   echo "services: starting InfluxDB (data in $influx_dir)"
   mkdir -p "$influx_dir"
-  INFLUXDB_DATA_DIR="$influx_dir" nohup influxd -config "$root/deploy/influxdb.conf" \
-    >"$influx_dir/influxd.log" 2>&1 &
+  INFLUXDB_META_DIR="$influx_dir/meta" INFLUXDB_DATA_DIR="$influx_dir/data" \
+    INFLUXDB_DATA_WAL_DIR="$influx_dir/wal" \
+    nohup influxd -config "$root/deploy/influxdb.conf" >"$influx_dir/influxd.log" 2>&1 &
   wait_port InfluxDB 8086 60
 fi
 # The HTTP port can open before InfluxDB serves queries: wait for /ping to answer 204.

@@ -48,7 +48,9 @@ def store_quotes(self: Task, rows: list[Any]) -> int:
         return influx().write_lines(lines)
     except InfluxUnavailable as exc:
         delay = retry_delay(self.request.retries)
-        log.warning("InfluxDB unavailable (%s); retrying %d quotes in %.0f s", exc, len(lines), delay)
+        log.warning(
+            "InfluxDB unavailable (%s); retrying %d quotes in %.0f s", exc, len(lines), delay
+        )
         raise self.retry(exc=exc, countdown=delay) from exc
 
 

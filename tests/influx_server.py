@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -50,8 +51,10 @@ class InfluxServer:
     def start(self) -> None:
         """Start influxd and wait until /ping answers."""
         log = open(self.root / "influxd.log", "ab")  # noqa: SIM115  (owned by the child)
+        # influxd reads INFLUXDB_* variables as config overrides: start it without ours.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("INFLUXDB_")}
         self.popen = subprocess.Popen(["influxd", "-config", str(self.config)], stdout=log,
-                                      stderr=log)
+                                      stderr=log, env=env)
         wait_for(lambda: requests.get(self.url + "/ping", timeout=1).status_code == 204, 60,
                  "private influxd to answer /ping", every_s=0.2)
 

@@ -10,7 +10,7 @@ from core.types import Quote
 
 @dataclass(slots=True)
 class BatchPath:
-    """One destination's batch: flushed when `max_size` quotes wait or the oldest is `max_age_s` old.
+    """One destination's batch, flushed at `max_size` quotes or when the oldest is `max_age_s` old.
 
     With `coalesce`, only the newest quote per (exchange, symbol) is kept: the arbitrage state
     needs nothing older, and the batch stays small however fast the venue streams.

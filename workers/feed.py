@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import websocket
+from websocket import ABNF
 
 from core.state import RedisState
 from workers.backoff import Backoff
@@ -21,6 +22,12 @@ log = logging.getLogger(__name__)
 
 # Events for the `feed_events` measurement: (exchange, event, reason, ts_ns) dicts.
 SendEvents = Callable[[list[dict[str, Any]]], None]
+
+# The read loop wakes this often when no frame comes, to run timers and notice a stop request.
+READ_TICK_S = 0.25
+# Websocket protocol pings (besides the venue's app-level ping), as most venues expect.
+PROTOCOL_PING_S = 20.0
+CONNECT_TIMEOUT_S = 10.0
 
 
 def celery_event_sender() -> SendEvents:
@@ -34,7 +41,12 @@ def celery_event_sender() -> SendEvents:
 
 
 class FeedWorker:
-    """Runs one exchange's connection until stopped, reconnecting whenever it is lost."""
+    """Runs one exchange's connection until stopped, reconnecting whenever it is lost.
+
+    All socket I/O happens on the thread that calls `run()`: reads with a short timeout, and
+    between reads the keepalive and watchdog timers. Nothing closes the socket from another
+    thread, so a stop or reconnect can never race a read in progress.
+    """
 
     def __init__(
         self,
@@ -55,84 +67,90 @@ class FeedWorker:
         self.backoff = backoff or Backoff()
         self.status_interval_s = status_interval_s
         self.stop_event = threading.Event()
-        self.ws: websocket.WebSocketApp | None = None
         self.conn_state = "starting"
         self.connected_since_ns = 0
         self.last_message_ns = 0
-        self.last_message_mono = 0.0
         self.messages = 0
         self.quotes = 0
         self.reconnects = 0
         self.connections = 0
-        self._close_reason = ""
-        self._got_data = False
 
-    # connection callbacks (websocket thread)
-    def _on_open(self, ws: websocket.WebSocketApp) -> None:
+    # one connection
+    def _connect(self) -> websocket.WebSocket:
+        ws = websocket.create_connection(
+            self.ws_url, timeout=CONNECT_TIMEOUT_S, skip_utf8_validation=True
+        )
         self.connections += 1
         self.conn_state = "connected"
         self.connected_since_ns = time.time_ns()
-        self.last_message_mono = time.monotonic()
-        self._close_reason = ""
         self._event("connect", "")
-        for frame in self.adapter.subscribe_messages():
+        frames = self.adapter.subscribe_messages()
+        for frame in frames:
             ws.send(frame)
         log.info("%s: connected to %s, %d subscription frames sent",
-                 self.name, self.ws_url, len(self.adapter.subscribe_messages()))
+                 self.name, self.ws_url, len(frames))
+        return ws
 
-    def _on_message(self, ws: websocket.WebSocketApp, text: str | bytes) -> None:
+    def _on_text(self, text: str) -> None:
         received_ns = time.time_ns()
         self.last_message_ns = received_ns
-        self.last_message_mono = time.monotonic()
         self.messages += 1
-        if isinstance(text, bytes):
-            text = text.decode("utf-8", "replace")
         quotes = self.adapter.on_message(text, received_ns)
         if quotes:
-            self._got_data = True
             self.quotes += len(quotes)
             self.publisher.put(quotes)
-        if self.adapter.reconnect_reason:
-            self._drop(self.adapter.reconnect_reason)
 
-    def _on_error(self, ws: websocket.WebSocketApp, error: Exception) -> None:
-        if not self._close_reason:
-            self._close_reason = f"error: {error}"
-        log.warning("%s: websocket error: %s", self.name, error)
-
-    def _on_close(self, ws: websocket.WebSocketApp, code: int | None, msg: str | None) -> None:
-        if not self._close_reason:
-            self._close_reason = f"closed by server (code {code})"
-
-    def _drop(self, reason: str) -> None:
-        """Close the current connection so the loop opens a new one."""
-        self._close_reason = reason
-        if self.ws is not None:
-            self.ws.close()
-
-    # supervision (own thread)
-    def _supervise(self) -> None:
-        """Watchdog, app-level keepalive and the status hash, checked four times a second."""
-        next_ping = time.monotonic() + self.adapter.ping_interval_s
-        next_status = 0.0
-        while not self.stop_event.wait(0.25):
+    def _read(self, ws: websocket.WebSocket) -> tuple[str, bool]:
+        """Read frames until the connection should end; returns (reason, whether data came)."""
+        ws.settimeout(READ_TICK_S)
+        now = time.monotonic()
+        last_frame = now
+        next_ping = now + self.adapter.ping_interval_s
+        next_protocol_ping = now + PROTOCOL_PING_S
+        got_data = False
+        while not self.stop_event.is_set():
+            try:
+                opcode, frame = ws.recv_data(control_frame=True)
+            except websocket.WebSocketTimeoutException:
+                opcode, frame = None, None
+            except websocket.WebSocketConnectionClosedException:
+                return "connection closed", got_data
+            except (websocket.WebSocketException, OSError) as exc:
+                return f"error: {exc}", got_data
             now = time.monotonic()
-            if self.conn_state == "connected":
-                if now - self.last_message_mono > self.adapter.watchdog_s:
-                    log.warning("%s: no frame for %.0f s, reconnecting", self.name,
-                                self.adapter.watchdog_s)
-                    self._drop("watchdog: silent")
-                elif now >= next_ping:
-                    ping = self.adapter.ping_message()
-                    if ping is not None and self.ws is not None:
-                        try:
-                            self.ws.send(ping)
-                        except websocket.WebSocketException as exc:
-                            log.warning("%s: ping failed: %s", self.name, exc)
+            if opcode is not None:
+                last_frame = now
+                if opcode in (ABNF.OPCODE_TEXT, ABNF.OPCODE_BINARY):
+                    text = frame.decode("utf-8", "replace") if isinstance(frame, bytes) else frame
+                    quotes_before = self.quotes
+                    self._on_text(text)
+                    got_data = got_data or self.quotes > quotes_before
+                    if self.adapter.reconnect_reason:
+                        return self.adapter.reconnect_reason, got_data
+                elif opcode == ABNF.OPCODE_CLOSE:
+                    code = close_code(frame)
+                    return f"closed by server (code {code})", got_data
+            if now - last_frame > self.adapter.watchdog_s:
+                log.warning("%s: no frame for %.1f s, reconnecting", self.name,
+                            self.adapter.watchdog_s)
+                return "watchdog: silent", got_data
+            try:
+                if now >= next_ping:
                     next_ping = now + self.adapter.ping_interval_s
-            if now >= next_status:
-                self.write_status()
-                next_status = now + self.status_interval_s
+                    ping = self.adapter.ping_message()
+                    if ping is not None:
+                        ws.send(ping)
+                if now >= next_protocol_ping:
+                    next_protocol_ping = now + PROTOCOL_PING_S
+                    ws.ping()
+            except (websocket.WebSocketException, OSError) as exc:
+                return f"error: {exc}", got_data
+        return "stopped", got_data
+
+    # status (own thread: Redis round trips stay off the read path)
+    def _report(self) -> None:
+        while not self.stop_event.wait(self.status_interval_s):
+            self.write_status()
 
     def status(self) -> dict[str, str | int | float]:
         """The feed status hash's fields."""
@@ -178,41 +196,57 @@ class FeedWorker:
     # main loop
     def run(self) -> None:
         """Connect, read, and reconnect with backoff until `stop()`."""
-        supervisor = threading.Thread(target=self._supervise, name="supervisor", daemon=True)
-        supervisor.start()
+        reporter = threading.Thread(target=self._report, name="status", daemon=True)
+        reporter.start()
+        self.write_status()
         try:
             while not self.stop_event.is_set():
                 self.conn_state = "connecting"
                 self.adapter.on_connect()
-                self._got_data = False
-                self.ws = websocket.WebSocketApp(
-                    self.ws_url,
-                    on_open=self._on_open,
-                    on_message=self._on_message,
-                    on_error=self._on_error,
-                    on_close=self._on_close,
-                )
-                self.ws.run_forever(ping_interval=20, ping_timeout=10, skip_utf8_validation=True)
+                try:
+                    ws = self._connect()
+                except (websocket.WebSocketException, OSError) as exc:
+                    reason, got_data = f"connect failed: {exc}", False
+                else:
+                    reason, got_data = self._read(ws)
+                    close_quietly(ws)
                 if self.stop_event.is_set():
                     break
-                reason = self._close_reason or "connection lost"
                 self.conn_state = "disconnected"
                 self.reconnects += 1
                 self._event("disconnect", reason)
-                if self._got_data or reason == self.adapter.reconnect_reason:
+                if got_data:
                     self.backoff.reset()
-                # A venue that asked us to reconnect gets us back at once; failures back off.
-                delay = 0.0 if reason == self.adapter.reconnect_reason else self.backoff.next_delay()
-                log.warning("%s: disconnected (%s); reconnecting in %.1f s", self.name, reason, delay)
+                # A venue that asked a working connection to reconnect gets us back at once;
+                # failures, and requests on a connection that never worked (a venue in
+                # maintenance), back off so we never hammer it.
+                requested = reason == self.adapter.reconnect_reason
+                delay = 0.0 if requested and got_data else self.backoff.next_delay()
+                log.warning("%s: disconnected (%s); reconnecting in %.1f s",
+                            self.name, reason, delay)
                 self.stop_event.wait(delay)
         finally:
             self.conn_state = "stopped"
             self.stop_event.set()
-            supervisor.join(timeout=2)
+            reporter.join(timeout=5)
             self.write_status()
 
     def stop(self) -> None:
-        """Ask the loop to end: closes the socket and stops reconnecting."""
+        """Ask the loop to end; safe from a signal handler (it only sets a flag)."""
         self.stop_event.set()
-        if self.ws is not None:
-            self.ws.close()
+
+
+def close_code(frame: Any) -> int | None:
+    """The status code of a close frame, when it carries one."""
+    data = getattr(frame, "data", b"")
+    return int.from_bytes(data[:2], "big") if len(data) >= 2 else None
+
+
+def close_quietly(ws: websocket.WebSocket) -> None:
+    """Close politely with a short wait for the server's reply; never raises."""
+    try:
+        ws.close(timeout=1)
+    except (websocket.WebSocketException, OSError):
+        pass
+    finally:
+        ws.shutdown()

@@ -49,7 +49,9 @@ def test_store_quotes_batch_lands_in_influxdb(worker: Proc, influx: InfluxDB) ->
 def test_a_redelivered_batch_does_not_duplicate(worker: Proc, influx: InfluxDB) -> None:
     symbol = unique_symbol()
     t0 = time.time_ns()
-    rows = [tuple(Quote("bitstamp", symbol, 1.0, 1.0, 2.0, 1.0, None, t0 + i, t0)) for i in range(50)]
+    rows = [
+        tuple(Quote("bitstamp", symbol, 1.0, 1.0, 2.0, 1.0, None, t0 + i, t0)) for i in range(50)
+    ]
     store_quotes.delay(rows)
     store_quotes.delay(rows)  # as acks_late redelivery after a crash would
     wait_for(lambda: count_quotes(influx, symbol) == 50, 30, "50 points")
@@ -94,7 +96,8 @@ def test_ingest_opens_and_closes_opportunities(
     assert {e["data"]["exchange"] for e in events if e["type"] == "quote"} == {"kraken", "bitstamp"}
 
     later = time.time_ns()
-    ingest_quotes.delay([tuple(Quote("bitstamp", symbol, 99.5, 1.0, 100.5, 1.0, None, later, later))])
+    closing = Quote("bitstamp", symbol, 99.5, 1.0, 100.5, 1.0, None, later, later)
+    ingest_quotes.delay([tuple(closing)])
     wait_for(lambda: not state.opportunities(), 30, "the opportunity to close")
     query = f"SELECT * FROM opportunities WHERE symbol = {quote_literal(symbol)}"
     wait_for(lambda: influx.query_points(query), 30, "the closed opportunity in InfluxDB")

@@ -1,0 +1,225 @@
+"""The aiohttp app: one websocket and REST listings per venue, stats, and control endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from simulator.client import Client
+from simulator.config import SimConfig
+from simulator.emitter import Emitter
+from simulator.prices import Market
+from simulator.venues import VENUES, Venue
+
+log = logging.getLogger("simulator")
+
+WS_HEARTBEAT_S = 20.0  # websocket protocol pings, as real venues send them
+WS_CLOSE_TIMEOUT_S = 2.0  # a control close must not hang on a client that stopped reading
+IDLE_TICK_S = 1.0  # Kraken-style heartbeats: once per second without other frames
+MAX_SILENCE_S = 3600.0
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _is_loopback(remote: str | None) -> bool:
+    if not remote:
+        return False
+    try:
+        address = ipaddress.ip_address(remote)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+class Simulator:
+    """Owns the venues, their emitters and the idle-heartbeat loop; builds the web app."""
+
+    def __init__(self, config: SimConfig) -> None:
+        self.config = config
+        self.market = Market(list(config.exchanges), list(config.symbols), config.seed)
+        self.venues: dict[str, Venue] = {
+            name: VENUES[name](list(config.symbols), self.market, config.seed)
+            for name in config.exchanges
+        }
+        self.emitters = {
+            name: Emitter(venue, config.rate, config.count) for name, venue in self.venues.items()
+        }
+        self._tasks: list[asyncio.Task[None]] = []
+        self._unsilence: dict[str, asyncio.TimerHandle] = {}
+
+    # --- app ------------------------------------------------------------------------------
+
+    def build_app(self) -> web.Application:
+        """The aiohttp application with every route."""
+        app = web.Application()
+        app.router.add_get("/stats", self.handle_stats)
+        app.router.add_post("/control/{exchange}/{action}", self.handle_control)
+        for name, venue in self.venues.items():
+            app.router.add_get(f"/{name}", self._ws_handler(venue))
+            for path, builder in venue.listing_routes():
+                app.router.add_get(f"/{name}{path}", self._rest_handler(builder))
+        app.on_startup.append(self._on_startup)
+        app.on_shutdown.append(self._on_shutdown)
+        app.on_cleanup.append(self._on_cleanup)
+        return app
+
+    def endpoints(self, host: str, port: int) -> list[str]:
+        """Human-readable list of what is served, one line per endpoint."""
+        http, ws = f"http://{host}:{port}", f"ws://{host}:{port}"
+        lines = []
+        for name, venue in self.venues.items():
+            lines.append(f"{name:9} websocket  {ws}/{name}")
+            for path, _ in venue.listing_routes():
+                lines.append(f"{name:9} REST       GET {http}/{name}{path}")
+        lines.append(f"{'stats':9} REST       GET {http}/stats")
+        lines.append(
+            f"{'control':9} REST       POST {http}/control/<exchange>/"
+            "{close | silence?seconds=S | reconnect}"
+        )
+        return lines
+
+    async def _on_startup(self, app: web.Application) -> None:
+        for name, emitter in self.emitters.items():
+            self._tasks.append(asyncio.create_task(emitter.run(), name=f"emit-{name}"))
+        self._tasks.append(asyncio.create_task(self._idle_loop(), name="idle-heartbeats"))
+
+    async def _on_shutdown(self, app: web.Application) -> None:
+        # Close sockets first so their handlers return and the runner can finish quickly.
+        await asyncio.gather(*(self._close_all(v) for v in self.venues.values()))
+
+    async def _on_cleanup(self, app: web.Application) -> None:
+        for handle in self._unsilence.values():
+            handle.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # --- websockets -----------------------------------------------------------------------
+
+    def _ws_handler(self, venue: Venue) -> Handler:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            ws = web.WebSocketResponse(
+                heartbeat=WS_HEARTBEAT_S, timeout=WS_CLOSE_TIMEOUT_S, compress=False
+            )
+            if not ws.can_prepare(request).ok:
+                return web.json_response(
+                    {"error": f"websocket endpoint: connect with ws:// to /{venue.name}"},
+                    status=400,
+                )
+            await ws.prepare(request)
+            client = Client(ws, request.transport)
+            client.start()
+            venue.attach(client)
+            try:
+                await venue.on_open(client)
+                async for msg in ws:
+                    if msg.type == WSMsgType.TEXT:
+                        await venue.on_text(client, msg.data)
+                    elif msg.type == WSMsgType.BINARY:
+                        await venue.on_text(client, msg.data.decode("utf-8", "replace"))
+                    elif msg.type == WSMsgType.ERROR:
+                        break
+            finally:
+                venue.detach(client)
+                await client.stop()
+            return ws
+
+        return handle
+
+    async def _close_all(self, venue: Venue) -> int:
+        clients = list(venue.clients)
+        message = b"closed by simulator"
+        await asyncio.gather(*(c.close(WSCloseCode.GOING_AWAY, message) for c in clients))
+        return len(clients)
+
+    async def _idle_loop(self) -> None:
+        """Once a second, send a venue keepalive to each client that got nothing that second."""
+        while True:
+            await asyncio.sleep(IDLE_TICK_S)
+            for venue in self.venues.values():
+                if venue.silent:
+                    continue
+                for client in list(venue.clients):
+                    if client.sent_recently:
+                        client.sent_recently = False
+                        continue
+                    frame = venue.idle_frame(client)
+                    if frame is not None:
+                        venue.send(client, frame)
+                        client.sent_recently = False
+
+    # --- REST -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _rest_handler(builder: Callable[[], object]) -> Handler:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            return web.json_response(builder())
+
+        return handle
+
+    async def handle_stats(self, request: web.Request) -> web.StreamResponse:
+        """`GET /stats`: changes emitted per exchange and symbol, connected clients."""
+        return web.json_response(self.stats())
+
+    def stats(self) -> dict[str, object]:
+        """The stats document."""
+        return {
+            "emitted": {name: dict(v.emitted) for name, v in self.venues.items()},
+            "clients": {name: len(v.clients) for name, v in self.venues.items()},
+            "silenced": {name: v.silent for name, v in self.venues.items()},
+        }
+
+    async def handle_control(self, request: web.Request) -> web.StreamResponse:
+        """`POST /control/<exchange>/<action>`: close, silence or ask clients to reconnect."""
+        if not _is_loopback(request.remote):
+            return web.json_response({"error": "control is loopback only"}, status=403)
+        name = request.match_info["exchange"]
+        action = request.match_info["action"]
+        venue = self.venues.get(name)
+        if venue is None:
+            return web.json_response({"error": f"unknown exchange {name!r}"}, status=404)
+        if action == "close":
+            closed = await self._close_all(venue)
+            log.info("control: closed %d %s socket(s)", closed, name)
+            return web.json_response({"exchange": name, "action": action, "closed": closed})
+        if action == "silence":
+            try:
+                seconds = float(request.query.get("seconds", ""))
+            except ValueError:
+                seconds = -1.0
+            if not 0 < seconds <= MAX_SILENCE_S:
+                error = f"seconds must be in (0, {MAX_SILENCE_S:g}]"
+                return web.json_response({"error": error}, status=400)
+            self._silence(venue, seconds)
+            return web.json_response({"exchange": name, "action": action, "seconds": seconds})
+        if action == "reconnect":
+            clients = list(venue.clients)
+            for client in clients:
+                venue.send(client, venue.reconnect_frame(client))
+            notified = 0 if venue.silent else len(clients)
+            return web.json_response({"exchange": name, "action": action, "notified": notified})
+        return web.json_response({"error": f"unknown action {action!r}"}, status=404)
+
+    def _silence(self, venue: Venue, seconds: float) -> None:
+        """Send nothing at all to `venue`'s clients for `seconds` (a later call replaces it)."""
+        previous = self._unsilence.pop(venue.name, None)
+        if previous is not None:
+            previous.cancel()
+        venue.silent = True
+        log.info("control: %s silent for %.3g s", venue.name, seconds)
+
+        def end() -> None:
+            venue.silent = False
+            self._unsilence.pop(venue.name, None)
+            self.emitters[venue.name].wake()
+
+        self._unsilence[venue.name] = asyncio.get_running_loop().call_later(seconds, end)

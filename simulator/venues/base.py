@@ -1,0 +1,196 @@
+"""What a simulated venue implements, plus the shared client and subscription bookkeeping."""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from simulator.client import HIGH_WATER, Client
+from simulator.prices import Change, Market, default_price_decimals, start_price
+
+# A frame and who gets it. Recipients are frozen when the frame is built: every subscriber at
+# that moment gets it, and later (un)subscriptions cannot change a burst already built.
+Outgoing = tuple[str, tuple[Client, ...]]
+
+__all__ = ["Client", "Outgoing", "Topics", "Venue"]
+
+
+class Topics:
+    """Subscribers per topic key, with a reverse index so a closing client is dropped fast."""
+
+    def __init__(self) -> None:
+        self._subs: dict[str, dict[Client, None]] = {}  # dict keeps subscription order
+        self._frozen: dict[str, tuple[Client, ...]] = {}
+        self._by_client: dict[Client, set[str]] = {}
+
+    def add(self, key: str, client: Client) -> None:
+        """Subscribe `client` to `key` (idempotent)."""
+        self._subs.setdefault(key, {})[client] = None
+        self._by_client.setdefault(client, set()).add(key)
+        self._frozen.pop(key, None)
+
+    def remove(self, key: str, client: Client) -> bool:
+        """Unsubscribe `client` from `key`; True when it was subscribed."""
+        subs = self._subs.get(key)
+        if subs is None or client not in subs:
+            return False
+        del subs[client]
+        if not subs:
+            del self._subs[key]
+        self._by_client.get(client, set()).discard(key)
+        self._frozen.pop(key, None)
+        return True
+
+    def drop(self, client: Client) -> None:
+        """Forget every subscription of `client`."""
+        for key in self._by_client.pop(client, set()):
+            subs = self._subs.get(key)
+            if subs is not None:
+                subs.pop(client, None)
+                if not subs:
+                    del self._subs[key]
+            self._frozen.pop(key, None)
+
+    def get(self, key: str) -> tuple[Client, ...]:
+        """Current subscribers of `key`, as a cached immutable tuple."""
+        frozen = self._frozen.get(key)
+        if frozen is None:
+            frozen = tuple(self._subs.get(key, ()))
+            self._frozen[key] = frozen
+        return frozen
+
+    def has(self, key: str) -> bool:
+        """True when `key` has at least one subscriber."""
+        return key in self._subs
+
+
+def rfc3339_us(ts_us: int) -> str:
+    """Format a µs Unix time as RFC 3339 UTC with exactly six fractional digits."""
+    seconds, micros = divmod(ts_us, 1_000_000)
+    stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}.{micros:06d}Z"
+
+
+def now_rfc3339() -> str:
+    """The current wall time in RFC 3339 with microseconds."""
+    return rfc3339_us(int(datetime.now(UTC).timestamp() * 1_000_000))
+
+
+def dumps(obj: object) -> str:
+    """Compact JSON, as the real venues send it."""
+    return json.dumps(obj, separators=(",", ":"))
+
+
+def split_pair(symbol: str) -> tuple[str, str]:
+    """`BTC-USD` → (`BTC`, `USD`)."""
+    base, quote = symbol.split("-")
+    return base, quote
+
+
+class Venue(ABC):
+    """A simulated exchange: its wire protocol, frame building and REST listings.
+
+    The server owns sockets, pacing, silence and stats; a venue only decides what to answer and
+    what each price change looks like on its wire. A new venue is one subclass in one module.
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, symbols: list[str], market: Market, seed: int) -> None:
+        self.symbols = list(symbols)
+        self.market = market
+        self.seed = seed
+        self.clients: dict[Client, None] = {}
+        self.emitted: dict[str, int] = {s: 0 for s in symbols}
+        self.silent = False
+        self.topics = Topics()  # subscribers per venue-chosen key (a channel, or trigger:symbol)
+        self.on_activity: Callable[[], None] = lambda: None  # set by the server: wakes the emitter
+        for symbol in self.symbols:
+            market.book(self.name, symbol, self.price_decimals(symbol))
+
+    # --- venue-specific hooks -------------------------------------------------------------
+
+    def price_decimals(self, symbol: str) -> int:
+        """Price precision this venue quotes `symbol` with."""
+        return default_price_decimals(start_price(symbol))
+
+    @abstractmethod
+    def listings(self) -> dict[str, Callable[[], object]]:
+        """REST routes under `/<venue>`: real path → builder of the JSON body."""
+
+    async def on_open(self, client: Client) -> None:
+        """Called when a client connects (e.g. Kraken's status message)."""
+        return None
+
+    @abstractmethod
+    async def on_text(self, client: Client, text: str) -> None:
+        """Handle one text frame from a client."""
+
+    def on_close(self, client: Client) -> None:
+        """Forget every subscription of a client that disconnected."""
+        self.topics.drop(client)
+
+    @abstractmethod
+    def active_symbols(self) -> list[str]:
+        """Symbols with at least one top-of-book subscriber (only those emit changes)."""
+
+    @abstractmethod
+    def render(self, change: Change) -> list[Outgoing]:
+        """Frames (with recipients) for one change, including any trade it carries."""
+
+    @abstractmethod
+    def reconnect_frame(self, client: Client) -> str:
+        """The frame by which this venue asks `client` to reconnect."""
+
+    def idle_frame(self, client: Client) -> str | None:
+        """A keepalive for a client that got nothing in the last second, if the venue sends one."""
+        return None
+
+    # --- shared machinery -----------------------------------------------------------------
+
+    def attach(self, client: Client) -> None:
+        """Register a new connection."""
+        self.clients[client] = None
+
+    def detach(self, client: Client) -> None:
+        """Unregister a connection and its subscriptions."""
+        self.clients.pop(client, None)
+        self.on_close(client)
+
+    def send(self, client: Client, text: str) -> None:
+        """Queue a frame for one client unless the venue is silenced (then nothing goes out)."""
+        if not self.silent:
+            client.push(text)
+
+    async def broadcast(self, frames: Iterable[Outgoing]) -> None:
+        """Queue each frame for its recipients, then wait (bounded) for any that fell behind.
+
+        The wait is the back-pressure that paces `--rate 0` to what clients can read; a client
+        that stays behind too long is dropped instead of stalling everyone else.
+        """
+        behind: set[Client] = set()
+        for text, recipients in frames:
+            for client in recipients:
+                client.push(text)
+                if client.backlog > HIGH_WATER:
+                    behind.add(client)
+        for client in behind:
+            await client.wait_drained()
+
+    def subscribed(self, client: Client) -> None:
+        """Note a successful subscription: starts the emitter and enables heartbeats."""
+        client.has_subscribed = True
+        self.on_activity()
+
+    def emit(self, symbol: str, now_us: int) -> list[Outgoing]:
+        """Advance `symbol` by one top-of-book change, count it and build its frames."""
+        change = self.market.next_change(self.name, symbol, now_us)
+        self.emitted[symbol] += 1
+        return self.render(change)
+
+    def listing_routes(self) -> Iterable[tuple[str, Callable[[], object]]]:
+        """(path, builder) pairs for the server's router."""
+        return self.listings().items()

@@ -1,0 +1,202 @@
+"""The feed-worker loop against the simulator: reconnects, watchdog, status, keepalive."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from core.state import RedisState
+from core.types import Quote
+from tests.integration.simulator_helpers import SimProcess
+from tests.procs import wait_for
+from workers.backoff import Backoff
+from workers.batcher import Batcher, BatchPath
+from workers.discovery import discover
+from workers.exchanges import get_adapter
+from workers.feed import FeedWorker
+from workers.publisher import Publisher
+
+pytestmark = pytest.mark.integration
+SYMBOLS = ["BTC-USD", "ETH-USD"]
+
+
+@pytest.fixture
+def sim() -> Iterator[SimProcess]:
+    proc = SimProcess("--exchanges", "bitstamp,kraken", "--symbols", ",".join(SYMBOLS),
+                      "--rate", "100").start()
+    yield proc
+    proc.stop()
+
+
+class Recorder:
+    """Collects what a feed worker publishes and the feed events it records."""
+
+    def __init__(self) -> None:
+        self.quotes: list[tuple[Any, ...]] = []
+        self.events: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+    def send(self, path: str, rows: list[tuple[Any, ...]]) -> None:
+        if path == "storage":
+            with self.lock:
+                self.quotes.extend(rows)
+
+    def send_events(self, events: list[dict[str, Any]]) -> None:
+        with self.lock:
+            self.events.extend(events)
+
+    def reasons(self, event: str) -> list[str]:
+        with self.lock:
+            return [e["reason"] for e in self.events if e["event"] == event]
+
+
+def start_worker(sim: SimProcess, exchange: str, recorder: Recorder,
+                 state: RedisState | None = None, **overrides: float) -> tuple[FeedWorker, Any]:
+    adapter_cls = get_adapter(exchange)
+    markets = discover(adapter_cls, f"{sim.http}/{exchange}", SYMBOLS, threading.Event())
+    adapter = adapter_cls(markets)
+    for name, value in overrides.items():
+        setattr(adapter, name, value)
+    publisher = Publisher(recorder.send, Batcher([BatchPath("storage", 0.05, 1000)]))
+    publisher.start()
+    worker = FeedWorker(adapter, sim.ws_url(exchange), publisher, state=state,
+                        send_events=recorder.send_events, backoff=Backoff(0.1, 1.0),
+                        status_interval_s=0.2)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    return worker, thread
+
+
+def stop_worker(worker: FeedWorker, thread: threading.Thread) -> None:
+    worker.stop()
+    thread.join(timeout=10)
+    assert not thread.is_alive(), "the feed loop did not stop"
+    worker.publisher.stop()
+    worker.publisher.join(timeout=10)
+
+
+def control(sim: SimProcess, exchange: str, action: str, **params: Any) -> None:
+    requests.post(f"{sim.http}/control/{exchange}/{action}", params=params, timeout=5)
+
+
+def quotes_after(recorder: Recorder, t_ns: int) -> list[Quote]:
+    with recorder.lock:
+        return [Quote(*row) for row in recorder.quotes if row[-1] > t_ns]
+
+
+@pytest.mark.parametrize("exchange", ["bitstamp", "kraken"])
+def test_reconnects_when_the_server_closes(sim: SimProcess, exchange: str) -> None:
+    recorder = Recorder()
+    worker, thread = start_worker(sim, exchange, recorder)
+    try:
+        wait_for(lambda: len(recorder.quotes) > 20, 15, "first quotes")
+        control(sim, exchange, "close")
+        closed_at = time.time_ns()
+        wait_for(lambda: worker.connections >= 2, 5, "a new connection within 5 s")
+        wait_for(lambda: len(quotes_after(recorder, closed_at)) > 20, 5, "quotes after it")
+        assert worker.reconnects >= 1
+        assert any("closed" in r or "error" in r for r in recorder.reasons("disconnect"))
+        assert len(recorder.reasons("connect")) >= 2
+    finally:
+        stop_worker(worker, thread)
+
+
+def test_watchdog_reconnects_a_silent_feed(sim: SimProcess) -> None:
+    recorder = Recorder()
+    worker, thread = start_worker(sim, "kraken", recorder, watchdog_s=1.0)
+    try:
+        wait_for(lambda: len(recorder.quotes) > 10, 15, "first quotes")
+        control(sim, "kraken", "silence", seconds=3)
+        wait_for(lambda: "watchdog: silent" in recorder.reasons("disconnect"), 5,
+                 "the watchdog to drop the silent connection")
+        wait_for(lambda: worker.connections >= 2, 5, "a new connection")
+    finally:
+        stop_worker(worker, thread)
+
+
+def test_bitstamp_request_reconnect_is_honoured_at_once(sim: SimProcess) -> None:
+    recorder = Recorder()
+    worker, thread = start_worker(sim, "bitstamp", recorder)
+    try:
+        wait_for(lambda: len(recorder.quotes) > 10, 15, "first quotes")
+        asked = time.monotonic()
+        control(sim, "bitstamp", "reconnect")
+        wait_for(lambda: worker.connections >= 2, 5, "a new connection")
+        assert time.monotonic() - asked < 5
+        assert "request_reconnect" in recorder.reasons("disconnect")
+        since = time.time_ns()
+        wait_for(lambda: quotes_after(recorder, since), 5, "quotes on the new connection")
+    finally:
+        stop_worker(worker, thread)
+
+
+def test_kraken_maintenance_status_triggers_a_reconnect(sim: SimProcess) -> None:
+    recorder = Recorder()
+    worker, thread = start_worker(sim, "kraken", recorder)
+    try:
+        wait_for(lambda: len(recorder.quotes) > 10, 15, "first quotes")
+        control(sim, "kraken", "reconnect")
+        wait_for(lambda: worker.connections >= 2, 5, "a new connection")
+        assert "status_maintenance" in recorder.reasons("disconnect")
+    finally:
+        stop_worker(worker, thread)
+
+
+def test_app_level_keepalive_is_answered(sim: SimProcess) -> None:
+    recorder = Recorder()
+    worker, thread = start_worker(sim, "bitstamp", recorder, ping_interval_s=0.3)
+    try:
+        wait_for(lambda: len(recorder.quotes) > 5, 15, "first quotes")
+        before = worker.messages
+        control(sim, "bitstamp", "silence", seconds=0)  # no-op: keeps the stream flowing
+        time.sleep(1.5)
+        # Heartbeat replies are frames too; none of them may count as a parse error.
+        assert worker.messages > before
+        assert sum(worker.adapter.errors.values()) == 0
+    finally:
+        stop_worker(worker, thread)
+
+
+def test_status_hash_is_written_about_once_a_second(sim: SimProcess, private_state) -> None:
+    recorder = Recorder()
+    worker, thread = start_worker(sim, "kraken", recorder, state=private_state)
+    try:
+        wait_for(lambda: private_state.feed_status("kraken").get("state") == "connected", 10,
+                 "a connected status")
+        first = private_state.feed_status("kraken")
+        wait_for(lambda: int(private_state.feed_status("kraken")["messages"])
+                 > int(first["messages"]), 5, "the status to move on")
+        status = private_state.feed_status("kraken")
+        assert status["markets"] == "2" and status["symbols"] == "BTC-USD,ETH-USD"
+        assert int(status["last_message_ns"]) > 0 and status["reconnects"] == "0"
+    finally:
+        stop_worker(worker, thread)
+    assert private_state.feed_status("kraken")["state"] == "stopped"
+
+
+def test_discovery_retries_until_the_listing_answers() -> None:
+    sim = SimProcess("--exchanges", "kraken", "--symbols", "BTC-USD")
+    found: list = []
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=lambda: found.extend(
+            discover(get_adapter("kraken"), f"{sim.http}/kraken", ["BTC-USD", "FOO-USD"], stop)
+        ),
+        daemon=True,
+    )
+    thread.start()
+    time.sleep(1.5)  # nothing listens yet: discovery keeps retrying
+    assert thread.is_alive()
+    sim.start()
+    try:
+        thread.join(timeout=15)
+        assert [m.symbol for m in found] == ["BTC-USD"]
+        assert found[0].native == "BTC/USD"
+    finally:
+        stop.set()
+        sim.stop()

@@ -1,0 +1,135 @@
+"""Control endpoints for resilience tests: close, silence, reconnect; and a clean shutdown."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+import websocket
+
+try:
+    from tests.integration import simulator_helpers as sh
+except ImportError:  # tests/ is not an importable package here: the helper sits next to this file
+    import simulator_helpers as sh  # type: ignore[no-redef]
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[sh.SimProcess]:
+    proc = sh.SimProcess().start()
+    yield proc
+    assert proc.stop() == 0, proc.output()
+
+
+def wait_clients(sim: sh.SimProcess, exchange: str, n: int, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while sim.stats()["clients"][exchange] != n:
+        assert time.monotonic() < deadline, sim.stats()["clients"]
+        time.sleep(0.05)
+
+
+def closed_by_server(ws: websocket.WebSocket, seconds: float = 5.0) -> bool:
+    """True once the server's close frame (or EOF) arrives; data frames before it are skipped."""
+    ws.settimeout(seconds)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            opcode, _ = ws.recv_data(control_frame=True)
+        except websocket.WebSocketConnectionClosedException:
+            return True
+        except websocket.WebSocketTimeoutException:
+            return False
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            return True
+    return False
+
+
+def test_close_drops_every_socket_of_that_exchange_only(sim: sh.SimProcess) -> None:
+    bitstamp = [sh.connect(sim.ws_url("bitstamp")) for _ in range(2)]
+    kraken = sh.connect(sim.ws_url("kraken"))
+    try:
+        for ws in bitstamp:
+            sh.bitstamp_subscribe(ws, "order_book_btcusd")
+        wait_clients(sim, "bitstamp", 2)
+        reply = sim.control("bitstamp", "close")
+        assert reply.status_code == 200 and reply.json()["closed"] == 2
+        assert all(closed_by_server(ws) for ws in bitstamp)
+        wait_clients(sim, "bitstamp", 0)
+        assert sim.stats()["clients"]["kraken"] == 1
+        # Clients can come back at once.
+        again = sh.connect(sim.ws_url("bitstamp"))
+        sh.bitstamp_subscribe(again, "order_book_btcusd")
+        sh.wait_for(again, sh.is_bitstamp_book)
+        again.close()
+    finally:
+        for ws in [*bitstamp, kraken]:
+            ws.close()
+
+
+def test_silence_sends_nothing_then_resumes(sim: sh.SimProcess) -> None:
+    ws = sh.connect(sim.ws_url("kraken"))
+    try:
+        sh.kraken_subscribe(ws, ["BTC/USD"])
+        sh.wait_for(ws, sh.is_kraken_update)
+        reply = sim.control("kraken", "silence", seconds=2.0)
+        assert reply.status_code == 200 and reply.json()["seconds"] == 2.0
+        sh.collect(ws, 0.1)  # frames already on the wire when the silence began
+        emitted = sim.total_emitted("kraken")
+        ws.send('{"method":"ping","req_id":9}')  # not even a pong while silenced
+        assert sh.collect(ws, 1.4) == []
+        assert sim.total_emitted("kraken") == emitted  # emission paused, not just hidden
+        assert sim.stats()["silenced"]["kraken"] is True
+        resumed = sh.wait_for(ws, sh.is_kraken_update, seconds=3.0)
+        assert resumed["data"][0]["symbol"] == "BTC/USD"
+        assert sim.total_emitted("kraken") > emitted
+    finally:
+        ws.close()
+
+
+def test_reconnect_notices(sim: sh.SimProcess) -> None:
+    bitstamp = sh.connect(sim.ws_url("bitstamp"))
+    kraken = sh.connect(sim.ws_url("kraken"))
+    try:
+        sh.recv_json(kraken, 5)  # status online
+        wait_clients(sim, "bitstamp", 1)
+        wait_clients(sim, "kraken", 1)
+        assert sim.control("bitstamp", "reconnect").json()["notified"] == 1
+        assert sim.control("kraken", "reconnect").json()["notified"] == 1
+        notice = sh.wait_for(bitstamp, lambda f: f.get("event") == "bts:request_reconnect")
+        assert notice == {"event": "bts:request_reconnect", "channel": "", "data": None}
+        status = sh.wait_for(kraken, lambda f: f.get("channel") == "status")
+        assert status["data"][0]["system"] == "maintenance"
+    finally:
+        bitstamp.close()
+        kraken.close()
+
+
+def test_control_rejects_bad_requests(sim: sh.SimProcess) -> None:
+    assert sim.control("nosuch", "close").status_code == 404
+    assert sim.control("kraken", "explode").status_code == 404
+    assert sim.control("kraken", "silence").status_code == 400
+    assert sim.control("kraken", "silence", seconds="-1").status_code == 400
+    get = requests.get(f"{sim.http}/control/kraken/close", timeout=5)
+    assert get.status_code == 405
+
+
+def test_sigterm_exits_cleanly_with_clients_connected() -> None:
+    proc = sh.SimProcess("--exchanges", "kraken", "--symbols", "SOL-USD").start()
+    ws = sh.connect(proc.ws_url("kraken"))
+    try:
+        sh.kraken_subscribe(ws, ["SOL/USD"])
+        update = sh.wait_for(ws, sh.is_kraken_update)
+        assert 50 < update["data"][0]["bid"] < 300  # other assets start near 100-ish
+        assert proc.stats()["emitted"] == {"kraken": {"SOL-USD": proc.total_emitted("kraken")}}
+        started = time.monotonic()
+        assert proc.stop() == 0, proc.output()
+        assert time.monotonic() - started < 5
+        assert closed_by_server(ws, 2.0)
+        out = proc.output()
+        assert f"ws://127.0.0.1:{proc.port}/kraken" in out
+        assert "/kraken/0/public/AssetPairs" in out
+    finally:
+        ws.close()

@@ -1,0 +1,222 @@
+"""Bitstamp WebSocket API v2 adapter: `order_book_*` for top of book, `live_trades_*` for last.
+
+Protocol notes (../shared/exchanges.md §1): one channel per subscribe frame, frames under 512
+bytes, at most 1,024 channels per connection (two per market here), every `order_book_*` frame
+is a full top-100 snapshot with string prices and a µs `microtimestamp`, and there is no
+snapshot on subscribe: a quiet book stays silent until it changes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, ClassVar
+
+from core.symbols import make_symbol, split_symbol
+from core.types import Market, Quote
+from workers.exchanges.base import Adapter
+
+_BOOK_PREFIX = "order_book_"
+_TRADES_PREFIX = "live_trades_"
+# Events that carry nothing for us but are expected traffic, not errors.
+_QUIET_EVENTS = frozenset(
+    {"bts:subscription_succeeded", "bts:unsubscription_succeeded", "bts:heartbeat"}
+)
+# Caught around the frame parse: any of these means a field had the wrong shape or type.
+# AttributeError covers a non-string where a string method is called (e.g. a numeric channel).
+_SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError)
+
+
+def _price(text: Any) -> float:
+    """A decimal string from the wire as a finite positive float; raises on anything else."""
+    # Bitstamp sends strings; refusing other types keeps `True` or a list from slipping through.
+    if type(text) is not str:
+        raise TypeError(f"expected a decimal string, got {type(text).__name__}")
+    return _positive(float(text))
+
+
+def _positive(value: float) -> float:
+    """`value` itself when finite and above zero; raises ValueError otherwise."""
+    # NaN fails both comparisons, so this one test rejects NaN, ±inf, zero and negatives.
+    if not 0.0 < value < math.inf:
+        raise ValueError(f"not a positive finite number: {value!r}")
+    return value
+
+
+def _micros_to_ns(value: Any) -> int:
+    """Bitstamp's µs timestamp (a digit string) as integer ns, without going through float."""
+    if type(value) is not str and type(value) is not int:
+        raise TypeError(f"expected a µs timestamp, got {type(value).__name__}")
+    micros = int(value)
+    if micros <= 0:
+        raise ValueError(f"not a positive timestamp: {value!r}")
+    return micros * 1_000
+
+
+class BitstampAdapter(Adapter):
+    """Bitstamp spot: full-book snapshots in, a Quote out whenever the top of book changes."""
+
+    name: ClassVar[str] = "bitstamp"
+    ws_url: ClassVar[str] = "wss://ws.bitstamp.net"
+    rest_url: ClassVar[str] = "https://www.bitstamp.net"
+    markets_path: ClassVar[str] = "/api/v2/trading-pairs-info/"
+    taker_fee: ClassVar[float] = 0.0040
+    # The loop sends `bts:heartbeat` every 10 s and Bitstamp answers it, so even a connection
+    # whose books are all quiet yields a frame every 10 s; 30 s of silence is three missed
+    # replies, which means the connection is dead rather than idle.
+    ping_interval_s: ClassVar[float] = 10.0
+    watchdog_s: ClassVar[float] = 30.0
+
+    def __init__(self, markets: list[Market]) -> None:
+        super().__init__(markets)
+        # Last top of book emitted per native pair: (bid, bid_size, ask, ask_size).
+        self._tops: dict[str, tuple[float, float, float, float]] = {}
+        # Latest trade price per native pair; kept across reconnects (it is still the last).
+        self._last: dict[str, float] = {}
+        # Text of the latest `bts:error`, for the feed status and logs.
+        self.last_error: str | None = None
+
+    @classmethod
+    def parse_markets(cls, payload: Any) -> list[Market]:
+        """`/api/v2/trading-pairs-info/` (a list of pair objects) → enabled spot markets.
+
+        Entry shape: {"name": "BTC/USD", "url_symbol": "btcusd", "trading": "Enabled", ...}.
+        Malformed entries are skipped, not fatal: one odd listing must not stop the feed.
+        """
+        if not isinstance(payload, list):
+            raise ValueError(f"expected a list of pairs, got {type(payload).__name__}")
+        markets: list[Market] = []
+        seen: set[str] = set()
+        for entry in payload:
+            try:
+                if entry["trading"] != "Enabled":
+                    continue
+                # The newer `/api/v2/markets/` listing also lists perpetuals; keep spot only.
+                if entry.get("market_type", "SPOT") != "SPOT":
+                    continue
+                native = entry.get("url_symbol") or entry["market_symbol"]
+                raw_base, raw_quote = entry["name"].split("/")
+                # split_symbol raises unless the result is a clean BASE-QUOTE.
+                base, quote = split_symbol(make_symbol(raw_base, raw_quote))
+            except _SHAPE_ERRORS:
+                continue
+            # Channel names must be lower-case alphanumerics ("Invalid channel provided"
+            # otherwise), and a short name keeps each subscribe frame far below 512 bytes.
+            if not (isinstance(native, str) and native.isascii() and native.isalnum()
+                    and native.islower() and len(native) <= 32) or native in seen:
+                continue
+            seen.add(native)
+            markets.append(Market(symbol=f"{base}-{quote}", native=native, base=base, quote=quote))
+        return markets
+
+    def subscribe_messages(self) -> list[str]:
+        """One `bts:subscribe` per channel: the book and the trades of every market."""
+        frames: list[str] = []
+        for native in self.markets:
+            for prefix in (_BOOK_PREFIX, _TRADES_PREFIX):
+                frame = {"event": "bts:subscribe", "data": {"channel": prefix + native}}
+                frames.append(json.dumps(frame, separators=(",", ":")))
+        return frames
+
+    def ping_message(self) -> str | None:
+        """The app-level heartbeat; Bitstamp answers it, which feeds the watchdog."""
+        return '{"event":"bts:heartbeat"}'
+
+    def on_connect(self) -> None:
+        """Forget the emitted tops so the first snapshot on the new connection is sent on."""
+        super().on_connect()
+        self._tops.clear()
+
+    def on_message(self, text: str, received_ns: int) -> list[Quote]:
+        """Read one frame; return the quotes it carries. Never raises on bad input."""
+        try:
+            msg = json.loads(text)
+        except (ValueError, TypeError, RecursionError):
+            # RecursionError: a deeply nested array ("[[[[...") exhausts the decoder's stack.
+            return self.reject("bad_json")
+        if type(msg) is not dict:
+            return self.reject("not_object")
+        try:
+            event = msg.get("event")
+            if event == "data":
+                channel = msg["channel"]
+                if channel.startswith(_BOOK_PREFIX):
+                    return self._on_book(channel[len(_BOOK_PREFIX):], msg["data"], received_ns)
+                # diff_order_book_* / detail_order_book_* are not followed (yet).
+                return self.reject("unknown_channel")
+            if event == "trade":
+                channel = msg["channel"]
+                if channel.startswith(_TRADES_PREFIX):
+                    return self._on_trade(channel[len(_TRADES_PREFIX):], msg["data"])
+                return self.reject("unknown_channel")
+            if event in _QUIET_EVENTS:
+                return []
+            if event == "bts:request_reconnect":
+                # `data` is null, {} or "" depending on the source; only the event matters.
+                self.request_reconnect("request_reconnect")
+                return []
+            if event == "bts:error":
+                data = msg.get("data")
+                message = data.get("message") if isinstance(data, dict) else None
+                self.last_error = str(message) if message is not None else json.dumps(data)
+                return self.reject("venue_error")
+            return self.reject("unknown_event")
+        except _SHAPE_ERRORS:
+            return self.reject("bad_field")
+
+    def _on_book(self, native: str, data: Any, received_ns: int) -> list[Quote]:
+        """A full-book snapshot → one Quote when its top differs from the last one sent.
+
+        {"data": {"timestamp": "1767225600", "microtimestamp": "1767225600482913",
+                  "bids": [["64010.15", "0.25000000"], ["64009.00", "1.10000000"]],
+                  "asks": [["64012.40", "0.05000000"], ["64015.00", "0.80000000"]]},
+         "channel": "order_book_btcusd", "event": "data"}
+        """
+        market = self.markets.get(native)
+        if market is None:
+            return self.reject("unknown_market")
+        bids = data["bids"]
+        asks = data["asks"]
+        if not bids or not asks:
+            return self.reject("empty_book")
+        best_bid = bids[0]
+        best_ask = asks[0]
+        # A level must be a [price, size] list: unpacking a 2-char string would "work".
+        if type(best_bid) is not list or type(best_ask) is not list:
+            raise TypeError("book level is not a list")
+        top = (_price(best_bid[0]), _price(best_bid[1]), _price(best_ask[0]), _price(best_ask[1]))
+        micros = data.get("microtimestamp")
+        ts_ns = _micros_to_ns(micros) if micros is not None else None
+        if top[0] >= top[2]:
+            # Documented transient artifact of the snapshot; the next frame corrects it.
+            return self.reject("crossed_book")
+        if self._tops.get(native) == top:
+            return []
+        self._tops[native] = top
+        return [
+            Quote(self.name, market.symbol, top[0], top[1], top[2], top[3],
+                  self._last.get(native), ts_ns, received_ns)
+        ]
+
+    def _on_trade(self, native: str, data: Any) -> list[Quote]:
+        """A trade → remember its price as the market's `last`; emits nothing by itself.
+
+        {"data": {"id": 216000477, "timestamp": "1641343699", "amount": 0.0792,
+                  "amount_str": "0.07920000", "price": 3805.44, "price_str": "3805.44", "type": 0,
+                  "microtimestamp": "1641343699596000", "buy_order_id": 1443875737346049,
+                  "sell_order_id": 1443875731320832},
+         "channel": "live_trades_ethusd", "event": "trade"}
+        """
+        if native not in self.markets:
+            return self.reject("unknown_market")
+        price_str = data.get("price_str")
+        if price_str is not None:
+            price = _price(price_str)
+        else:
+            # Older frames carry only the JSON number; bools are ints in Python, so exclude them.
+            number = data["price"]
+            if type(number) is not float and type(number) is not int:
+                raise TypeError("trade price is not a number")
+            price = _positive(float(number))
+        self._last[native] = price
+        return []

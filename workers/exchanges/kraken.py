@@ -1,0 +1,278 @@
+"""Kraken Spot WebSocket v2 adapter: the `ticker` channel with `event_trigger: "bbo"`.
+
+Protocol notes (../shared/exchanges.md §2): prices and sizes are JSON numbers, times are RFC 3339
+strings with µs or ns digits, acks come one per symbol, the server sends a `heartbeat` about once
+a second when idle, and v2 wants ISO symbols (`BTC/USD`) where the REST listing's `wsname` still
+uses v1 codes (`XBT/USD`, `XDG/USD`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import date
+from typing import Any, ClassVar
+
+from core.symbols import make_symbol, split_symbol
+from core.types import Market, Quote
+from workers.exchanges.base import Adapter
+
+# Kraken publishes no per-request symbol limit; modest batches keep each frame small and the
+# per-symbol acks of one request few.
+_SYMBOLS_PER_FRAME = 50
+# Caught around the frame parse: any of these means a field had the wrong shape or type.
+# AttributeError covers a non-dict where `.get` is called (e.g. a data entry that is a list).
+_SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError)
+
+# RFC 3339 date-time; re.ASCII so `\d` never accepts other scripts' digits. Digits past the
+# ninth in the fraction are below 1 ns and are dropped.
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9})\d*)?"
+    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))",
+    re.ASCII,
+)
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def parse_rfc3339_ns(text: str) -> int:
+    """An RFC 3339 time (`2026-01-01T00:00:01.234567891Z`) as exact integer ns since the epoch."""
+    match = _RFC3339.fullmatch(text)
+    if match is None:
+        raise ValueError(f"not an RFC 3339 time: {text!r}")
+    year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
+    # date() validates the calendar (month 13, Feb 30); integer math keeps every ns digit,
+    # which a float of seconds since 1970 (~53 bits) could not.
+    days = date(int(year), int(month), int(day)).toordinal() - _EPOCH_ORDINAL
+    h, m, s = int(hour), int(minute), int(second)
+    if h > 23 or m > 59 or s > 60:  # 60: a leap second, counted into the next minute
+        raise ValueError(f"time of day out of range: {text!r}")
+    seconds = days * 86_400 + h * 3_600 + m * 60 + s
+    if not zulu:
+        offset = int(off_h) * 3_600 + int(off_m) * 60
+        seconds -= offset if sign == "+" else -offset
+    nanos = int(fraction.ljust(9, "0")) if fraction else 0
+    return seconds * 1_000_000_000 + nanos
+
+
+def _number(value: Any) -> float:
+    """A JSON number from the wire as a finite positive float; raises on anything else."""
+    # bool is an int subclass in Python: exact type checks keep `true` from passing as 1.0.
+    if type(value) is not float and type(value) is not int:
+        raise TypeError(f"expected a JSON number, got {type(value).__name__}")
+    number = float(value)
+    # NaN fails both comparisons (json.loads accepts NaN/Infinity literals), as do ±inf, 0, < 0.
+    if not 0.0 < number < math.inf:
+        raise ValueError(f"not a positive finite number: {value!r}")
+    return number
+
+
+class KrakenAdapter(Adapter):
+    """Kraken spot v2: ticker snapshots/updates in, a Quote out whenever the top of book changes."""
+
+    name: ClassVar[str] = "kraken"
+    ws_url: ClassVar[str] = "wss://ws.kraken.com/v2"
+    rest_url: ClassVar[str] = "https://api.kraken.com"
+    markets_path: ClassVar[str] = "/0/public/AssetPairs"
+    # 0.40 % is the documented $0-10k Kraken Pro tier (exchanges.md §2.8); the 2021 AssetPairs
+    # recording still lists 0.26 %, the older schedule. Configuration can override it.
+    taker_fee: ClassVar[float] = 0.0040
+    # Kraken sends a heartbeat every second when nothing else is sent, so 10 s of silence means
+    # a dead connection; the ping keeps Kraken's own ~60 s inactivity timer from firing.
+    watchdog_s: ClassVar[float] = 10.0
+    ping_interval_s: ClassVar[float] = 20.0
+
+    def __init__(self, markets: list[Market]) -> None:
+        super().__init__(markets)
+        # Last top of book emitted per v2 symbol: (bid, bid_qty, ask, ask_qty).
+        self._tops: dict[str, tuple[float, float, float, float]] = {}
+        self._req_id = 0
+        # The venue's latest error text (a failed subscribe, an unsupported pair...).
+        self.last_error: str | None = None
+        # `system` from the latest status frame (`online`, `maintenance`, ...).
+        self.system_status: str | None = None
+
+    @classmethod
+    def parse_markets(cls, payload: Any) -> list[Market]:
+        """`/0/public/AssetPairs` → markets keyed by their v2 symbol (`BTC/USD`, not `XBT/USD`).
+
+        {"error": [], "result": {"XXBTZUSD": {"altname": "XBTUSD", "wsname": "XBT/USD",
+         "base": "XXBT", "quote": "ZUSD", "status": "online", ...}}}
+        A non-empty `error` raises ValueError (the caller retries); odd entries are skipped.
+        """
+        if not isinstance(payload, dict):
+            raise ValueError(f"expected an AssetPairs object, got {type(payload).__name__}")
+        errors = payload.get("error")
+        if errors:
+            text = "; ".join(map(str, errors)) if isinstance(errors, list) else str(errors)
+            raise ValueError(f"kraken AssetPairs error: {text}")
+        result = payload.get("result")
+        if not isinstance(result, dict):
+            raise ValueError("kraken AssetPairs payload has no `result` object")
+        markets: list[Market] = []
+        seen: set[str] = set()
+        for info in result.values():
+            try:
+                # `.d` dark-pool pairs have no wsname: they are not on the websocket at all.
+                wsname = info.get("wsname")
+                if not wsname:
+                    continue
+                # Newer listings carry a status; only `online` pairs take taker orders.
+                if info.get("status", "online") != "online":
+                    continue
+                raw_base, raw_quote = wsname.split("/")
+                base, quote = split_symbol(make_symbol(raw_base, raw_quote))
+            except _SHAPE_ERRORS:
+                # split_symbol also drops names that are not clean BASE-QUOTE (`ETH2.S/ETH`).
+                continue
+            native = f"{base}/{quote}"
+            if native in seen:
+                continue
+            seen.add(native)
+            markets.append(Market(symbol=f"{base}-{quote}", native=native, base=base, quote=quote))
+        return markets
+
+    def _next_req_id(self) -> int:
+        """A fresh request id, so acks and pongs can be told apart in logs."""
+        self._req_id += 1
+        return self._req_id
+
+    def subscribe_messages(self) -> list[str]:
+        """`ticker` subscriptions with the bbo trigger, at most 50 symbols per frame."""
+        natives = list(self.markets)
+        frames: list[str] = []
+        for start in range(0, len(natives), _SYMBOLS_PER_FRAME):
+            request = {
+                "method": "subscribe",
+                "params": {
+                    "channel": "ticker",
+                    "symbol": natives[start:start + _SYMBOLS_PER_FRAME],
+                    "event_trigger": "bbo",
+                    "snapshot": True,
+                },
+                "req_id": self._next_req_id(),
+            }
+            frames.append(json.dumps(request, separators=(",", ":")))
+        return frames
+
+    def ping_message(self) -> str | None:
+        """`{"method":"ping","req_id":N}`; any request resets Kraken's inactivity timer."""
+        return json.dumps({"method": "ping", "req_id": self._next_req_id()}, separators=(",", ":"))
+
+    def on_connect(self) -> None:
+        """Forget the emitted tops so the snapshot on the new connection is sent on."""
+        super().on_connect()
+        self._tops.clear()
+
+    def on_message(self, text: str, received_ns: int) -> list[Quote]:
+        """Read one frame; return the quotes it carries. Never raises on bad input."""
+        try:
+            msg = json.loads(text)
+        except (ValueError, TypeError, RecursionError):
+            # RecursionError: a deeply nested array ("[[[[...") exhausts the decoder's stack.
+            return self.reject("bad_json")
+        if type(msg) is not dict:
+            # v1 data frames are arrays; v2 never sends one.
+            return self.reject("not_object")
+        try:
+            channel = msg.get("channel")
+            if channel == "ticker":
+                if msg["type"] not in ("snapshot", "update"):
+                    return self.reject("bad_field")
+                return self._on_ticker(msg["data"], received_ns)
+            if channel == "heartbeat":
+                return []
+            if channel == "status":
+                return self._on_status(msg["data"])
+            if channel is not None:
+                return self.reject("unknown_channel")
+            return self._on_response(msg)
+        except _SHAPE_ERRORS:
+            return self.reject("bad_field")
+
+    def _on_ticker(self, entries: Any, received_ns: int) -> list[Quote]:
+        """Ticker entries → Quotes for the symbols whose top of book changed.
+
+        {"channel": "ticker", "type": "update",
+         "data": [{"symbol": "BTC/USD", "bid": 64010.1, "bid_qty": 0.53211, "ask": 64010.2,
+                   "ask_qty": 1.204, "last": 64010.2, "volume": 1523.4412561, "vwap": 63880.4,
+                   "low": 63101.0, "high": 64550.0, "change": 712.3, "change_pct": 1.12,
+                   "timestamp": "2026-01-01T00:00:01.234567Z"}]}
+        """
+        if type(entries) is not list:
+            raise TypeError("ticker data is not a list")
+        quotes: list[Quote] = []
+        for entry in entries:
+            # Entries are independent: one bad entry is counted without losing its neighbours.
+            try:
+                quote = self._ticker_entry(entry, received_ns)
+            except _SHAPE_ERRORS:
+                self.reject("bad_field")
+                continue
+            if quote is not None:
+                quotes.append(quote)
+        return quotes
+
+    def _ticker_entry(self, entry: Any, received_ns: int) -> Quote | None:
+        """One ticker entry → a Quote, or None when unusable (counted) or unchanged."""
+        symbol = entry["symbol"]
+        market = self.markets.get(symbol)
+        if market is None:
+            self.reject("unknown_market")
+            return None
+        top = (_number(entry["bid"]), _number(entry["bid_qty"]),
+               _number(entry["ask"]), _number(entry["ask_qty"]))
+        last = entry.get("last")
+        if last is not None:
+            last = _number(last)
+        stamp = entry.get("timestamp")
+        ts_ns = None
+        if stamp is not None:
+            if type(stamp) is not str:
+                raise TypeError("timestamp is not a string")
+            ts_ns = parse_rfc3339_ns(stamp)
+        if top[0] >= top[2]:
+            self.reject("crossed_book")
+            return None
+        if self._tops.get(symbol) == top:
+            return None
+        self._tops[symbol] = top
+        return Quote(self.name, market.symbol, top[0], top[1], top[2], top[3],
+                     last, ts_ns, received_ns)
+
+    def _on_status(self, entries: Any) -> list[Quote]:
+        """A status frame: anything but `online` means reconnect (maintenance, cancel_only...).
+
+        {"channel": "status", "type": "update",
+         "data": [{"api_version": "v2", "connection_id": 12345678901234567890,
+                   "system": "online", "version": "2.0.10"}]}
+        """
+        system = entries[0]["system"]
+        if type(system) is not str:
+            raise TypeError("status system is not a string")
+        self.system_status = system
+        if system != "online":
+            self.request_reconnect(f"status_{system}")
+        return []
+
+    def _on_response(self, msg: dict[str, Any]) -> list[Quote]:
+        """A reply to one of our requests (subscribe ack or error, pong), keyed by `method`.
+
+        {"method": "subscribe", "success": false, "error": "Currency pair not supported FOO/USD",
+         "symbol": "FOO/USD", "time_in": "2026-01-01T00:00:00.201000Z",
+         "time_out": "2026-01-01T00:00:00.201040Z", "req_id": 7}
+        """
+        method = msg.get("method")
+        success = msg.get("success")
+        if method == "pong":
+            return []
+        if method in ("subscribe", "unsubscribe"):
+            if success is not False and "error" not in msg:
+                return []
+            self.last_error = str(msg.get("error"))
+            return self.reject(f"{method}_error")
+        if success is False or "error" in msg:
+            # A reply to a request we do not recognise, or a bare error (e.g. rate limit).
+            self.last_error = str(msg.get("error"))
+            return self.reject("venue_error")
+        return self.reject("unknown_event")
