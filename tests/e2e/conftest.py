@@ -11,7 +11,7 @@ from core.config import Settings, get_settings
 from core.influx import InfluxDB
 from core.state import RedisState
 from tests.integration.conftest import delete_queues
-from tests.procs import VENV_BIN, Proc, free_port, wait_for
+from tests.procs import VENV_BIN, Proc, celery_worker, free_port, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +43,37 @@ def procs(settings: Settings) -> Iterator[list[Proc]]:
     for proc in reversed(started):
         proc.stop()
     delete_queues(settings.broker_url, settings.queue_prefix)
+
+
+@pytest.fixture(scope="module")
+def celery_workers(procs: list[Proc]) -> list[Proc]:
+    """A storage worker and an arbitrage worker, as `make run` starts them."""
+    from celeryconfig import ARBITRAGE_QUEUE, STORAGE_QUEUE
+
+    workers = [celery_worker([STORAGE_QUEUE], "e2e-storage"),
+               celery_worker([ARBITRAGE_QUEUE], "e2e-arbitrage")]
+    procs.extend(workers)
+    return workers
+
+
+def start_simulator(procs: list[Proc], *args: str) -> str:
+    """`python -m simulator` on a free port; returns its base URL."""
+    port = free_port()
+    procs.append(Proc("simulator", [str(VENV_BIN / "python"), "-m", "simulator", "--port",
+                                    str(port), *args]))
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: requests.get(url + "/stats", timeout=1).ok, 30, "the simulator")
+    return url
+
+
+def start_feed(procs: list[Proc], exchange: str, sim_url: str, symbols: str) -> Proc:
+    """`python -m workers <exchange>` pointed at the simulator."""
+    ws_url = sim_url.replace("http://", "ws://") + f"/{exchange}"
+    proc = Proc(f"feed-{exchange}", [
+        str(VENV_BIN / "python"), "-m", "workers", exchange, "--symbols", symbols,
+        "--ws-url", ws_url, "--rest-url", f"{sim_url}/{exchange}"], {"LOG_LEVEL": "INFO"})
+    procs.append(proc)
+    return proc
 
 
 def start_web(procs: list[Proc]) -> str:

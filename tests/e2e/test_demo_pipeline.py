@@ -1,18 +1,18 @@
-"""Simulator → two feed workers → RabbitMQ → Celery workers → InfluxDB and Redis → JSON API."""
+"""Simulator → feed workers → RabbitMQ → Celery workers → InfluxDB and Redis → JSON API."""
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 
 import pytest
 import requests
 
-from celeryconfig import ARBITRAGE_QUEUE, STORAGE_QUEUE
-from core.influx import InfluxDB
+from core.influx import InfluxDB, quote_literal
 from core.state import RedisState
-from tests.e2e.conftest import start_web
-from tests.procs import VENV_BIN, Proc, celery_worker, free_port, wait_for
+from tests.e2e.conftest import start_feed, start_simulator, start_web
+from tests.procs import Proc, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -20,32 +20,19 @@ COUNT = 2000
 EXCHANGES = ("bitstamp", "kraken")
 
 
-def influx_counts(influx: InfluxDB) -> dict[str, int]:
-    rows = influx.query_points("SELECT count(bid) AS n FROM quotes GROUP BY exchange")
+def influx_counts(influx: InfluxDB, where: str = "") -> dict[str, int]:
+    rows = influx.query_points(f"SELECT count(bid) AS n FROM quotes {where} GROUP BY exchange")
     return {row["exchange"]: int(row["n"]) for row in rows}
 
 
 def test_count_2000_quotes_reach_influxdb_and_opportunities_reach_the_api(
-    procs: list[Proc], influx: InfluxDB, state: RedisState
+    procs: list[Proc], celery_workers: list[Proc], influx: InfluxDB, state: RedisState
 ) -> None:
-    procs.append(celery_worker([STORAGE_QUEUE], "e2e-storage"))
-    procs.append(celery_worker([ARBITRAGE_QUEUE], "e2e-arbitrage"))
     web = start_web(procs)
-
-    port = free_port()
-    sim_url = f"http://127.0.0.1:{port}"
-    procs.append(Proc("simulator", [str(VENV_BIN / "python"), "-m", "simulator", "--port",
-                                    str(port), "--exchanges", ",".join(EXCHANGES), "--symbols",
-                                    "BTC-USD,ETH-USD", "--count", str(COUNT), "--seed", "7"]))
-    wait_for(lambda: requests.get(sim_url + "/stats", timeout=1).ok, 30, "the simulator")
-
+    sim_url = start_simulator(procs, "--exchanges", ",".join(EXCHANGES), "--symbols",
+                              "BTC-USD,ETH-USD", "--count", str(COUNT), "--seed", "7")
     started = time.monotonic()
-    feeds = {}
-    for name in EXCHANGES:
-        feeds[name] = Proc(f"feed-{name}", [
-            str(VENV_BIN / "python"), "-m", "workers", name, "--symbols", "BTC-USD,ETH-USD",
-            "--ws-url", f"ws://127.0.0.1:{port}/{name}", "--rest-url", f"{sim_url}/{name}"])
-        procs.append(feeds[name])
+    feeds = [start_feed(procs, name, sim_url, "BTC-USD,ETH-USD") for name in EXCHANGES]
 
     def api_opportunities() -> list[dict]:
         return requests.get(web + "/api/opportunities", timeout=2).json()["opportunities"]
@@ -78,10 +65,30 @@ def test_count_2000_quotes_reach_influxdb_and_opportunities_reach_the_api(
     assert by_name["kraken"]["state"] == "connected" and by_name["kraken"]["taker_fee"] == 0.004
     assert by_name["bitstamp"]["quotes"] == COUNT
 
-    for feed in feeds.values():
+    for feed in feeds:
         feed.signal(signal.SIGTERM)
         assert feed.popen.wait(20) == 0, feed.output[-2000:]
     print(f"\ne2e: {2 * COUNT} quotes from 2 exchanges; first opportunity after "
           f"{first_opportunity_s:.1f} s; all emitted after {emitted_s:.1f} s; all stored after "
           f"{stored_s:.1f} s ({2 * COUNT / stored_s:.0f} quotes/s end to end at the default "
           f"simulator rate of 200/s per exchange)")
+
+
+def test_sigterm_mid_stream_stores_every_quote_parsed(
+    procs: list[Proc], celery_workers: list[Proc], influx: InfluxDB
+) -> None:
+    # A symbol of its own keeps this test's points apart from the previous test's.
+    sim_url = start_simulator(procs, "--exchanges", "kraken", "--symbols", "SOL-USD",
+                              "--rate", "2000")
+    feed = start_feed(procs, "kraken", sim_url, "SOL-USD")
+    where = f"WHERE symbol = {quote_literal('SOL-USD')}"
+    wait_for(lambda: influx_counts(influx, where).get("kraken", 0) > 500, 60, "a stream")
+    feed.signal(signal.SIGTERM)  # mid-stream: batches are pending on both paths
+    assert feed.popen.wait(30) == 0, feed.output[-2000:]
+    match = re.search(r"stopped after (\d+) quotes", feed.output)
+    assert match, feed.output[-2000:]
+    parsed = int(match.group(1))
+    wait_for(lambda: influx_counts(influx, where).get("kraken") == parsed, 30,
+             f"all {parsed} parsed quotes in InfluxDB")
+    time.sleep(1.0)
+    assert influx_counts(influx, where)["kraken"] == parsed
