@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run demo test unit integration e2e lint services venv clean
+.PHONY: run demo test unit integration e2e lint bench services venv clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ integration: venv services
 
 e2e: venv services
 	$(BIN)/python -m pytest -m e2e
+
+bench: venv services
+	$(BIN)/python -m bench pipeline
 
 lint: venv
 	$(BIN)/ruff check .

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench <name> [--count N] [--json]`; figures go to BENCHMARKS.md."""

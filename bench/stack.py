@@ -1,0 +1,73 @@
+"""Start the project's processes for a benchmark, isolated by their own prefixes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def isolate() -> str:
+    """Give this benchmark run its own Redis prefix, queues and InfluxDB database."""
+    run = uuid.uuid4().hex[:8]
+    os.environ["KEY_PREFIX"] = f"ctbench:{run}:"
+    os.environ["QUEUE_PREFIX"] = f"ctbench.{run}."
+    os.environ["INFLUXDB_DB"] = f"ctbench_{run}"
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    return run
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check: Callable[[], bool], timeout_s: float, what: str) -> float:
+    """Poll until `check()`; returns the monotonic time it became true."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return time.monotonic()
+        except Exception:  # noqa: BLE001  (not ready yet)
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+class Stack:
+    """The processes started so far; stops them all on exit."""
+
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
+        proc = subprocess.Popen(list(args), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def __enter__(self) -> Stack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
