@@ -44,14 +44,18 @@ def store_quotes(self: Task, rows: list[Any]) -> int:
     lines, bad = rows_to_lines(rows)
     if bad:
         log.warning("store_quotes skipped %d malformed rows of %d", bad, len(rows))
+    return write_or_retry(self, lines)
+
+
+def write_or_retry(task: Task, lines: list[str]) -> int:
+    """Write lines to InfluxDB; while it is unavailable, retry the task later (never give up)."""
     try:
         return influx().write_lines(lines)
     except InfluxUnavailable as exc:
-        delay = retry_delay(self.request.retries)
-        log.warning(
-            "InfluxDB unavailable (%s); retrying %d quotes in %.0f s", exc, len(lines), delay
-        )
-        raise self.retry(exc=exc, countdown=delay) from exc
+        delay = retry_delay(task.request.retries)
+        log.warning("InfluxDB unavailable (%s); retrying %s (%d points) in %.0f s",
+                    exc, task.name, len(lines), delay)
+        raise task.retry(exc=exc, countdown=delay) from exc
 
 
 def opportunity_line(record: dict[str, Any]) -> str:
@@ -78,11 +82,7 @@ def opportunity_line(record: dict[str, Any]) -> str:
 @app.task(bind=True, name="tasks.storage.store_opportunities", max_retries=None, acks_late=True)
 def store_opportunities(self: Task, records: list[dict[str, Any]]) -> int:
     """Write closed opportunities to the `opportunities` measurement."""
-    lines = [opportunity_line(r) for r in records]
-    try:
-        return influx().write_lines(lines)
-    except InfluxUnavailable as exc:
-        raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
+    return write_or_retry(self, [opportunity_line(r) for r in records])
 
 
 def feed_event_line(event: dict[str, Any]) -> str:
@@ -98,8 +98,4 @@ def feed_event_line(event: dict[str, Any]) -> str:
 @app.task(bind=True, name="tasks.storage.store_feed_events", max_retries=None, acks_late=True)
 def store_feed_events(self: Task, events: list[dict[str, Any]]) -> int:
     """Write feed events to the `feed_events` measurement."""
-    lines = [feed_event_line(e) for e in events]
-    try:
-        return influx().write_lines(lines)
-    except InfluxUnavailable as exc:
-        raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
+    return write_or_retry(self, [feed_event_line(e) for e in events])

@@ -165,6 +165,7 @@ class FeedWorker:
             "reconnects": self.reconnects,
             "parse_errors": sum(errors.values()),
             "errors": json.dumps(errors, sort_keys=True),
+            "last_error": self.adapter.last_error or "",
             "markets": len(self.adapter.markets),
             "symbols": ",".join(sorted(m.symbol for m in self.adapter.markets.values())),
             "published_batches": self.publisher.published_batches,

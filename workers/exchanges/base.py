@@ -35,6 +35,10 @@ class Adapter:
         self.errors: Counter[str] = Counter()
         # Set by on_message when the venue asks for (or needs) a fresh connection.
         self.reconnect_reason: str | None = None
+        # The venue's latest error text (a failed subscription...), for status and logs.
+        self.last_error: str | None = None
+        # Last top of book emitted per native market: (bid, bid_size, ask, ask_size).
+        self._tops: dict[str, tuple[float, float, float, float]] = {}
 
     @classmethod
     def markets_url(cls, rest_url: str | None = None) -> str:
@@ -59,8 +63,19 @@ class Adapter:
         return None
 
     def on_connect(self) -> None:
-        """Forget per-connection state before a (re)connect; books are rebuilt from new frames."""
+        """Forget per-connection state before a (re)connect; books are rebuilt from new frames.
+
+        The emitted tops are forgotten too, so the first top on the new connection goes out.
+        """
         self.reconnect_reason = None
+        self._tops.clear()
+
+    def top_changed(self, native: str, top: tuple[float, float, float, float]) -> bool:
+        """Record `top` for a market; False when it equals the last one emitted (no Quote)."""
+        if self._tops.get(native) == top:
+            return False
+        self._tops[native] = top
+        return True
 
     def reject(self, reason: str) -> list[Quote]:
         """Count an unusable frame under `reason` and return no quotes."""

@@ -69,12 +69,8 @@ class BitstampAdapter(Adapter):
 
     def __init__(self, markets: list[Market]) -> None:
         super().__init__(markets)
-        # Last top of book emitted per native pair: (bid, bid_size, ask, ask_size).
-        self._tops: dict[str, tuple[float, float, float, float]] = {}
         # Latest trade price per native pair; kept across reconnects (it is still the last).
         self._last: dict[str, float] = {}
-        # Text of the latest `bts:error`, for the feed status and logs.
-        self.last_error: str | None = None
 
     @classmethod
     def parse_markets(cls, payload: Any) -> list[Market]:
@@ -121,11 +117,6 @@ class BitstampAdapter(Adapter):
     def ping_message(self) -> str | None:
         """The app-level heartbeat; Bitstamp answers it, which feeds the watchdog."""
         return '{"event":"bts:heartbeat"}'
-
-    def on_connect(self) -> None:
-        """Forget the emitted tops so the first snapshot on the new connection is sent on."""
-        super().on_connect()
-        self._tops.clear()
 
     def on_message(self, text: str, received_ns: int) -> list[Quote]:
         """Read one frame; return the quotes it carries. Never raises on bad input."""
@@ -190,9 +181,8 @@ class BitstampAdapter(Adapter):
         if top[0] >= top[2]:
             # Documented transient artifact of the snapshot; the next frame corrects it.
             return self.reject("crossed_book")
-        if self._tops.get(native) == top:
+        if not self.top_changed(native, top):
             return []
-        self._tops[native] = top
         return [
             Quote(self.name, market.symbol, top[0], top[1], top[2], top[3],
                   self._last.get(native), ts_ns, received_ns)

@@ -84,11 +84,7 @@ class KrakenAdapter(Adapter):
 
     def __init__(self, markets: list[Market]) -> None:
         super().__init__(markets)
-        # Last top of book emitted per v2 symbol: (bid, bid_qty, ask, ask_qty).
-        self._tops: dict[str, tuple[float, float, float, float]] = {}
         self._req_id = 0
-        # The venue's latest error text (a failed subscribe, an unsupported pair...).
-        self.last_error: str | None = None
         # `system` from the latest status frame (`online`, `maintenance`, ...).
         self.system_status: str | None = None
 
@@ -158,11 +154,6 @@ class KrakenAdapter(Adapter):
     def ping_message(self) -> str | None:
         """`{"method":"ping","req_id":N}`; any request resets Kraken's inactivity timer."""
         return json.dumps({"method": "ping", "req_id": self._next_req_id()}, separators=(",", ":"))
-
-    def on_connect(self) -> None:
-        """Forget the emitted tops so the snapshot on the new connection is sent on."""
-        super().on_connect()
-        self._tops.clear()
 
     def on_message(self, text: str, received_ns: int) -> list[Quote]:
         """Read one frame; return the quotes it carries. Never raises on bad input."""
@@ -234,9 +225,8 @@ class KrakenAdapter(Adapter):
         if top[0] >= top[2]:
             self.reject("crossed_book")
             return None
-        if self._tops.get(symbol) == top:
+        if not self.top_changed(symbol, top):
             return None
-        self._tops[symbol] = top
         return Quote(self.name, market.symbol, top[0], top[1], top[2], top[3],
                      last, ts_ns, received_ns)
 
