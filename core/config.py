@@ -47,13 +47,14 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
 
 
 def parse_fees(text: str) -> dict[str, float]:
-    """Parse `TAKER_FEES` (`kraken=0.0026,bitstamp=0.004`) into fractions per exchange."""
+    """Parse `TAKER_FEES` (`kraken:0.0026,bitstamp:0.004`; `=` works too) into fractions."""
     fees: dict[str, float] = {}
     for item in text.split(","):
         item = item.strip()
         if not item:
             continue
-        name, sep, value = item.partition("=")
+        sep = ":" if ":" in item else "="
+        name, sep, value = item.partition(sep)
         try:
             fee = float(value)
         except ValueError:

@@ -22,6 +22,8 @@ WS_HEARTBEAT_S = 20.0  # websocket protocol pings, as real venues send them
 WS_CLOSE_TIMEOUT_S = 2.0  # a control close must not hang on a client that stopped reading
 IDLE_TICK_S = 1.0  # Kraken-style heartbeats: once per second without other frames
 MAX_SILENCE_S = 3600.0
+# Misbehaviours a venue may simulate on request (see Venue.fault).
+FAULTS = frozenset({"garbage", "gap", "bad_checksum"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -81,7 +83,7 @@ class Simulator:
         lines.append(f"{'stats':9} REST       GET {http}/stats")
         lines.append(
             f"{'control':9} REST       POST {http}/control/<exchange>/"
-            "{close | silence?seconds=S | reconnect}"
+            "{close | silence?seconds=S | reconnect | garbage | gap | bad_checksum}"
         )
         return lines
 
@@ -207,6 +209,14 @@ class Simulator:
                 venue.send(client, venue.reconnect_frame(client))
             notified = 0 if venue.silent else len(clients)
             return web.json_response({"exchange": name, "action": action, "notified": notified})
+        if action in FAULTS:
+            clients = list(venue.clients)
+            if not venue.fault(action):
+                error = f"{name} does not simulate {action!r}"
+                return web.json_response({"error": error}, status=400)
+            log.info("control: %s fault %s for %d client(s)", name, action, len(clients))
+            return web.json_response({"exchange": name, "action": action,
+                                      "clients": len(clients)})
         return web.json_response({"error": f"unknown action {action!r}"}, status=404)
 
     def _silence(self, venue: Venue, seconds: float) -> None:

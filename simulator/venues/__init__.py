@@ -1,14 +1,28 @@
-"""Simulated venues, registered by exchange id; adding a venue is one module plus one line here."""
+"""Simulated venues, registered by exchange id; adding a venue is adding one module here."""
 
 from __future__ import annotations
 
-from simulator.venues.base import Venue
-from simulator.venues.bitstamp import BitstampVenue
-from simulator.venues.kraken import KrakenVenue
+import importlib
+import pkgutil
 
-VENUES: dict[str, type[Venue]] = {
-    BitstampVenue.name: BitstampVenue,
-    KrakenVenue.name: KrakenVenue,
-}
+from simulator.venues.base import Venue
+
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name != "base":
+        importlib.import_module(f"{__name__}.{_module.name}")
+
+
+def _all_venues() -> dict[str, type[Venue]]:
+    found: dict[str, type[Venue]] = {}
+    stack = list(Venue.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if getattr(cls, "name", None):
+            found[cls.name] = cls
+    return dict(sorted(found.items()))
+
+
+VENUES: dict[str, type[Venue]] = _all_venues()
 
 __all__ = ["VENUES", "Venue"]

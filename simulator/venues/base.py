@@ -145,6 +145,19 @@ class Venue(ABC):
     def reconnect_frame(self, client: Client) -> str:
         """The frame by which this venue asks `client` to reconnect."""
 
+    def fault(self, action: str) -> bool:
+        """Misbehave once on request; False when this venue does not simulate `action`.
+
+        `garbage`: a frame that is not JSON, to every client (every venue). `gap`: the next
+        change skips a sequence number; `bad_checksum`: the next checksum sent is wrong — only
+        venues whose protocol has sequence numbers or checksums override this for those.
+        """
+        if action == "garbage":
+            for client in list(self.clients):
+                self.send(client, "\x00garbage{not json")
+            return True
+        return False
+
     def idle_frame(self, client: Client) -> str | None:
         """A keepalive for a client that got nothing in the last second, if the venue sends one."""
         return None

@@ -5,24 +5,22 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-import requests
 
-from core.state import RedisState
-from core.types import Quote
+from tests.integration.feed_helpers import (
+    SYMBOLS,
+    Recorder,
+    control,
+    start_worker,
+    stop_worker,
+)
 from tests.integration.simulator_helpers import SimProcess
 from tests.procs import wait_for
-from workers.backoff import Backoff
-from workers.batcher import Batcher, BatchPath
 from workers.discovery import discover
 from workers.exchanges import get_adapter
-from workers.feed import FeedWorker
-from workers.publisher import Publisher
 
 pytestmark = pytest.mark.integration
-SYMBOLS = ["BTC-USD", "ETH-USD"]
 
 
 @pytest.fixture
@@ -31,62 +29,6 @@ def sim() -> Iterator[SimProcess]:
                       "--rate", "100").start()
     yield proc
     proc.stop()
-
-
-class Recorder:
-    """Collects what a feed worker publishes and the feed events it records."""
-
-    def __init__(self) -> None:
-        self.quotes: list[tuple[Any, ...]] = []
-        self.events: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-
-    def send(self, path: str, rows: list[tuple[Any, ...]]) -> None:
-        if path == "storage":
-            with self.lock:
-                self.quotes.extend(rows)
-
-    def send_events(self, events: list[dict[str, Any]]) -> None:
-        with self.lock:
-            self.events.extend(events)
-
-    def reasons(self, event: str) -> list[str]:
-        with self.lock:
-            return [e["reason"] for e in self.events if e["event"] == event]
-
-
-def start_worker(sim: SimProcess, exchange: str, recorder: Recorder,
-                 state: RedisState | None = None, **overrides: float) -> tuple[FeedWorker, Any]:
-    adapter_cls = get_adapter(exchange)
-    markets = discover(adapter_cls, f"{sim.http}/{exchange}", SYMBOLS, threading.Event())
-    adapter = adapter_cls(markets)
-    for name, value in overrides.items():
-        setattr(adapter, name, value)
-    publisher = Publisher(recorder.send, Batcher([BatchPath("storage", 0.05, 1000)]))
-    publisher.start()
-    worker = FeedWorker(adapter, sim.ws_url(exchange), publisher, state=state,
-                        send_events=recorder.send_events, backoff=Backoff(0.1, 1.0),
-                        status_interval_s=0.2)
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
-    return worker, thread
-
-
-def stop_worker(worker: FeedWorker, thread: threading.Thread) -> None:
-    worker.stop()
-    thread.join(timeout=10)
-    assert not thread.is_alive(), "the feed loop did not stop"
-    worker.publisher.stop()
-    worker.publisher.join(timeout=10)
-
-
-def control(sim: SimProcess, exchange: str, action: str, **params: Any) -> None:
-    requests.post(f"{sim.http}/control/{exchange}/{action}", params=params, timeout=5)
-
-
-def quotes_after(recorder: Recorder, t_ns: int) -> list[Quote]:
-    with recorder.lock:
-        return [Quote(*row) for row in recorder.quotes if row[-1] > t_ns]
 
 
 @pytest.mark.parametrize("exchange", ["bitstamp", "kraken"])
@@ -98,7 +40,7 @@ def test_reconnects_when_the_server_closes(sim: SimProcess, exchange: str) -> No
         control(sim, exchange, "close")
         closed_at = time.time_ns()
         wait_for(lambda: worker.connections >= 2, 5, "a new connection within 5 s")
-        wait_for(lambda: len(quotes_after(recorder, closed_at)) > 20, 5, "quotes after it")
+        wait_for(lambda: len(recorder.quotes_after(closed_at)) > 20, 5, "quotes after it")
         assert worker.reconnects >= 1
         assert any("closed" in r or "error" in r for r in recorder.reasons("disconnect"))
         assert len(recorder.reasons("connect")) >= 2
@@ -130,7 +72,7 @@ def test_bitstamp_request_reconnect_is_honoured_at_once(sim: SimProcess) -> None
         assert time.monotonic() - asked < 5
         assert "request_reconnect" in recorder.reasons("disconnect")
         since = time.time_ns()
-        wait_for(lambda: quotes_after(recorder, since), 5, "quotes on the new connection")
+        wait_for(lambda: recorder.quotes_after(since), 5, "quotes on the new connection")
     finally:
         stop_worker(worker, thread)
 
@@ -153,7 +95,6 @@ def test_app_level_keepalive_is_answered(sim: SimProcess) -> None:
     try:
         wait_for(lambda: len(recorder.quotes) > 5, 15, "first quotes")
         before = worker.messages
-        control(sim, "bitstamp", "silence", seconds=0)  # no-op: keeps the stream flowing
         time.sleep(1.5)
         # Heartbeat replies are frames too; none of them may count as a parse error.
         assert worker.messages > before

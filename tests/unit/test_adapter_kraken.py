@@ -12,7 +12,8 @@ import pytest
 from core.fees import DEFAULT_TAKER_FEES
 from core.types import Market, Quote
 from workers.exchanges import get_adapter
-from workers.exchanges.kraken import KrakenAdapter, parse_rfc3339_ns
+from workers.exchanges.fields import parse_rfc3339_ns
+from workers.exchanges.kraken import KrakenAdapter
 
 pytestmark = pytest.mark.unit
 

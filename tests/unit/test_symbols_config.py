@@ -86,6 +86,7 @@ def test_settings_bad_values_raise_config_error(env: dict[str, str]) -> None:
 
 def test_parse_fees_many() -> None:
     assert parse_fees("kraken=0.0026, Bitstamp=0.005") == {"kraken": 0.0026, "bitstamp": 0.005}
+    assert parse_fees("kraken:0.0026,okx:0.0008") == {"kraken": 0.0026, "okx": 0.0008}
 
 
 def test_taker_fee_override_default_and_unknown() -> None:

@@ -1,9 +1,17 @@
-"""Exchange adapters, one module per venue, registered by name."""
+"""Exchange adapters, one module per venue, registered by name when imported."""
 
 from __future__ import annotations
 
-from workers.exchanges import bitstamp, kraken  # noqa: F401  (imported to register)
+import importlib
+import pkgutil
+
 from workers.exchanges.base import REGISTRY, Adapter
+
+# Every module in this package is an adapter: importing it registers its class, so adding a
+# venue is adding one module.
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name != "base":
+        importlib.import_module(f"{__name__}.{_module.name}")
 
 
 def known_exchanges() -> list[str]:

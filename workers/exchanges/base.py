@@ -23,6 +23,9 @@ class Adapter:
     watchdog_s: ClassVar[float] = 30.0
     # How often the loop sends `ping_message()` (the app-level keepalive), when there is one.
     ping_interval_s: ClassVar[float] = 20.0
+    # The most markets one connection may follow (the venue's subscription limit); the worker
+    # opens more connections for more markets. None: no limit.
+    max_markets_per_connection: ClassVar[int | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

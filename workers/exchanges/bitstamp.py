@@ -9,12 +9,21 @@ snapshot on subscribe: a quiet book stays silent until it changes.
 from __future__ import annotations
 
 import json
-import math
 from typing import Any, ClassVar
 
 from core.symbols import make_symbol, split_symbol
 from core.types import Market, Quote
 from workers.exchanges.base import Adapter
+from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
+from workers.exchanges.fields import decimal_str as _price
+from workers.exchanges.fields import int_stamp, json_number
+
+
+def _micros_to_ns(value: Any) -> int:
+    """Bitstamp's µs timestamp (a digit string) as integer ns."""
+    return int_stamp(value, 1_000)
+
+
 
 _BOOK_PREFIX = "order_book_"
 _TRADES_PREFIX = "live_trades_"
@@ -22,37 +31,6 @@ _TRADES_PREFIX = "live_trades_"
 _QUIET_EVENTS = frozenset(
     {"bts:subscription_succeeded", "bts:unsubscription_succeeded", "bts:heartbeat"}
 )
-# Caught around the frame parse: any of these means a field had the wrong shape or type.
-# AttributeError covers a non-string where a string method is called (e.g. a numeric channel).
-_SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError)
-
-
-def _price(text: Any) -> float:
-    """A decimal string from the wire as a finite positive float; raises on anything else."""
-    # Bitstamp sends strings; refusing other types keeps `True` or a list from slipping through.
-    if type(text) is not str:
-        raise TypeError(f"expected a decimal string, got {type(text).__name__}")
-    return _positive(float(text))
-
-
-def _positive(value: float) -> float:
-    """`value` itself when finite and above zero; raises ValueError otherwise."""
-    # NaN fails both comparisons, so this one test rejects NaN, ±inf, zero and negatives.
-    if not 0.0 < value < math.inf:
-        raise ValueError(f"not a positive finite number: {value!r}")
-    return value
-
-
-def _micros_to_ns(value: Any) -> int:
-    """Bitstamp's µs timestamp (a digit string) as integer ns, without going through float."""
-    if type(value) is not str and type(value) is not int:
-        raise TypeError(f"expected a µs timestamp, got {type(value).__name__}")
-    micros = int(value)
-    if micros <= 0:
-        raise ValueError(f"not a positive timestamp: {value!r}")
-    return micros * 1_000
-
-
 class BitstampAdapter(Adapter):
     """Bitstamp spot: full-book snapshots in, a Quote out whenever the top of book changes."""
 
@@ -203,10 +181,7 @@ class BitstampAdapter(Adapter):
         if price_str is not None:
             price = _price(price_str)
         else:
-            # Older frames carry only the JSON number; bools are ints in Python, so exclude them.
-            number = data["price"]
-            if type(number) is not float and type(number) is not int:
-                raise TypeError("trade price is not a number")
-            price = _positive(float(number))
+            # Older frames carry only the JSON number.
+            price = json_number(data["price"])
         self._last[native] = price
         return []

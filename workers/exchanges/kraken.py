@@ -9,64 +9,18 @@ uses v1 codes (`XBT/USD`, `XDG/USD`).
 from __future__ import annotations
 
 import json
-import math
-import re
-from datetime import date
 from typing import Any, ClassVar
 
 from core.symbols import make_symbol, split_symbol
 from core.types import Market, Quote
 from workers.exchanges.base import Adapter
+from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
+from workers.exchanges.fields import json_number as _number
+from workers.exchanges.fields import parse_rfc3339_ns
 
 # Kraken publishes no per-request symbol limit; modest batches keep each frame small and the
 # per-symbol acks of one request few.
 _SYMBOLS_PER_FRAME = 50
-# Caught around the frame parse: any of these means a field had the wrong shape or type.
-# AttributeError covers a non-dict where `.get` is called (e.g. a data entry that is a list).
-_SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError)
-
-# RFC 3339 date-time; re.ASCII so `\d` never accepts other scripts' digits. Digits past the
-# ninth in the fraction are below 1 ns and are dropped.
-_RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9})\d*)?"
-    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))",
-    re.ASCII,
-)
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-
-
-def parse_rfc3339_ns(text: str) -> int:
-    """An RFC 3339 time (`2026-01-01T00:00:01.234567891Z`) as exact integer ns since the epoch."""
-    match = _RFC3339.fullmatch(text)
-    if match is None:
-        raise ValueError(f"not an RFC 3339 time: {text!r}")
-    year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
-    # date() validates the calendar (month 13, Feb 30); integer math keeps every ns digit,
-    # which a float of seconds since 1970 (~53 bits) could not.
-    days = date(int(year), int(month), int(day)).toordinal() - _EPOCH_ORDINAL
-    h, m, s = int(hour), int(minute), int(second)
-    if h > 23 or m > 59 or s > 60:  # 60: a leap second, counted into the next minute
-        raise ValueError(f"time of day out of range: {text!r}")
-    seconds = days * 86_400 + h * 3_600 + m * 60 + s
-    if not zulu:
-        offset = int(off_h) * 3_600 + int(off_m) * 60
-        seconds -= offset if sign == "+" else -offset
-    nanos = int(fraction.ljust(9, "0")) if fraction else 0
-    return seconds * 1_000_000_000 + nanos
-
-
-def _number(value: Any) -> float:
-    """A JSON number from the wire as a finite positive float; raises on anything else."""
-    # bool is an int subclass in Python: exact type checks keep `true` from passing as 1.0.
-    if type(value) is not float and type(value) is not int:
-        raise TypeError(f"expected a JSON number, got {type(value).__name__}")
-    number = float(value)
-    # NaN fails both comparisons (json.loads accepts NaN/Infinity literals), as do ±inf, 0, < 0.
-    if not 0.0 < number < math.inf:
-        raise ValueError(f"not a positive finite number: {value!r}")
-    return number
-
-
 class KrakenAdapter(Adapter):
     """Kraken spot v2: ticker snapshots/updates in, a Quote out whenever the top of book changes."""
 
