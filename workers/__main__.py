@@ -15,8 +15,10 @@ from core.state import RedisState
 from core.symbols import parse_symbol_list
 from workers.discovery import discover
 from workers.exchanges import get_adapter, known_exchanges
-from workers.feed import FeedWorker, celery_event_sender
+from workers.feed import celery_event_sender
+from workers.group import FeedGroup
 from workers.publisher import Publisher, celery_sender
+from workers.status import StatusReporter
 
 log = logging.getLogger("workers")
 
@@ -49,40 +51,42 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     setup_logging()
     adapter_cls = get_adapter(name)
+    ws_url = args.ws_url or adapter_cls.ws_url
     stop = threading.Event()
-    worker: FeedWorker | None = None
+    groups: list[FeedGroup] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         log.info("%s: signal %d, shutting down", name, signum)
         stop.set()
-        if worker is not None:
-            worker.stop()
+        for group in groups:
+            group.stop()
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
     markets = discover(adapter_cls, args.rest_url, symbols, stop)
-    if stop.is_set():
-        return 0
-    if not markets:
-        log.error("%s lists none of %s", name, ", ".join(symbols))
-        return 1
-    log.info("%s: following %s", name, ", ".join(m.symbol for m in markets))
     publisher = Publisher(celery_sender())
+    group = FeedGroup(adapter_cls, markets, ws_url, publisher,
+                      send_events=celery_event_sender())
+    state = RedisState.from_url(settings.redis_url, settings.key_prefix)
+    reporter = StatusReporter(name, group.workers, publisher, state, ws_url)
+    if not stop.is_set() and not markets:
+        # Exiting would take a whole Procfile stack down with it: stay up, say so, and idle.
+        log.error("%s lists none of %s; idling", name, ", ".join(symbols))
+    elif markets:
+        log.info("%s: following %s", name, ", ".join(m.symbol for m in markets))
     publisher.start()
-    worker = FeedWorker(
-        adapter_cls(markets),
-        args.ws_url or adapter_cls.ws_url,
-        publisher,
-        state=RedisState.from_url(settings.redis_url, settings.key_prefix),
-        send_events=celery_event_sender(),
-    )
+    reporter.start()
+    groups.append(group)
     if stop.is_set():
-        worker.stop()
-    worker.run()
+        group.stop()
+    group.start()
+    stop.wait()
+    group.join()
     publisher.stop()
     publisher.join(timeout=30)
-    log.info("%s: stopped after %d quotes in %d batches", name, worker.quotes,
+    reporter.stop()
+    log.info("%s: stopped after %d quotes in %d batches", name, group.quotes,
              publisher.published_batches)
     return 0
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -13,7 +11,6 @@ from typing import Any
 import websocket
 from websocket import ABNF
 
-from core.state import RedisState
 from workers.backoff import Backoff
 from workers.exchanges.base import Adapter
 from workers.publisher import Publisher
@@ -53,19 +50,15 @@ class FeedWorker:
         adapter: Adapter,
         ws_url: str,
         publisher: Publisher,
-        state: RedisState | None = None,
         send_events: SendEvents | None = None,
         backoff: Backoff | None = None,
-        status_interval_s: float = 1.0,
     ) -> None:
         self.adapter = adapter
         self.name = adapter.name
         self.ws_url = ws_url
         self.publisher = publisher
-        self.state = state
         self.send_events = send_events
         self.backoff = backoff or Backoff()
-        self.status_interval_s = status_interval_s
         self.stop_event = threading.Event()
         self.conn_state = "starting"
         self.connected_since_ns = 0
@@ -147,43 +140,17 @@ class FeedWorker:
                 return f"error: {exc}", got_data
         return "stopped", got_data
 
-    # status (own thread: Redis round trips stay off the read path)
-    def _report(self) -> None:
-        while not self.stop_event.wait(self.status_interval_s):
-            self.write_status()
-
     def status(self) -> dict[str, str | int | float]:
-        """The feed status hash's fields."""
-        errors = dict(self.adapter.errors)
+        """This connection's counters and state (the reporter sums connections per venue)."""
         return {
-            "exchange": self.name,
             "state": self.conn_state,
             "connected_since_ns": self.connected_since_ns,
             "last_message_ns": self.last_message_ns,
             "messages": self.messages,
             "quotes": self.quotes,
             "reconnects": self.reconnects,
-            "parse_errors": sum(errors.values()),
-            "errors": json.dumps(errors, sort_keys=True),
-            "last_error": self.adapter.last_error or "",
             "markets": len(self.adapter.markets),
-            "symbols": ",".join(sorted(m.symbol for m in self.adapter.markets.values())),
-            "published_batches": self.publisher.published_batches,
-            "updated_ns": time.time_ns(),
-            "pid": os.getpid(),
-            "ws_url": self.ws_url,
         }
-
-    def write_status(self) -> None:
-        """Store the status hash and announce it to the web processes; Redis trouble is logged."""
-        if self.state is None:
-            return
-        status = self.status()
-        try:
-            self.state.set_feed_status(self.name, status)
-            self.state.publish("feed", status)
-        except Exception as exc:  # noqa: BLE001  (status is best effort; the feed goes on)
-            log.warning("%s: feed status not written: %s", self.name, exc)
 
     def _event(self, event: str, reason: str) -> None:
         if self.send_events is None:
@@ -197,9 +164,6 @@ class FeedWorker:
     # main loop
     def run(self) -> None:
         """Connect, read, and reconnect with backoff until `stop()`."""
-        reporter = threading.Thread(target=self._report, name="status", daemon=True)
-        reporter.start()
-        self.write_status()
         try:
             while not self.stop_event.is_set():
                 self.conn_state = "connecting"
@@ -229,8 +193,6 @@ class FeedWorker:
         finally:
             self.conn_state = "stopped"
             self.stop_event.set()
-            reporter.join(timeout=5)
-            self.write_status()
 
     def stop(self) -> None:
         """Ask the loop to end; safe from a signal handler (it only sets a flag)."""

@@ -18,6 +18,7 @@ from workers.discovery import discover
 from workers.exchanges import get_adapter
 from workers.feed import FeedWorker
 from workers.publisher import Publisher
+from workers.status import StatusReporter
 
 SYMBOLS = ["BTC-USD", "ETH-USD"]
 
@@ -62,11 +63,15 @@ def start_worker(
         setattr(adapter, name, value)
     publisher = Publisher(recorder.send, Batcher([BatchPath("storage", 0.05, 1000)]))
     publisher.start()
-    worker = FeedWorker(adapter, sim.ws_url(exchange), publisher, state=state,
-                        send_events=recorder.send_events, backoff=Backoff(0.1, 1.0),
-                        status_interval_s=0.2)
+    worker = FeedWorker(adapter, sim.ws_url(exchange), publisher,
+                        send_events=recorder.send_events, backoff=Backoff(0.1, 1.0))
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
+    if state is not None:
+        reporter = StatusReporter(exchange, [worker], publisher, state, sim.ws_url(exchange),
+                                  interval_s=0.2)
+        reporter.start()
+        worker.reporter = reporter  # type: ignore[attr-defined]  (stopped by stop_worker)
     return worker, thread
 
 
@@ -77,6 +82,9 @@ def stop_worker(worker: FeedWorker, thread: threading.Thread) -> None:
     assert not thread.is_alive(), "the feed loop did not stop"
     worker.publisher.stop()
     worker.publisher.join(timeout=10)
+    reporter = getattr(worker, "reporter", None)
+    if reporter is not None:
+        reporter.stop()
 
 
 def control(sim: SimProcess, exchange: str, action: str, **params: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from tests.integration.feed_helpers import (
     SYMBOLS,
@@ -141,3 +142,33 @@ def test_discovery_retries_until_the_listing_answers() -> None:
     finally:
         stop.set()
         sim.stop()
+
+
+def test_a_venue_over_its_limit_gets_more_connections(sim: SimProcess) -> None:
+    from workers.exchanges.kraken import KrakenAdapter
+    from workers.group import FeedGroup
+    from workers.publisher import Publisher
+
+    class OnePerConnection(KrakenAdapter):
+        name = ""  # not registered
+        max_markets_per_connection = 1
+
+    recorder = Recorder()
+    markets = discover(get_adapter("kraken"), f"{sim.http}/kraken", SYMBOLS, threading.Event())
+    publisher = Publisher(recorder.send)
+    publisher.start()
+    group = FeedGroup(OnePerConnection, markets, sim.ws_url("kraken"), publisher,
+                      send_events=recorder.send_events)
+    group.start()
+    try:
+        wait_for(lambda: {q[1] for q in recorder.quotes} == set(SYMBOLS), 15,
+                 "quotes for both symbols")
+        assert len(group.workers) == 2
+        assert [len(w.adapter.markets) for w in group.workers] == [1, 1]
+        assert all(w.connections == 1 for w in group.workers)
+        assert requests.get(f"{sim.http}/stats", timeout=5).json()["clients"]["kraken"] == 2
+    finally:
+        group.stop()
+        group.join()
+        publisher.stop()
+        publisher.join(timeout=10)
