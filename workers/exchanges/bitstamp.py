@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
+from core.orderbook import OrderBook
 from core.symbols import make_symbol, split_symbol
 from core.types import Market, Quote
 from workers.exchanges.base import Adapter
 from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import decimal_str as _price
-from workers.exchanges.fields import int_stamp, json_number
+from workers.exchanges.fields import int_stamp, json_number, non_negative
 
 
 def _micros_to_ns(value: Any) -> int:
@@ -27,6 +28,7 @@ def _micros_to_ns(value: Any) -> int:
 
 _BOOK_PREFIX = "order_book_"
 _TRADES_PREFIX = "live_trades_"
+_DIFF_PREFIX = "diff_order_book_"
 # Events that carry nothing for us but are expected traffic, not errors.
 _QUIET_EVENTS = frozenset(
     {"bts:subscription_succeeded", "bts:unsubscription_succeeded", "bts:heartbeat"}
@@ -44,11 +46,16 @@ class BitstampAdapter(Adapter):
     # replies, which means the connection is dead rather than idle.
     ping_interval_s: ClassVar[float] = 10.0
     watchdog_s: ClassVar[float] = 30.0
+    # 1,024 channels per connection (a 1,025th silently closes it), two channels per market.
+    max_markets_per_connection: ClassVar[int | None] = 512
 
     def __init__(self, markets: list[Market]) -> None:
         super().__init__(markets)
         # Latest trade price per native pair; kept across reconnects (it is still the last).
         self._last: dict[str, float] = {}
+        # Replay of recorded `diff_order_book_*` traffic: per native pair, the book seeded from
+        # a REST snapshot and that snapshot's µs time (older diffs are already in it).
+        self._diff_books: dict[str, tuple[OrderBook, int]] = {}
 
     @classmethod
     def parse_markets(cls, payload: Any) -> list[Market]:
@@ -111,7 +118,9 @@ class BitstampAdapter(Adapter):
                 channel = msg["channel"]
                 if channel.startswith(_BOOK_PREFIX):
                     return self._on_book(channel[len(_BOOK_PREFIX):], msg["data"], received_ns)
-                # diff_order_book_* / detail_order_book_* are not followed (yet).
+                if channel.startswith(_DIFF_PREFIX):
+                    return self._on_diff(channel[len(_DIFF_PREFIX):], msg["data"], received_ns)
+                # detail_order_book_* (per order) is not followed.
                 return self.reject("unknown_channel")
             if event == "trade":
                 channel = msg["channel"]
@@ -185,3 +194,93 @@ class BitstampAdapter(Adapter):
             price = json_number(data["price"])
         self._last[native] = price
         return []
+
+    # --- diff book replay --------------------------------------------------------------------
+    # The live feed follows `order_book_*` (a full snapshot each frame). Recorded sessions hold
+    # `diff_order_book_*` instead, which only mean something on top of a REST snapshot: seed
+    # with `seed_diff_book`, then feed the diffs to `on_message` as usual.
+
+    def on_connect(self) -> None:
+        """Diff books belong to one connection: a new one needs a new snapshot."""
+        super().on_connect()
+        self._diff_books.clear()
+
+    def seed_diff_book(self, native: str, snapshot: Any, received_ns: int) -> list[Quote]:
+        """Seed a market's diff book from `GET /api/v2/order_book/{pair}/` (decoded JSON).
+
+        {"timestamp": "1641343695", "microtimestamp": "1641343695681418",
+         "bids": [["3802.90", "0.60000000"], ["3802.89", "3.23948640"], ...],
+         "asks": [["3805.47", "8.26964788"], ["3805.83", "13.07397578"], ...]}
+        Returns the snapshot's top as a Quote (when it differs from the last one sent); a
+        snapshot that cannot be read is counted as `bad_snapshot` and leaves no book behind.
+        """
+        market = self.markets.get(native)
+        if market is None:
+            return self.reject("unknown_market")
+        self._diff_books.pop(native, None)
+        try:
+            micros = int_stamp(snapshot["microtimestamp"], 1)
+            bids = _diff_levels(snapshot["bids"], allow_zero=False)
+            asks = _diff_levels(snapshot["asks"], allow_zero=False)
+        except _SHAPE_ERRORS:
+            return self.reject("bad_snapshot")
+        book = OrderBook()
+        book.snapshot(bids, asks)
+        self._diff_books[native] = (book, micros)
+        return self._diff_top(native, market, book, micros, received_ns)
+
+    def _on_diff(self, native: str, data: Any, received_ns: int) -> list[Quote]:
+        """Changed levels (size 0 deletes) → a Quote when the seeded book's top changes.
+
+        {"data": {"timestamp": "1641343691", "microtimestamp": "1641343691310202", "bids": [],
+                  "asks": [["1.17438", "853.01809477"], ["1.17484", "0.00000000"]]},
+         "channel": "diff_order_book_adaeur", "event": "data"}
+        """
+        seeded = self._diff_books.get(native)
+        if seeded is None:
+            # No snapshot for this market: the live feed never subscribes to diffs, and an
+            # unseeded diff cannot say what the top is.
+            return self.reject("unknown_channel")
+        book, snapshot_micros = seeded
+        micros = int_stamp(data["microtimestamp"], 1)
+        # Read every level before touching the book, so a bad frame changes nothing.
+        bids = _diff_levels(data["bids"], allow_zero=True)
+        asks = _diff_levels(data["asks"], allow_zero=True)
+        if micros < snapshot_micros:
+            # Already part of the snapshot (diffs are buffered while it is fetched).
+            return self.reject("stale_diff")
+        for price, size in bids:
+            book.bids.set(price, size)
+        for price, size in asks:
+            book.asks.set(price, size)
+        return self._diff_top(native, self.markets[native], book, micros, received_ns)
+
+    def _diff_top(self, native: str, market: Market, book: OrderBook, micros: int,
+                  received_ns: int) -> list[Quote]:
+        """The seeded book's top as a Quote, when it is usable and new."""
+        top = book.top()
+        if top is None:
+            return self.reject("empty_book")
+        if top[0] >= top[2]:
+            return self.reject("crossed_book")
+        if not self.top_changed(native, top):
+            return []
+        return [Quote(self.name, market.symbol, top[0], top[1], top[2], top[3],
+                      self._last.get(native), micros * 1_000, received_ns)]
+
+
+def _diff_levels(levels: Any, allow_zero: bool) -> list[tuple[float, float]]:
+    """`[["1.17438", "853.01809477"], ...]` → (price, size) pairs; size 0 only in diffs."""
+    if type(levels) is not list:
+        raise TypeError("book side is not a list")
+    parsed: list[tuple[float, float]] = []
+    for level in levels:
+        # A level must be a [price, size] list: unpacking a 2-char string would "work".
+        if type(level) is not list or len(level) != 2:
+            raise TypeError("book level is not a [price, size] pair")
+        size_text = level[1]
+        if type(size_text) is not str:
+            raise TypeError("book size is not a string")
+        size = non_negative(float(size_text)) if allow_zero else _price(size_text)
+        parsed.append((_price(level[0]), size))
+    return parsed
