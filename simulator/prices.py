@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # Start prices for well-known bases; anything else starts near 100 (the quote does not matter).
@@ -128,10 +129,19 @@ class RandomWalk:
 class DislocationPlan:
     """Deterministic schedule of dislocations, generated lazily as market time advances."""
 
-    def __init__(self, exchanges: list[str], symbols: list[str], rng: random.Random) -> None:
+    def __init__(
+        self,
+        exchanges: list[str],
+        symbols: list[str],
+        rng: random.Random,
+        pairs: Callable[[], list[tuple[str, str]]] | None = None,
+    ) -> None:
         self._exchanges = exchanges
         self._symbols = symbols
         self._rng = rng
+        # The (exchange, symbol) pairs that exist: a venue that does not list a symbol (Binance
+        # has no USD pairs) must not be picked, or its dislocation would move nothing.
+        self._pairs = pairs
         self._events: list[Dislocation] = []
         self._next_start = rng.uniform(*FIRST_DISLOCATION_S)
 
@@ -141,10 +151,15 @@ class DislocationPlan:
             start = self._next_start
             duration = rng.uniform(*DISLOCATION_DURATION_S)
             sign = rng.choice((1.0, -1.0))
+            pairs = sorted(self._pairs()) if self._pairs is not None else []
+            if pairs:
+                exchange, symbol = rng.choice(pairs)
+            else:
+                exchange, symbol = rng.choice(self._exchanges), rng.choice(self._symbols)
             self._events.append(
                 Dislocation(
-                    exchange=rng.choice(self._exchanges),
-                    symbol=rng.choice(self._symbols),
+                    exchange=exchange,
+                    symbol=symbol,
                     start_s=start,
                     end_s=start + duration,
                     shift=sign * rng.uniform(*DISLOCATION_SHIFT),
@@ -247,7 +262,8 @@ class Market:
             s: RandomWalk(start_price(s), random.Random(f"{seed}:walk:{s}")) for s in symbols
         }
         self.dislocations = DislocationPlan(
-            self.exchanges, self.symbols, random.Random(f"{seed}:dislocations")
+            self.exchanges, self.symbols, random.Random(f"{seed}:dislocations"),
+            pairs=lambda: list(self._books),
         )
         self._books: dict[tuple[str, str], VenueBook] = {}
         self.start_us: int | None = None

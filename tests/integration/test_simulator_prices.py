@@ -82,7 +82,11 @@ def test_changes_always_move_the_top_and_time_strictly_rises() -> None:
 
 def test_opportunities_only_during_dislocations() -> None:
     seed = 3
-    events = Market(EXCHANGES, SYMBOLS, seed).dislocations.upcoming(60)
+    market = Market(EXCHANGES, SYMBOLS, seed)
+    for exchange in EXCHANGES:  # as run() does: every pair exists before the first dislocation
+        for symbol in SYMBOLS:
+            market.book(exchange, symbol)
+    events = market.dislocations.upcoming(60)
     open_times = []
     for t, tops in run(seed, 60):
         near = any(e.start_s - 0.05 <= t < e.end_s + 0.05 for e in events)
@@ -94,3 +98,13 @@ def test_opportunities_only_during_dislocations() -> None:
     # Every dislocation in the window showed up as an opportunity net of fees.
     for event in events:
         assert any(event.start_s <= t < event.end_s + 0.05 for t in open_times), event
+
+
+def test_dislocations_only_hit_pairs_a_venue_lists() -> None:
+    market = Market(["binance", "kraken"], ["BTC-USD", "BTC-USDT"], 5)
+    market.book("kraken", "BTC-USD")
+    market.book("kraken", "BTC-USDT")
+    market.book("binance", "BTC-USDT")  # binance.com lists no USD pairs
+    events = market.dislocations.upcoming(300)
+    assert events
+    assert ("binance", "BTC-USD") not in {(e.exchange, e.symbol) for e in events}

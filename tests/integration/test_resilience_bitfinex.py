@@ -1,0 +1,53 @@
+"""Bitfinex-specific faults against the simulator: a sequence gap, a checksum mismatch and the
+venue's restart notice (info 20051) each end the connection with that reason recorded, a new one
+streams within 5 s, and no change emitted after recovery is lost."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration.feed_helpers import (
+    Recorder,
+    assert_recovers_without_loss,
+    control,
+    start_worker,
+    stop_worker,
+)
+from tests.integration.simulator_helpers import SimProcess
+from tests.procs import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimProcess]:
+    proc = SimProcess("--exchanges", "bitfinex", "--symbols", "BTC-USD,ETH-USD",
+                      "--rate", "100").start()
+    yield proc
+    proc.stop()
+
+
+@pytest.mark.parametrize(
+    ("action", "reason"),
+    [("gap", "sequence_gap"), ("bad_checksum", "checksum_mismatch"),
+     ("reconnect", "info_20051")],
+)
+def test_fault_recovers_with_its_reason(sim: SimProcess, action: str, reason: str) -> None:
+    recorder = Recorder()
+    worker, thread = start_worker(sim, "bitfinex", recorder)
+    try:
+        wait_for(lambda: len(recorder.quotes) > 10, 15, "first quotes")
+        assert worker.connections == 1 and not worker.adapter.errors
+        before = worker.connections
+        control(sim, "bitfinex", action)
+        wait_for(lambda: reason in recorder.reasons("disconnect"), 5,
+                 f"a disconnect for {reason}")
+        assert_recovers_without_loss(sim, "bitfinex", worker, recorder, before)
+        assert recorder.reasons("disconnect") == [reason]
+        # Gaps and mismatches are counted as such; a restart notice is not an error at all.
+        counted = {"sequence_gap", "checksum_mismatch"} & {reason}
+        assert dict(worker.adapter.errors) == {r: 1 for r in counted}
+    finally:
+        stop_worker(worker, thread)

@@ -1,0 +1,361 @@
+"""The simulator speaks Bitfinex v2 as exchanges.md §5 describes it: greeting, conf flags, acks
+by chanId, errors, ping/pong, heartbeats, sequence numbers, P0 books with checksums, trades,
+tickers, the pair list, and exactly one top-of-book change per emitted change."""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import websocket
+
+try:
+    from tests.integration import simulator_helpers as sh
+except ImportError:  # tests/ is not an importable package here: the helper sits next to this file
+    import simulator_helpers as sh  # type: ignore[no-redef]
+
+from workers.exchanges.bitfinex import BitfinexAdapter
+
+pytestmark = pytest.mark.integration
+
+SYMBOLS = "BTC-USD,ETH-USD,BTC-USDT,DOGE-USD,SOL-USD,XRP-USD,ADA-USD,DOT-USD,LINK-USD"
+FLAGS = 65536 | 131072
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[sh.SimProcess]:
+    proc = sh.SimProcess("--exchanges", "bitfinex", "--symbols", SYMBOLS, "--rate", "50").start()
+    yield proc
+    assert proc.stop() == 0, proc.output()
+
+
+def texts(ws: websocket.WebSocket, seconds: float, until: Any = None) -> list[str]:
+    """Raw text frames for `seconds`, or until `until(decoded frame)` holds (that one included)."""
+    out: list[str] = []
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        ws.settimeout(left)
+        try:
+            text = ws.recv()
+        except websocket.WebSocketTimeoutException:
+            break
+        out.append(text)
+        if until is not None and until(json.loads(text)):
+            break
+    return out
+
+
+def expect(ws: websocket.WebSocket, predicate: Any, seconds: float = 5.0) -> Any:
+    frames = texts(ws, seconds, until=predicate)
+    assert frames and predicate(json.loads(frames[-1])), frames[-3:]
+    return json.loads(frames[-1])
+
+
+def is_event(name: str) -> Any:
+    return lambda f: isinstance(f, dict) and f.get("event") == name
+
+
+def subscribe(ws: websocket.WebSocket, channel: str, symbol: str, **extra: Any) -> None:
+    ws.send(json.dumps({"event": "subscribe", "channel": channel, "symbol": symbol, **extra}))
+
+
+def signed_crc(text: str) -> int:
+    crc = zlib.crc32(text.encode())
+    return crc - 2**32 if crc >= 2**31 else crc
+
+
+def js(value: float) -> str:
+    """The test's own JavaScript-style spelling, for the values the simulator produces."""
+    text = repr(float(value))
+    if text.endswith(".0"):
+        return text[:-2]
+    if "e-" in text:
+        mantissa, exponent = text.split("e-")
+        digits = mantissa.replace(".", "")
+        return "0." + "0" * (int(exponent) - 1) + digits
+    return text
+
+
+class Book:
+    """The test's own one-market book from the simulator's frames."""
+
+    def __init__(self) -> None:
+        self.bids: dict[float, float] = {}
+        self.asks: dict[float, float] = {}
+
+    def apply(self, body: list[Any]) -> None:
+        levels = body if not body or isinstance(body[0], list) else [body]
+        if levels is body:
+            self.bids, self.asks = {}, {}
+        for price, count, amount in levels:
+            side = self.bids if amount > 0 else self.asks
+            if count == 0:
+                del side[price]  # the simulator only deletes levels it has sent
+            else:
+                side[price] = amount
+
+    def top(self) -> tuple[float, float, float, float] | None:
+        if not self.bids or not self.asks:
+            return None
+        bid, ask = max(self.bids), min(self.asks)
+        return bid, self.bids[bid], ask, -self.asks[ask]
+
+    def checksum(self) -> int:
+        bids = sorted(self.bids.items(), reverse=True)[:25]
+        asks = sorted(self.asks.items())[:25]
+        parts: list[str] = []
+        for i in range(25):
+            if i < len(bids):
+                parts += [js(bids[i][0]), js(bids[i][1])]
+            if i < len(asks):
+                parts += [js(asks[i][0]), js(asks[i][1])]
+        return signed_crc(":".join(parts))
+
+
+def open_session(sim: sh.SimProcess, flags: int = FLAGS) -> websocket.WebSocket:
+    ws = sh.connect(sim.ws_url("bitfinex"))
+    greeting = json.loads(ws.recv())
+    assert greeting["event"] == "info" and greeting["version"] == 2
+    assert greeting["platform"] == {"status": 1} and len(greeting["serverId"]) == 36
+    ws.send(json.dumps({"event": "conf", "flags": flags}))
+    assert expect(ws, is_event("conf")) == {"event": "conf", "status": "OK", "flags": flags}
+    return ws
+
+
+# --- protocol ------------------------------------------------------------------------------
+
+
+def test_book_ack_snapshot_sequence_and_checksums(sim: sh.SimProcess) -> None:
+    ws = open_session(sim)
+    try:
+        subscribe(ws, "book", "tBTCUSD", prec="P0", freq="F0", len="1")
+        ack = expect(ws, is_event("subscribed"))
+        chan = ack["chanId"]
+        assert ack == {"event": "subscribed", "channel": "book", "chanId": chan,
+                       "symbol": "tBTCUSD", "prec": "P0", "freq": "F0", "len": "1",
+                       "pair": "BTCUSD"}
+        frames = [json.loads(t) for t in texts(ws, 1.5)]
+        assert all(isinstance(f, list) and f[0] == chan for f in frames)
+        # Every array frame carries the next sequence number, from 1.
+        assert [f[-1] for f in frames] == list(range(1, len(frames) + 1))
+        snapshot = frames[0]
+        assert len(snapshot) == 3 and isinstance(snapshot[1], list)
+        book = Book()
+        checked = 0
+        tops = []
+        for f in frames:
+            if f[1] == "cs":
+                # A change's deltas end with its checksum: the book is whole again here.
+                assert len(f) == 4 and f[2] == book.checksum()
+                checked += 1
+                tops.append(book.top())
+            elif f[1] != "hb":
+                book.apply(f[1])
+                for level in f[1] if not f[1] or isinstance(f[1][0], list) else [f[1]]:
+                    price, count, amount = level
+                    assert isinstance(price, int | float) and isinstance(amount, int | float)
+                    assert isinstance(count, int) and count >= 0
+        assert checked >= 30  # one cs per change at 50 changes/s over the venue's symbols
+        for top in tops[1:]:
+            assert top is not None and top[0] < top[2] and 40_000 < top[0] < 90_000
+    finally:
+        ws.close()
+
+
+def test_errors_keep_the_socket_open(sim: sh.SimProcess) -> None:
+    ws = open_session(sim)
+    try:
+        ws.send("this is not json")
+        assert expect(ws, is_event("error")) == {"event": "error", "msg": "Unknown event",
+                                                 "code": 10000}
+        ws.send(json.dumps({"event": "frobnicate"}))
+        assert expect(ws, is_event("error"))["code"] == 10000
+        subscribe(ws, "book", "tFOOUSD", prec="P0", len="1")
+        assert expect(ws, is_event("error")) == {
+            "event": "error", "msg": "symbol: invalid", "code": 10300, "channel": "book",
+            "symbol": "tFOOUSD", "pair": "FOOUSD"}
+        subscribe(ws, "book", "tBTCUSD", prec="P0", len="7")
+        assert expect(ws, is_event("error"))["code"] == 10300
+        subscribe(ws, "book", "tBTCUSD", prec="X9", len="1")
+        assert expect(ws, is_event("error"))["msg"] == "prec: invalid"
+        subscribe(ws, "candles", "tBTCUSD")
+        assert expect(ws, is_event("error"))["code"] == 10300
+        subscribe(ws, "book", "tETHUSD", prec="P0", len="1")
+        chan = expect(ws, is_event("subscribed"))["chanId"]
+        subscribe(ws, "book", "tETHUSD", prec="P0", len="1")
+        dup = expect(ws, is_event("error"))
+        assert (dup["code"], dup["msg"], dup["chanId"]) == (10301, "subscribe: dup", chan)
+        ws.send(json.dumps({"event": "ping", "cid": 4242}))
+        pong = expect(ws, is_event("pong"))
+        assert pong["cid"] == 4242 and abs(pong["ts"] - time.time() * 1000) < 5000
+        ws.send(json.dumps({"event": "conf", "flags": "all"}))
+        assert expect(ws, is_event("error"))["code"] == 10000
+    finally:
+        ws.close()
+
+
+def test_subscription_limit_is_25_channels(sim: sh.SimProcess) -> None:
+    ws = open_session(sim)
+    try:
+        pairs = requests.get(f"{sim.http}/bitfinex/v2/conf/pub:list:pair:exchange",
+                             timeout=5).json()[0]
+        wanted = [(c, "t" + p) for p in pairs for c in ("book", "trades", "ticker")][:26]
+        assert len(wanted) == 26
+        for channel, symbol in wanted:
+            subscribe(ws, channel, symbol, **({"prec": "P0", "len": "1"}
+                                              if channel == "book" else {}))
+        frames = [json.loads(t) for t in texts(ws, 3.0)]
+        acks = [f for f in frames if isinstance(f, dict) and f.get("event") == "subscribed"]
+        errors = [f for f in frames if isinstance(f, dict) and f.get("event") == "error"]
+        assert len(acks) == 25 and len({a["chanId"] for a in acks}) == 25
+        assert [(e["code"], e["msg"]) for e in errors] == [(10305, "subscribe: limit")]
+    finally:
+        ws.close()
+
+
+def test_trades_ticker_heartbeats_and_unsubscribe(sim: sh.SimProcess) -> None:
+    ws = open_session(sim, flags=65536)  # sequence numbers, no checksums
+    try:
+        subscribe(ws, "trades", "tETHUSD")
+        trades = expect(ws, is_event("subscribed"))["chanId"]
+        snapshot = expect(ws, lambda f: isinstance(f, list) and f[0] == trades)
+        assert isinstance(snapshot[1], list)
+        subscribe(ws, "ticker", "tETHUSD")
+        ticker = expect(ws, is_event("subscribed"))["chanId"]
+        first = expect(ws, lambda f: isinstance(f, list) and f[0] == ticker, 3)
+        values = first[1]
+        assert len(values) == 10 and all(isinstance(v, int | float) for v in values)
+        bid, bid_size, ask, ask_size = values[:4]
+        assert bid < ask and bid_size > 0 and ask_size > 0
+        # A book subscription drives emission; trades then come as `te` followed by `tu`.
+        subscribe(ws, "book", "tETHUSD", prec="P0", len="1")
+        book = expect(ws, is_event("subscribed"))["chanId"]
+        te = expect(ws, lambda f: isinstance(f, list) and f[1] == "te", 10)
+        tu = expect(ws, lambda f: isinstance(f, list) and f[1] == "tu")
+        assert te[0] == tu[0] == trades and te[2] == tu[2] and tu[3] == te[3] + 1
+        trade_id, mts, amount, price = te[2]
+        assert isinstance(trade_id, int) and abs(mts - time.time() * 1000) < 5000
+        assert amount != 0 and 1000 < price < 10_000
+        # No cs frames without the OB_CHECKSUM flag.
+        frames = [json.loads(t) for t in texts(ws, 0.5)]
+        assert not [f for f in frames if isinstance(f, list) and f[1] == "cs"]
+        for chan in (book, trades, ticker):
+            ws.send(json.dumps({"event": "unsubscribe", "chanId": chan}))
+            assert expect(ws, is_event("unsubscribed")) == {
+                "event": "unsubscribed", "status": "OK", "chanId": chan}
+        ws.send(json.dumps({"event": "unsubscribe", "chanId": 1}))
+        assert expect(ws, is_event("error"))["code"] == 10400
+        assert texts(ws, 1.5) == []  # no channel left: no data, no heartbeat
+        # A quiet listed pair that is not simulated: acked, empty book, then heartbeats.
+        subscribe(ws, "book", "tBTCEUR", prec="P0", len="1")
+        quiet = expect(ws, is_event("subscribed"))["chanId"]
+        frames = [json.loads(t) for t in texts(ws, 2.6)]
+        assert frames[0][:2] == [quiet, []]
+        beats = [f for f in frames[1:] if f[1] == "hb"]
+        assert len(beats) >= 2 and len(beats) == len(frames) - 1
+        assert all(len(f) == 3 and f[0] == quiet for f in beats)
+        seqs = [f[-1] for f in frames]
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    finally:
+        ws.close()
+
+
+def test_faults_and_reconnect_request(sim: sh.SimProcess) -> None:
+    ws = open_session(sim)
+    try:
+        subscribe(ws, "book", "tSOLUSD", prec="P0", len="1")
+        expect(ws, is_event("subscribed"))
+        frames = [json.loads(t) for t in texts(ws, 0.5)]
+        last_seq = frames[-1][-1]
+        assert sim.control("bitfinex", "gap").ok
+        after = [json.loads(t) for t in texts(ws, 1.0)]
+        seqs = [last_seq] + [f[-1] for f in after]
+        steps = [b - a for a, b in zip(seqs, seqs[1:], strict=False)]
+        assert steps.count(2) == 1 and set(steps) == {1, 2}
+        book = Book()
+        for f in frames + after:
+            if f[1] not in ("cs", "hb"):
+                book.apply(f[1])
+        assert sim.control("bitfinex", "bad_checksum").ok
+        checks = []
+        for f in [json.loads(t) for t in texts(ws, 1.0)]:
+            if f[1] == "cs":
+                checks.append(f[2] == book.checksum())
+            elif f[1] != "hb":
+                book.apply(f[1])
+        assert checks[0] is False and all(checks[1:]) and len(checks) > 3
+        assert sim.control("bitfinex", "reconnect").json()["notified"] == 1
+        notice = expect(ws, is_event("info"))
+        assert notice["code"] == 20051 and isinstance(notice["msg"], str)
+    finally:
+        ws.close()
+
+
+def test_pair_list(sim: sh.SimProcess) -> None:
+    body = requests.get(f"{sim.http}/bitfinex/v2/conf/pub:list:pair:exchange", timeout=5).json()
+    assert isinstance(body, list) and len(body) == 1
+    pairs = body[0]
+    assert {"BTCUSD", "ETHUSD", "BTCUST", "DOGE:USD", "SOLUSD", "LINK:USD"} <= set(pairs)
+    extras = set(pairs) - {"BTCUSD", "ETHUSD", "BTCUST", "DOGE:USD", "SOLUSD", "XRPUSD",
+                           "ADAUSD", "DOTUSD", "LINK:USD"}
+    assert 1 <= len(extras) <= 2
+    markets = {m.symbol: m.native for m in BitfinexAdapter.parse_markets(body)}
+    assert markets["BTC-USDT"] == "tBTCUST" and markets["DOGE-USD"] == "tDOGE:USD"
+
+
+# --- emission ------------------------------------------------------------------------------
+
+
+def test_count_300_is_exactly_300_quotes_through_the_adapter() -> None:
+    sim = sh.SimProcess("--exchanges", "bitfinex", "--symbols", "BTC-USD,ETH-USD",
+                        "--count", "300", "--rate", "0").start()
+    try:
+        listing = requests.get(BitfinexAdapter.markets_url(f"{sim.http}/bitfinex"),
+                               timeout=5).json()
+        markets = [m for m in BitfinexAdapter.parse_markets(listing)
+                   if m.symbol in ("BTC-USD", "ETH-USD")]
+        adapter = BitfinexAdapter(markets)
+        adapter.on_connect()
+        ws = sh.connect(sim.ws_url("bitfinex"))
+        for request in adapter.subscribe_messages():
+            ws.send(request)
+        frames = texts(ws, 5.0)
+        ws.close()
+        quotes = [q for i, text in enumerate(frames) for q in adapter.on_message(text, i + 1)]
+        assert len(quotes) == 300
+        assert not adapter.errors and adapter.reconnect_reason is None
+        emitted = sim.stats()["emitted"]["bitfinex"]
+        assert sum(emitted.values()) == 300
+        by_symbol: dict[str, int] = {}
+        for q in quotes:
+            by_symbol[q.symbol] = by_symbol.get(q.symbol, 0) + 1
+        assert by_symbol == emitted
+        # The test's own reading: every change moves the top, tops are sane, and sequence
+        # numbers (Bitfinex has no timestamps) strictly increase by one.
+        decoded = [json.loads(t) for t in frames]
+        chans = {f["chanId"]: f["symbol"] for f in decoded if isinstance(f, dict)
+                 and f.get("event") == "subscribed"}
+        arrays = [f for f in decoded if isinstance(f, list)]
+        assert [f[-1] for f in arrays] == list(range(1, len(arrays) + 1))
+        books = {chan: Book() for chan in chans}
+        tops: dict[int, tuple[float, ...]] = {}
+        changes = 0
+        for f in arrays:
+            if f[1] == "cs":
+                assert f[2] == books[f[0]].checksum()
+                top = books[f[0]].top()
+                if top is not None and top != tops.get(f[0]):
+                    assert top[0] < top[2]
+                    tops[f[0]] = top
+                    changes += 1
+            elif f[1] != "hb":
+                books[f[0]].apply(f[1])
+        assert changes == 300
+        assert [(q.bid, q.bid_size, q.ask, q.ask_size) for q in quotes][-1] in tops.values()
+    finally:
+        assert sim.stop() == 0, sim.output()
