@@ -1,0 +1,64 @@
+"""Coinbase-specific faults against the simulator: a per-product sequence that goes back, and
+the error Coinbase sends before it drops a client. Each ends the connection with its reason
+recorded, recovers within 5 s, and loses no change emitted after recovery."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration.feed_helpers import (
+    Recorder,
+    assert_recovers_without_loss,
+    control,
+    start_worker,
+    stop_worker,
+)
+from tests.integration.simulator_helpers import SimProcess
+from tests.procs import wait_for
+
+pytestmark = pytest.mark.integration
+SYMBOLS = ["BTC-USD", "ETH-USD"]
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimProcess]:
+    proc = SimProcess("--exchanges", "coinbase", "--symbols", ",".join(SYMBOLS),
+                      "--rate", "100").start()
+    yield proc
+    proc.stop()
+
+
+def test_sequence_gap_resyncs(sim: SimProcess) -> None:
+    recorder = Recorder()
+    worker, thread = start_worker(sim, "coinbase", recorder, symbols=SYMBOLS)
+    try:
+        wait_for(lambda: len(recorder.quotes) > 10, 15, "first quotes")
+        before = worker.connections
+        assert recorder.reasons("disconnect") == []
+        control(sim, "coinbase", "gap")
+        # Heartbeats come every second per product: the backwards sequence shows within ~1 s.
+        wait_for(lambda: "sequence_gap" in recorder.reasons("disconnect"), 5,
+                 "the sequence gap to end the connection")
+        assert worker.adapter.errors["sequence_gap"] >= 1
+        assert_recovers_without_loss(sim, "coinbase", worker, recorder, before)
+        # The new connection's sequences are consistent again: no further resync.
+        assert recorder.reasons("disconnect") == ["sequence_gap"]
+    finally:
+        stop_worker(worker, thread)
+
+
+def test_disconnect_notice_reconnects_at_once(sim: SimProcess) -> None:
+    recorder = Recorder()
+    worker, thread = start_worker(sim, "coinbase", recorder, symbols=SYMBOLS)
+    try:
+        wait_for(lambda: len(recorder.quotes) > 10, 15, "first quotes")
+        before = worker.connections
+        control(sim, "coinbase", "reconnect")
+        wait_for(lambda: "venue_error" in recorder.reasons("disconnect"), 5,
+                 "the error notice to end the connection")
+        assert worker.adapter.last_error == "ErrSlowConsume"
+        assert_recovers_without_loss(sim, "coinbase", worker, recorder, before)
+    finally:
+        stop_worker(worker, thread)
