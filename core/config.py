@@ -9,8 +9,9 @@ from pathlib import Path
 
 from core.symbols import parse_symbol_list
 
-DEFAULT_EXCHANGES = "bitstamp,kraken"
-DEFAULT_SYMBOLS = "BTC-USD,ETH-USD"
+DEFAULT_EXCHANGES = "binance,bitfinex,bitstamp,bybit,coinbase,gemini,kraken,okx"
+# USD and USDT pairs both: binance.com, OKX and Bybit list no USD pairs (never merged with USDT).
+DEFAULT_SYMBOLS = "BTC-USD,ETH-USD,BTC-USDT,ETH-USDT"
 
 
 class ConfigError(ValueError):

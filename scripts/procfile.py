@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from core.config import DEFAULT_EXCHANGES, DEFAULT_SYMBOLS  # noqa: E402
 
 SIM_HOST = "127.0.0.1"
 SIM_PORT = 8765
@@ -25,7 +30,7 @@ def procfile(exchanges: list[str], demo: bool) -> str:
         names = ",".join(exchanges)
         lines.append(
             f"simulator: python -m simulator --host {SIM_HOST} --port {SIM_PORT} "
-            f"--exchanges {names} --symbols ${{SYMBOLS:-BTC-USD,ETH-USD}}"
+            f"--exchanges {names} --symbols ${{SYMBOLS:-{DEFAULT_SYMBOLS}}}"
         )
     for name in exchanges:
         urls = ""
@@ -41,7 +46,7 @@ def main() -> None:
     """Write the Procfile to stdout."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--demo", action="store_true", help="feed from the local simulator")
-    parser.add_argument("--exchanges", default=os.environ.get("EXCHANGES") or "bitstamp,kraken")
+    parser.add_argument("--exchanges", default=os.environ.get("EXCHANGES") or DEFAULT_EXCHANGES)
     args = parser.parse_args()
     exchanges = [e.strip().lower() for e in args.exchanges.split(",") if e.strip()]
     print(procfile(exchanges, args.demo), end="")
