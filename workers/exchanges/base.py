@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any, ClassVar
 
@@ -79,6 +80,19 @@ class Adapter:
             return False
         self._tops[native] = top
         return True
+
+    def decode_object(self, text: str) -> dict[str, Any] | None:
+        """Parse a frame that must be a JSON object; count it and return None when it is not."""
+        try:
+            msg = json.loads(text)
+        except (ValueError, TypeError, RecursionError):
+            # RecursionError: a deeply nested array ("[[[[...") exhausts the decoder's stack.
+            self.reject("bad_json")
+            return None
+        if type(msg) is not dict:
+            self.reject("not_object")
+            return None
+        return msg
 
     def reject(self, reason: str) -> list[Quote]:
         """Count an unusable frame under `reason` and return no quotes."""

@@ -152,13 +152,9 @@ class CoinbaseAdapter(Adapter):
 
     def on_message(self, text: str, received_ns: int) -> list[Quote]:
         """Read one frame; return the quotes it carries. Never raises on bad input."""
-        try:
-            msg = json.loads(text)
-        except (ValueError, TypeError, RecursionError):
-            # RecursionError: a deeply nested array ("[[[[...") exhausts the decoder's stack.
-            return self.reject("bad_json")
-        if type(msg) is not dict:
-            return self.reject("not_object")
+        msg = self.decode_object(text)
+        if msg is None:
+            return []
         try:
             kind = msg.get("type")
             if type(kind) is not str:

@@ -153,13 +153,9 @@ class OkxAdapter(Adapter):
         """Read one frame; return the quotes it carries. Never raises on bad input."""
         if text == "pong":
             return []
-        try:
-            msg = json.loads(text)
-        except (ValueError, TypeError, RecursionError):
-            # RecursionError: a deeply nested array ("[[[[...") exhausts the decoder's stack.
-            return self.reject("bad_json")
-        if type(msg) is not dict:
-            return self.reject("not_object")
+        msg = self.decode_object(text)
+        if msg is None:
+            return []
         try:
             event = msg.get("event")
             if event is not None:
