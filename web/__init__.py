@@ -33,9 +33,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config)
     services.init_app(app)
 
-    from web import api, health
+    from web import api, health, live, pages
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    live.sock.init_app(app)
     api.register_json_errors(app)
     return app
