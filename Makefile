@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run demo test unit integration e2e lint bench services venv clean
+.PHONY: run demo test unit integration e2e lint bench services browser venv clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ venv: $(BIN)/activate
 
 services:
 	bash scripts/services.sh
+
+browser:
+	bash scripts/browser.sh
 
 var:
 	mkdir -p var
@@ -33,7 +36,7 @@ demo: venv services var
 	$(BIN)/python scripts/procfile.py --demo > var/Procfile.demo
 	$(BIN)/honcho -f var/Procfile.demo -d . start
 
-test: venv services
+test: venv services browser
 	$(BIN)/python -m pytest
 
 unit: venv
@@ -42,7 +45,7 @@ unit: venv
 integration: venv services
 	$(BIN)/python -m pytest -m integration
 
-e2e: venv services
+e2e: venv services browser
 	$(BIN)/python -m pytest -m e2e
 
 bench: venv services
