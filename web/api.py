@@ -1,53 +1,128 @@
-"""The JSON API under `/api`: quotes, opportunities and exchanges."""
+"""The JSON API under `/api`: quotes, opportunities, history, symbols, exchanges, OpenAPI."""
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
 import redis
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from core import history
 from core.fees import taker_fee
+from core.influx import InfluxError
 from core.symbols import split_symbol
+from core.types import Quote
+from web import openapi
 from web.extensions import services
+from web.params import (
+    BadRequest,
+    parse_asset,
+    parse_choice,
+    parse_exchange,
+    parse_int,
+    parse_number,
+    time_range,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
+__all__ = ["BadRequest", "bp", "register_json_errors"]
 
-class BadRequest(Exception):
-    """A query parameter has a value the API cannot use."""
+# A feed that has not written its status for this long is reported `stale`, whatever it said.
+FEED_STALE_AFTER_NS = 10_000_000_000
+MAX_SYMBOL_LEN = 64
+
+
+class NotFound(Exception):
+    """The request names something (a symbol) that the tracker has never seen."""
+
+
+class MessageRates:
+    """Messages per second per venue from successive reads of its status hash (one per app)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # exchange -> (messages, updated_ns, rate computed when that sample arrived)
+        self._samples: dict[str, tuple[int, int, float | None]] = {}
+
+    def update(self, exchange: str, messages: int, updated_ns: int) -> float | None:
+        """Record a sample and return the rate over the last interval; None until two samples."""
+        with self._lock:
+            prev = self._samples.get(exchange)
+            if updated_ns <= 0:
+                self._samples.pop(exchange, None)
+                return None
+            if prev is not None and updated_ns == prev[1] and messages == prev[0]:
+                return prev[2]  # same status write read again: same rate
+            rate: float | None = None
+            # A restarted worker counts from zero again: start over rather than go negative.
+            if prev is not None and updated_ns > prev[1] and messages >= prev[0]:
+                rate = round((messages - prev[0]) / ((updated_ns - prev[1]) / 1e9), 3)
+            self._samples[exchange] = (messages, updated_ns, rate)
+            return rate
+
+
+def _rates() -> MessageRates:
+    # setdefault is atomic under the GIL, so two first requests still share one tracker.
+    return current_app.extensions.setdefault("cryptotracker_rates", MessageRates())
+
+
+def _required_symbol() -> str:
+    symbol = _symbol_param()
+    if symbol is None:
+        raise BadRequest("symbol is required, like symbol=BTC-USD")
+    return symbol
 
 
 def _symbol_param() -> str | None:
     raw = request.args.get("symbol")
-    if raw is None or raw == "":
+    if raw is None or raw.strip() == "":
         return None
+    raw = raw.strip()
+    if len(raw) > MAX_SYMBOL_LEN:
+        raise BadRequest(f"symbol may be at most {MAX_SYMBOL_LEN} characters")
     try:
         split_symbol(raw.upper())
+        return raw.upper()
     except ValueError as exc:
+        # A venue may list a market whose name is not BASE-QUOTE; it is still a real symbol.
+        if raw in services.state.symbols():
+            return raw
         raise BadRequest(f"symbol must look like BTC-USD, got {raw!r}") from exc
-    return raw.upper()
 
 
-def _number_param(name: str, default: float, lo: float, hi: float) -> float:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
+def _time_range() -> tuple[int, int]:
+    return time_range(request.args.get("start"), request.args.get("end"), time.time_ns())
+
+
+def _require_known(symbol: str, measurements: tuple[str, ...] = ()) -> None:
+    """404 unless `symbol` has a current quote or (for history) any series in `measurements`."""
+    if symbol in services.state.symbols():
+        return
+    if measurements and history.symbol_in_history(services.influx, symbol, measurements):
+        return
+    raise NotFound(f"unknown symbol {symbol}")
+
+
+def _quote_currency(symbol: str) -> str | None:
     try:
-        value = float(raw)
-    except ValueError as exc:
-        raise BadRequest(f"{name} must be a number, got {raw!r}") from exc
-    if not lo <= value <= hi:
-        raise BadRequest(f"{name} must be between {lo:g} and {hi:g}")
-    return value
+        return split_symbol(symbol)[1]
+    except ValueError:
+        return None
 
 
 @bp.errorhandler(BadRequest)
 def _bad_request(exc: BadRequest) -> Any:
     return jsonify({"error": str(exc)}), 400
+
+
+@bp.errorhandler(NotFound)
+def _not_found(exc: NotFound) -> Any:
+    return jsonify({"error": str(exc)}), 404
 
 
 @bp.errorhandler(redis.RedisError)
@@ -56,12 +131,18 @@ def _redis_down(exc: redis.RedisError) -> Any:
     return jsonify({"error": "state store (Redis) unavailable"}), 503
 
 
+@bp.errorhandler(InfluxError)
+def _influx_down(exc: InfluxError) -> Any:
+    current_app.logger.warning("InfluxDB unavailable: %s", exc)
+    return jsonify({"error": "history store (InfluxDB) unavailable"}), 503
+
+
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> Any:
     return jsonify({"error": exc.description}), exc.code
 
 
-def register_json_errors(app: Any) -> None:
+def register_json_errors(app: Flask) -> None:
     """Unrouted paths under /api answer JSON too (blueprint handlers only see routed requests)."""
 
     @app.errorhandler(404)
@@ -74,52 +155,123 @@ def register_json_errors(app: Any) -> None:
 
 @bp.get("/quotes")
 def quotes() -> Any:
-    """Latest quote per exchange and symbol, with its age in seconds."""
+    """Latest quote per exchange and symbol, with its age in seconds and a stale flag."""
     symbol = _symbol_param()
     state = services.state
-    if symbol is not None and symbol not in state.symbols():
-        return jsonify({"error": f"unknown symbol {symbol}"}), 404
+    if symbol is not None:
+        _require_known(symbol)
     now = time.time_ns()
+    max_age_s = float(current_app.config["MAX_QUOTE_AGE_S"])
     rows = []
     for q in state.all_quotes([symbol] if symbol else None):
         row = q.to_dict()
-        row["age_s"] = round((now - q.ts_received_ns) / 1e9, 3)
+        age_s = (now - q.ts_received_ns) / 1e9
+        row["age_s"] = round(age_s, 3)
+        row["stale"] = age_s > max_age_s
         rows.append(row)
     return jsonify({"quotes": rows})
 
 
 @bp.get("/opportunities")
 def opportunities() -> Any:
-    """Open opportunities, best net % first."""
+    """Open opportunities, best net % first, filtered by symbol, venue and quote currency."""
     symbol = _symbol_param()
-    limit = int(_number_param("limit", 100, 1, 1000))
-    min_net = _number_param("min_net_pct", -100.0, -100.0, 1000.0)
-    rows = services.state.opportunities(limit=1000)
+    exchange = parse_exchange(request.args.get("exchange"))
+    quote = parse_asset(request.args.get("quote"), "quote")
+    limit = parse_int(request.args.get("limit"), "limit", 100, 1, 1000)
+    min_net = parse_number(request.args.get("min_net_pct"), "min_net_pct", -100.0, -100.0, 1000.0)
+    if symbol is not None:
+        _require_known(symbol)
     rows = [
-        r for r in rows
-        if (symbol is None or r["symbol"] == symbol) and r["net_pct"] >= min_net
+        r for r in services.state.opportunities(limit=1000)
+        if (symbol is None or r["symbol"] == symbol)
+        and (exchange is None or exchange in (r["buy_exchange"], r["sell_exchange"]))
+        and (quote is None or _quote_currency(r["symbol"]) == quote)
+        and r["net_pct"] >= min_net
     ]
     return jsonify({"opportunities": rows[:limit]})
 
 
+@bp.get("/opportunities/history")
+def opportunities_history() -> Any:
+    """Closed opportunities from InfluxDB in [start, end), newest first."""
+    symbol = _symbol_param()
+    start_ns, end_ns = _time_range()
+    limit = parse_int(
+        request.args.get("limit"), "limit", history.MAX_OPPORTUNITIES, 1, history.MAX_OPPORTUNITIES
+    )
+    if symbol is not None:
+        _require_known(symbol, (history.OPPORTUNITIES, history.QUOTES))
+    rows = history.opportunity_history(services.influx, symbol, start_ns, end_ns, limit)
+    return jsonify({"opportunities": rows})
+
+
+@bp.get("/history")
+def price_history() -> Any:
+    """Bid/ask per exchange from InfluxDB: raw points or 1m/1h means, newest 5,000 per venue."""
+    symbol = _required_symbol()
+    exchange = parse_exchange(request.args.get("exchange"))
+    resolution = parse_choice(
+        request.args.get("resolution"), "resolution", history.RESOLUTIONS, "raw"
+    )
+    start_ns, end_ns = _time_range()
+    _require_known(symbol, (history.QUOTES,))
+    series = history.quote_history(services.influx, symbol, start_ns, end_ns, resolution, exchange)
+    return jsonify({
+        "symbol": symbol, "resolution": resolution, "start_ns": start_ns, "end_ns": end_ns,
+        "series": series,
+    })
+
+
+def _venues_by_symbol(quotes: list[Quote]) -> dict[str, set[str]]:
+    """Which venues list each symbol: their status hash's markets, plus any that quoted it."""
+    venues: dict[str, set[str]] = {}
+    for name in current_app.config["EXCHANGES"]:
+        listed = services.state.feed_status(name).get("symbols", "")
+        for symbol in filter(None, listed.split(",")):
+            venues.setdefault(symbol, set()).add(name)
+    for q in quotes:
+        venues.setdefault(q.symbol, set()).add(q.exchange)
+    return venues
+
+
+@bp.get("/symbols")
+def symbols() -> Any:
+    """Followed symbols with their venues and 1 h / 24 h / 7 d change of the mid price."""
+    now_ns = time.time_ns()
+    quotes = services.state.all_quotes()
+    venues = _venues_by_symbol(quotes)
+    now_mids = {(q.symbol, q.exchange): (q.bid + q.ask) / 2 for q in quotes}
+    changes = history.symbol_changes(services.influx, now_mids, venues, now_ns)
+    rows = [
+        {"symbol": symbol, "exchanges": sorted(venues[symbol]), **changes[symbol]}
+        for symbol in sorted(venues)
+    ]
+    return jsonify({"symbols": rows})
+
+
 @bp.get("/exchanges")
 def exchanges() -> Any:
-    """Each configured venue with its taker fee and feed status."""
+    """Each configured venue with its taker fee, feed status and message rate."""
     now = time.time_ns()
+    rates = _rates()
     rows = []
     for name in current_app.config["EXCHANGES"]:
         status = services.state.feed_status(name)
         last_ns = int(status.get("last_message_ns", 0) or 0)
         updated_ns = int(status.get("updated_ns", 0) or 0)
+        messages = int(status.get("messages", 0) or 0)
         state = status.get("state", "unknown")
         # A worker that stopped reporting is not "connected", whatever it last said.
-        if updated_ns and now - updated_ns > 10e9:
+        if updated_ns and now - updated_ns > FEED_STALE_AFTER_NS:
             state = "stale"
         rows.append({
             "name": name,
             "taker_fee": taker_fee(name, current_app.config["TAKER_FEES"]),
             "state": state,
-            "messages": int(status.get("messages", 0) or 0),
+            "connections": int(status.get("connections", 0) or 0),
+            "messages": messages,
+            "message_rate": rates.update(name, messages, updated_ns),
             "quotes": int(status.get("quotes", 0) or 0),
             "reconnects": int(status.get("reconnects", 0) or 0),
             "parse_errors": int(status.get("parse_errors", 0) or 0),
@@ -128,3 +280,9 @@ def exchanges() -> Any:
             "last_message_age_s": round((now - last_ns) / 1e9, 3) if last_ns else None,
         })
     return jsonify({"exchanges": rows})
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> Any:
+    """The OpenAPI 3 document describing this API and /healthz."""
+    return jsonify(openapi.document())

@@ -1,0 +1,246 @@
+"""The OpenAPI 3 document of the JSON API and /healthz, served at `GET /api/openapi.json`."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from core.history import MAX_OPPORTUNITIES, MAX_POINTS_PER_SERIES, RESOLUTIONS
+
+_NUM = {"type": "number"}
+_NULL_NUM = {"type": "number", "nullable": True}
+_INT = {"type": "integer"}
+_STR = {"type": "string"}
+_TIME_DESC = (
+    "Unix seconds (a decimal fraction is allowed) or ISO 8601 such as 2026-11-24T03:00:00Z; "
+    "without a zone, UTC."
+)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _wrapped(key: str, item: str) -> dict[str, Any]:
+    """A collection wrapped in an object named after it."""
+    return {
+        "type": "object",
+        "required": [key],
+        "properties": {key: {"type": "array", "items": _ref(item)}},
+    }
+
+
+def _obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": required if required is not None else list(properties),
+        "properties": properties,
+    }
+
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": _obj({"error": {"type": "string", "description": "What went wrong, for people."}}),
+    "Quote": _obj({
+        "exchange": _STR,
+        "symbol": {"type": "string", "example": "BTC-USD"},
+        "bid": _NUM, "bid_size": _NUM, "ask": _NUM, "ask_size": _NUM,
+        "last": _NULL_NUM,
+        "ts_exchange_ns": {"type": "integer", "nullable": True,
+                           "description": "The venue's own time stamp (ns), when it sends one."},
+        "ts_received_ns": {"type": "integer", "description": "When the feed received it (ns)."},
+        "age_s": {"type": "number", "description": "Seconds since the quote was received."},
+        "stale": {"type": "boolean",
+                  "description": "Older than MAX_QUOTE_AGE_S: not used for arbitrage."},
+    }),
+    "Opportunity": _obj({
+        "symbol": _STR, "buy_exchange": _STR, "sell_exchange": _STR,
+        "buy_price": _NUM, "sell_price": _NUM, "size": _NUM,
+        "gross_pct": {"type": "number", "description": "100 × (bid_sell / ask_buy − 1)"},
+        "net_pct": {"type": "number", "description": "Net of both venues' taker fees, percent."},
+        "net_profit": _NUM,
+        "opened_ns": _INT, "updated_ns": _INT,
+        "peak_net_pct": _NUM, "mean_net_pct": _NUM, "samples": _INT,
+        "max_size": _NUM, "max_profit": _NUM,
+    }, required=[
+        "symbol", "buy_exchange", "sell_exchange", "buy_price", "sell_price", "size",
+        "gross_pct", "net_pct", "net_profit", "opened_ns", "updated_ns", "peak_net_pct",
+        "mean_net_pct", "samples",
+    ]),
+    "ClosedOpportunity": _obj({
+        "time_ns": {"type": "integer", "description": "When it opened (ns)."},
+        "symbol": _STR, "buy_exchange": _STR, "sell_exchange": _STR,
+        "peak_net_pct": _NULL_NUM, "mean_net_pct": _NULL_NUM, "duration_s": _NULL_NUM,
+        "max_size": _NULL_NUM, "max_profit": _NULL_NUM,
+    }),
+    "History": _obj({
+        "symbol": _STR,
+        "resolution": {"type": "string", "enum": list(RESOLUTIONS)},
+        "start_ns": _INT,
+        "end_ns": _INT,
+        "series": {"type": "array", "items": _obj({
+            "exchange": _STR,
+            "points": {
+                "type": "array",
+                "description": "[time_ns, bid, ask], oldest first (bucket start for rollups).",
+                "items": {"type": "array", "minItems": 3, "maxItems": 3,
+                          "items": {"type": "number", "nullable": True}},
+            },
+        })},
+    }),
+    "Symbol": _obj({
+        "symbol": _STR,
+        "exchanges": {"type": "array", "items": _STR},
+        "change_1h_pct": _NULL_NUM, "change_24h_pct": _NULL_NUM, "change_7d_pct": _NULL_NUM,
+    }),
+    "Exchange": _obj({
+        "name": _STR,
+        "taker_fee": {"type": "number", "description": "Fraction, 0.001 = 0.1 %."},
+        "state": {"type": "string", "description": "connected, degraded, stale, unknown..."},
+        "connections": _INT, "messages": _INT,
+        "message_rate": {"type": "number", "nullable": True,
+                         "description": "Messages per second over the last status interval; "
+                                        "null until the web process has seen two reports."},
+        "quotes": _INT, "reconnects": _INT, "parse_errors": _INT,
+        "errors": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "markets": _INT,
+        "last_message_age_s": _NULL_NUM,
+    }),
+    "ServiceCheck": _obj({"ok": {"type": "boolean"}, "error": _STR}, required=["ok"]),
+    "Health": _obj({
+        "status": {"type": "string", "enum": ["ok", "degraded"]},
+        "services": _obj({
+            "redis": _ref("ServiceCheck"),
+            "rabbitmq": _ref("ServiceCheck"),
+            "influxdb": _ref("ServiceCheck"),
+        }),
+    }),
+}
+
+_PARAMS: dict[str, Any] = {
+    "symbol": {"name": "symbol", "in": "query", "required": False,
+               "description": "Normalized symbol BASE-QUOTE, e.g. BTC-USD.",
+               "schema": {"type": "string", "example": "BTC-USD"}},
+    "symbolRequired": {"name": "symbol", "in": "query", "required": True,
+                       "description": "Normalized symbol BASE-QUOTE, e.g. BTC-USD.",
+                       "schema": {"type": "string", "example": "BTC-USD"}},
+    "exchange": {"name": "exchange", "in": "query", "required": False,
+                 "description": "Venue name, e.g. kraken.",
+                 "schema": {"type": "string", "pattern": "^[a-z0-9_-]{1,32}$"}},
+    "start": {"name": "start", "in": "query", "required": False,
+              "description": _TIME_DESC + " Default: end − 1 h.", "schema": {"type": "string"}},
+    "end": {"name": "end", "in": "query", "required": False,
+            "description": _TIME_DESC + " Default: now.", "schema": {"type": "string"}},
+}
+
+
+def _param(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/parameters/{name}"}
+
+
+def _response(description: str, schema: str | dict[str, Any]) -> dict[str, Any]:
+    body = _ref(schema) if isinstance(schema, str) else schema
+    return {"description": description, "content": {"application/json": {"schema": body}}}
+
+
+_BAD = _response("A query parameter is missing or malformed.", "Error")
+_UNKNOWN = _response("The symbol is not known to the tracker.", "Error")
+_DOWN = _response("A backing service (Redis or InfluxDB) is unavailable.", "Error")
+
+_PATHS: dict[str, Any] = {
+    "/api/quotes": {"get": {
+        "operationId": "listQuotes",
+        "summary": "Latest quote per exchange and symbol, with age and a stale flag.",
+        "parameters": [_param("symbol")],
+        "responses": {"200": _response("Quotes.", _wrapped("quotes", "Quote")),
+                      "400": _BAD, "404": _UNKNOWN, "503": _DOWN},
+    }},
+    "/api/opportunities": {"get": {
+        "operationId": "listOpportunities",
+        "summary": "Open arbitrage opportunities, best net % first.",
+        "parameters": [
+            _param("symbol"),
+            {**_PARAMS["exchange"], "description": "Only those buying or selling on this venue."},
+            {"name": "quote", "in": "query", "required": False,
+             "description": "Quote currency of the symbol, e.g. USD or USDT.",
+             "schema": {"type": "string", "pattern": "^[A-Za-z0-9]{1,16}$"}},
+            {"name": "min_net_pct", "in": "query", "required": False,
+             "description": "Only those with net_pct at least this (percent).",
+             "schema": {"type": "number", "minimum": -100, "maximum": 1000, "default": -100}},
+            {"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+        ],
+        "responses": {
+            "200": _response("Open opportunities.", _wrapped("opportunities", "Opportunity")),
+            "400": _BAD, "404": _UNKNOWN, "503": _DOWN,
+        },
+    }},
+    "/api/opportunities/history": {"get": {
+        "operationId": "listClosedOpportunities",
+        "summary": "Closed opportunities from InfluxDB, newest first.",
+        "parameters": [
+            _param("symbol"), _param("start"), _param("end"),
+            {"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_OPPORTUNITIES,
+                        "default": MAX_OPPORTUNITIES}},
+        ],
+        "responses": {
+            "200": _response("Closed opportunities.",
+                             _wrapped("opportunities", "ClosedOpportunity")),
+            "400": _BAD, "404": _UNKNOWN, "503": _DOWN,
+        },
+    }},
+    "/api/history": {"get": {
+        "operationId": "priceHistory",
+        "summary": "Bid/ask history per exchange from InfluxDB, raw or as 1 m / 1 h means.",
+        "description": f"At most {MAX_POINTS_PER_SERIES} points per exchange; the newest are "
+                       "kept when the range holds more.",
+        "parameters": [
+            _param("symbolRequired"), _param("exchange"), _param("start"), _param("end"),
+            {"name": "resolution", "in": "query", "required": False,
+             "schema": {"type": "string", "enum": list(RESOLUTIONS), "default": "raw"}},
+        ],
+        "responses": {"200": _response("Price series.", "History"),
+                      "400": _BAD, "404": _UNKNOWN, "503": _DOWN},
+    }},
+    "/api/symbols": {"get": {
+        "operationId": "listSymbols",
+        "summary": "Followed symbols, the venues listing them and their mid-price change.",
+        "responses": {"200": _response("Symbols.", _wrapped("symbols", "Symbol")),
+                      "503": _DOWN},
+    }},
+    "/api/exchanges": {"get": {
+        "operationId": "listExchanges",
+        "summary": "Configured venues with taker fee, feed status and message rate.",
+        "responses": {"200": _response("Exchanges.", _wrapped("exchanges", "Exchange")),
+                      "503": _DOWN},
+    }},
+    "/api/openapi.json": {"get": {
+        "operationId": "openapi",
+        "summary": "This document.",
+        "responses": {"200": _response("OpenAPI 3 document.", {"type": "object"})},
+    }},
+    "/healthz": {"get": {
+        "operationId": "health",
+        "summary": "Whether Redis, RabbitMQ and InfluxDB are reachable.",
+        "responses": {"200": _response("All services up.", "Health"),
+                      "503": _response("At least one service is down.", "Health")},
+    }},
+}
+
+_DOCUMENT: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {
+        "title": "CryptoTracker API",
+        "version": "1.0.0",
+        "description": "Real-time crypto quotes across venues, arbitrage opportunities and "
+                       "their history. Errors are JSON {\"error\": ...}: 400 bad parameter, "
+                       "404 unknown symbol, 503 backing service down.",
+    },
+    "paths": _PATHS,
+    "components": {"schemas": _SCHEMAS, "parameters": _PARAMS},
+}
+
+
+def document() -> dict[str, Any]:
+    """A fresh copy of the OpenAPI document (callers may not mutate the shared one)."""
+    return copy.deepcopy(_DOCUMENT)
