@@ -7,4 +7,4 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY --chown=tracker:tracker . .
 USER tracker
-CMD ["gunicorn", "web:create_app()", "--bind", "0.0.0.0:5000", "--worker-class", "gthread", "--threads", "16"]
+CMD ["gunicorn", "web:create_app()", "--bind", "0.0.0.0:5000", "--worker-class", "gthread", "--threads", "256", "--graceful-timeout", "5"]

@@ -24,7 +24,9 @@ def procfile(exchanges: list[str], demo: bool) -> str:
         "beat: celery -A tasks beat --schedule var/celerybeat-schedule "
         "--loglevel ${LOG_LEVEL:-INFO}",
         "web: gunicorn 'web:create_app()' --bind ${WEB_HOST:-127.0.0.1}:${WEB_PORT:-5000} "
-        "--worker-class gthread --workers 1 --threads 16 --access-logfile -",
+        # Every open /ws holds a gthread thread: 256 serves ~200 live tabs plus API calls.
+        "--worker-class gthread --workers 1 --threads 256 --graceful-timeout 5 "
+        "--access-logfile -",
     ]
     if demo:
         names = ",".join(exchanges)

@@ -80,7 +80,8 @@ def start_web(procs: list[Proc]) -> str:
     """gunicorn serving `web:create_app()` on a free loopback port; returns its base URL."""
     port = free_port()
     proc = Proc("web", [str(VENV_BIN / "gunicorn"), "web:create_app()", "--bind",
-                        f"127.0.0.1:{port}", "--worker-class", "gthread", "--threads", "8"])
+                        f"127.0.0.1:{port}", "--worker-class", "gthread", "--threads", "32",
+                        "--graceful-timeout", "5"])
     procs.append(proc)
     url = f"http://127.0.0.1:{port}"
     wait_for(lambda: requests.get(url + "/healthz", timeout=2).ok, 30, "the web app")
