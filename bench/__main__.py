@@ -1,31 +1,19 @@
-"""`python -m bench pipeline [--count N] [--rate R] [--json]`."""
+"""`python -m bench pipeline|fanout [options] [--json]`: one benchmark, its figures printed."""
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-
-from bench import pipeline
 
 
 def main() -> int:
-    """Run one benchmark and print its figures."""
-    parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("name", choices=["pipeline"])
-    parser.add_argument("--count", type=int, default=20000, help="changes per exchange")
-    parser.add_argument("--rate", type=int, default=0, help="simulator rate (0 = max)")
-    parser.add_argument("--exchanges", default="bitstamp,kraken")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args()
-    figures = pipeline.run(args.count, args.exchanges.split(","), args.rate)
-    if args.json:
-        print(json.dumps(figures))
-    else:
-        width = max(len(k) for k in figures)
-        for key, value in figures.items():
-            print(f"{key:<{width}}  {value}")
-    return 0
+    """Dispatch to the named benchmark's own command line."""
+    names = {"pipeline": "bench.pipeline", "fanout": "bench.fanout"}
+    if len(sys.argv) < 2 or sys.argv[1] not in names:
+        print(f"usage: python -m bench {{{'|'.join(names)}}} [options]", file=sys.stderr)
+        return 2
+    module = __import__(names[sys.argv[1]], fromlist=["main"])
+    sys.argv = [f"python -m bench {sys.argv[1]}", *sys.argv[2:]]
+    return module.main()
 
 
 if __name__ == "__main__":

@@ -97,3 +97,28 @@ def run(count: int, exchanges: list[str], rate: int) -> dict[str, Any]:
     figures["ratio_to_baseline"] = round(
         figures["delivered_qps"] / figures["baseline_direct_influx_qps"], 3)
     return figures
+
+
+def main() -> int:
+    """`python -m bench pipeline [--count N] [--rate R] [--exchanges a,b] [--json]`."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m bench pipeline")
+    parser.add_argument("--count", type=int, default=20000, help="changes per exchange")
+    parser.add_argument("--rate", type=int, default=0, help="simulator rate (0 = max)")
+    parser.add_argument("--exchanges", default="bitstamp,kraken")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    figures = run(args.count, args.exchanges.split(","), args.rate)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        width = max(len(k) for k in figures)
+        for key, value in figures.items():
+            print(f"{key:<{width}}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,279 @@
+"""The dashboard in headless Chromium against the demo stack: prices, live opportunities,
+the symbol chart, and hostile exchange strings shown as text. Screenshots go to tests/artifacts/."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote as urlquote
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+from core.state import RedisState
+from core.types import Quote
+from tests.e2e.conftest import start_feed, start_simulator, start_web
+from tests.procs import ROOT, Proc, wait_for
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+VENUES = ("binance", "bitfinex", "bitstamp", "bybit", "coinbase", "gemini", "kraken", "okx")
+SYMBOLS = "BTC-USD,ETH-USD,BTC-USDT,ETH-USDT"
+HOSTILE_SYMBOL = "<img src=x onerror=alert(1)>"
+HOSTILE_EXCHANGE = "<b>x</b>"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+NUMBER = re.compile(r"^-?[\d,]+(\.\d+)?$")
+
+
+@pytest.fixture(scope="module")
+def stack(procs: list[Proc], celery_workers: list[Proc], state: RedisState) -> str:
+    """The demo stack: simulator, all eight feed workers, Celery workers, the web app."""
+    sim_url = start_simulator(procs, "--exchanges", ",".join(VENUES), "--symbols", SYMBOLS)
+    for venue in VENUES:
+        start_feed(procs, venue, sim_url, SYMBOLS)
+    web = start_web(procs)
+    wait_for(lambda: {q.exchange for q in state.all_quotes()} >= set(VENUES), 90,
+             "a quote from every venue in Redis", every_s=0.5)
+    return web
+
+
+@pytest.fixture(scope="module")
+def hostile(state: RedisState, stack: str) -> None:
+    """A market whose symbol and exchange names are HTML, as a malicious venue could send."""
+    now = time.time_ns()
+    state.update_quotes([Quote(HOSTILE_EXCHANGE, HOSTILE_SYMBOL, 1.25, 1.0, 1.5, 1.0, None,
+                               now, now)])
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    """Headless Debian Chromium through Selenium; missing browser is a failure, not a skip."""
+    for path, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
+        if not os.access(path, os.X_OK):
+            pytest.fail(f"{path} not found: install Debian's {package} (make browser)")
+    profile = tempfile.mkdtemp(prefix="ct-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--window-size=1440,1000",
+                f"--user-data-dir={profile}"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def screenshot(driver: webdriver.Chrome, name: str) -> Path:
+    """Save a screenshot of the current page under tests/artifacts/ and print its path."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    assert driver.save_screenshot(str(path)), f"screenshot {path} failed"
+    print(f"\nscreenshot: {path}")
+    return path
+
+
+def assert_no_alert(driver: webdriver.Chrome) -> None:
+    """No script-driven alert() fired on the page."""
+    try:
+        text = driver.switch_to.alert.text
+    except NoAlertPresentException:
+        return
+    pytest.fail(f"an alert fired: {text!r}")
+
+
+def assert_clean_console(driver: webdriver.Chrome) -> None:
+    """The page's code never trips its Content-Security-Policy nor throws an uncaught error."""
+    logs = driver.get_log("browser")
+    violations = [e["message"] for e in logs if "Content Security Policy" in e["message"]]
+    assert not violations, violations
+    errors = [e["message"] for e in logs
+              if e["level"] == "SEVERE" and "/static/" in e["message"]]
+    assert not errors, errors
+
+
+def cells_with_prices(driver: webdriver.Chrome) -> dict[str, int]:
+    """Per venue column, how many overview cells show a numeric bid and ask."""
+    return driver.execute_script("""
+        const out = {};
+        for (const td of document.querySelectorAll('#matrix td.quote')) {
+          const bid = td.querySelector('.bid'), ask = td.querySelector('.ask');
+          if (!bid || !ask) continue;
+          const ok = [bid, ask].every(s => /^-?[\\d,]+(\\.\\d+)?$/.test(s.textContent.trim()));
+          if (ok) out[td.dataset.ex] = (out[td.dataset.ex] || 0) + 1;
+        }
+        return out;""")
+
+
+def test_overview_shows_prices_from_every_feed(
+    browser: webdriver.Chrome, stack: str, hostile: None
+) -> None:
+    browser.get(stack + "/")
+    wait_for(lambda: set(cells_with_prices(browser)) >= set(VENUES), 30,
+             "a price cell for every venue on the overview", every_s=0.5)
+    counts = cells_with_prices(browser)
+    assert all(counts[v] >= 1 for v in VENUES), counts
+    headers = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#matrix thead th")]
+    assert set(VENUES) <= set(headers), headers
+    bid = browser.find_element(
+        By.CSS_SELECTOR, "#matrix tr[data-symbol='BTC-USD'] td.quote[data-ex='kraken'] .bid")
+    assert NUMBER.match(bid.text), bid.text
+    screenshot(browser, "overview")
+    assert_no_alert(browser)
+    assert_clean_console(browser)
+
+
+def test_hostile_names_are_shown_as_text(
+    browser: webdriver.Chrome, stack: str, hostile: None
+) -> None:
+    browser.get(stack + "/")
+    wait_for(lambda: HOSTILE_SYMBOL in browser.find_element(By.ID, "matrix").text, 15,
+             "the hostile symbol on the overview")
+    assert_no_alert(browser)
+    text = browser.find_element(By.TAG_NAME, "body").text
+    assert HOSTILE_SYMBOL in text and HOSTILE_EXCHANGE in text
+    # Nothing on the page is an <img> or <b>: the names were never parsed as markup.
+    assert browser.find_elements(By.TAG_NAME, "img") == []
+    assert browser.find_elements(By.TAG_NAME, "b") == []
+
+    browser.get(stack + "/symbol/" + urlquote(HOSTILE_SYMBOL, safe=""))
+    assert browser.find_element(By.ID, "symbol-name").text == HOSTILE_SYMBOL
+    wait_for(lambda: HOSTILE_EXCHANGE in browser.find_element(By.ID, "venues").text, 15,
+             "the hostile exchange in the symbol page's venue table")
+    time.sleep(1.0)  # let the page's scripts run over the hostile data
+    assert_no_alert(browser)
+    assert browser.find_elements(By.TAG_NAME, "img") == []
+    assert browser.find_elements(By.TAG_NAME, "b") == []
+    assert_clean_console(browser)
+
+
+def opportunity_keys(driver: webdriver.Chrome) -> set[str]:
+    return set(driver.execute_script(
+        "return [...document.querySelectorAll('#opps tr.opp-row')].map(r => r.dataset.key)"))
+
+
+def test_a_new_opportunity_appears_without_a_reload(
+    browser: webdriver.Chrome, stack: str
+) -> None:
+    browser.get(stack + "/opportunities")
+    # A marker on the window survives only as long as the page is not reloaded.
+    browser.execute_script("window.__sameDocument = 'yes'")
+    wait_for(lambda: browser.find_element(By.ID, "opp-count").text != "", 15,
+             "the opportunities page to load its data")
+    before = opportunity_keys(browser)
+    deadline = time.monotonic() + 90
+    new: set[str] = set()
+    while time.monotonic() < deadline and not new:
+        new = opportunity_keys(browser) - before
+        time.sleep(0.25)
+    assert new, f"no new opportunity row appeared within 90 s (had {sorted(before)})"
+    assert browser.execute_script("return window.__sameDocument") == "yes", "page reloaded"
+    row = browser.find_element(By.CSS_SELECTOR, f"#opps tr.opp-row[data-key='{next(iter(new))}']")
+    cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+    assert cells[0] in SYMBOLS.split(",") and cells[1] in VENUES and cells[3] in VENUES, cells
+    assert re.match(r"^[+-]\d+\.\d{3} %$", cells[7]), cells
+
+    # The calculator opens for the row and walks through buy, transfer and sell.
+    row.find_element(By.CSS_SELECTOR, "button.calc-toggle").click()
+    steps = row.find_element(By.XPATH, "following-sibling::tr[1]").find_elements(
+        By.CSS_SELECTOR, ".calc-steps li")
+    texts = [s.text for s in steps]
+    assert texts[0].startswith("Buy on ") and texts[1].startswith("Transfer to "), texts
+    assert texts[2].startswith("Sell on ") and texts[3].startswith("Profit: "), texts
+    screenshot(browser, "opportunities")
+    assert_clean_console(browser)
+
+
+def chart_state(driver: webdriver.Chrome) -> dict:
+    """Series count and whether the price chart's canvas has any non-transparent pixel."""
+    return driver.execute_script("""
+        const box = document.getElementById('chart');
+        const canvas = box && box.querySelector('canvas');
+        if (!canvas) return {series: 0, inked: false};
+        const ctx = canvas.getContext('2d');
+        const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+        let inked = false;
+        for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) { inked = true; break; }
+        return {series: parseInt(box.dataset.series || '0', 10), inked};""")
+
+
+def test_symbol_chart_draws(browser: webdriver.Chrome, stack: str) -> None:
+    browser.get(stack + "/symbol/BTC-USD")
+    wait_for(lambda: chart_state(browser)["inked"], 30, "the BTC-USD chart to draw",
+             every_s=0.5)
+    state = chart_state(browser)
+    assert state["series"] > 0 and state["inked"], state
+    # Live quotes reach the venue table and the best-venue spread.
+    wait_for(lambda: NUMBER.match(browser.find_element(By.ID, "best-bid").text.strip()), 15,
+             "the best bid to show")
+    screenshot(browser, "symbol")
+    assert_clean_console(browser)
+
+
+def test_feeds_page_shows_every_venue(browser: webdriver.Chrome, stack: str) -> None:
+    browser.get(stack + "/feeds")
+
+    def rows() -> dict[str, list[str]]:
+        # One script call: the page re-renders its rows every second, so element handles
+        # fetched one by one would go stale midway.
+        return browser.execute_script("""
+            const out = {};
+            for (const tr of document.querySelectorAll('#feeds tbody tr[data-ex]')) {
+              out[tr.dataset.ex] = [...tr.cells].map(td => td.textContent.trim());
+            }
+            return out;""")
+
+    def counted() -> bool:
+        table = rows()
+        return set(VENUES) <= set(table) and all(
+            table[v][4] not in ("", "–", "0") for v in VENUES)
+
+    try:
+        wait_for(counted, 30, "feed message counts on the feeds page", every_s=0.5)
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}: {rows()}") from exc
+    table = rows()
+    assert set(VENUES) <= set(table), table
+    for venue in VENUES:
+        assert int(table[venue][4].replace(",", "")) > 0, table[venue]
+    screenshot(browser, "feeds")
+    assert_clean_console(browser)
+
+
+def test_dark_theme_and_phone_layout(browser: webdriver.Chrome, stack: str) -> None:
+    browser.get(stack + "/")
+    light = browser.execute_script("return getComputedStyle(document.body).backgroundColor")
+    browser.find_element(By.ID, "theme-toggle").click()
+    theme = browser.execute_script("return document.documentElement.dataset.theme")
+    dark = browser.execute_script("return getComputedStyle(document.body).backgroundColor")
+    assert theme in ("dark", "light") and dark != light, (theme, light, dark)
+    if theme != "dark":  # the browser preferred dark already: one more click gives light
+        browser.find_element(By.ID, "theme-toggle").click()
+    screenshot(browser, "overview-toggled-theme")
+    browser.refresh()
+    assert browser.execute_script("return document.documentElement.dataset.theme") == theme
+    try:
+        browser.set_window_size(390, 844)
+        browser.get(stack + "/")
+        wait_for(lambda: cells_with_prices(browser), 15, "prices on the phone-sized overview")
+        # The matrix scrolls inside its own box; the page itself never scrolls sideways.
+        overflow = browser.execute_script(
+            "return document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, overflow
+        screenshot(browser, "overview-phone")
+    finally:
+        browser.set_window_size(1440, 1000)
+    assert_clean_console(browser)
