@@ -19,12 +19,21 @@ def settings() -> Settings:
     return get_settings()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def clean_slate(settings: Settings) -> Iterator[None]:
+    """Each e2e module starts with no history and no state from an earlier module's stack."""
+    client = InfluxDB(settings.influxdb_url, settings.influxdb_db)
+    client.drop_database()
+    RedisState.from_url(settings.redis_url, settings.key_prefix).clear()
+    yield
+    client.drop_database()
+
+
 @pytest.fixture(scope="module")
-def influx(settings: Settings) -> Iterator[InfluxDB]:
+def influx(settings: Settings, clean_slate: None) -> Iterator[InfluxDB]:
     client = InfluxDB(settings.influxdb_url, settings.influxdb_db)
     client.ensure_database()
     yield client
-    client.drop_database()
 
 
 @pytest.fixture(scope="module")

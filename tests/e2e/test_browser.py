@@ -126,11 +126,15 @@ def test_overview_shows_prices_from_every_feed(
              "a price cell for every venue on the overview", every_s=0.5)
     counts = cells_with_prices(browser)
     assert all(counts[v] >= 1 for v in VENUES), counts
-    headers = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#matrix thead th")]
+    # Read in one script: the live table re-renders (new venues add columns), so element
+    # handles taken one by one can go stale between calls.
+    headers = browser.execute_script(
+        "return [...document.querySelectorAll('#matrix thead th')].map(t => t.textContent.trim())")
     assert set(VENUES) <= set(headers), headers
-    bid = browser.find_element(
-        By.CSS_SELECTOR, "#matrix tr[data-symbol='BTC-USD'] td.quote[data-ex='kraken'] .bid")
-    assert NUMBER.match(bid.text), bid.text
+    bid = browser.execute_script(
+        "const e = document.querySelector(\"#matrix tr[data-symbol='BTC-USD'] "
+        "td.quote[data-ex='kraken'] .bid\"); return e ? e.textContent.trim() : ''")
+    assert NUMBER.match(bid), bid
     screenshot(browser, "overview")
     assert_no_alert(browser)
     assert_clean_console(browser)
