@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from typing import Any, ClassVar
 
+from core.orderbook import OrderBook
 from core.types import Market, Quote
 
 # Every adapter class registers itself here by its `name` when its module is imported.
@@ -43,6 +44,9 @@ class Adapter:
         self.last_error: str | None = None
         # Last top of book emitted per native market: (bid, bid_size, ask, ask_size).
         self._tops: dict[str, tuple[float, float, float, float]] = {}
+        # Markets whose crossed book already cost one reconnect; cleared once seen uncrossed,
+        # so a venue whose book really is crossed (an auction) cannot cause a reconnect storm.
+        self._crossed_resynced: set[str] = set()
 
     @classmethod
     def markets_url(cls, rest_url: str | None = None) -> str:
@@ -80,6 +84,35 @@ class Adapter:
             return False
         self._tops[native] = top
         return True
+
+    def book_quote(
+        self,
+        native: str,
+        book: OrderBook,
+        last: float | None,
+        ts_ns: int | None,
+        received_ns: int,
+        after_delta: bool,
+    ) -> list[Quote]:
+        """A Quote from a local book when its top changed; a book crossed by deltas resyncs once.
+
+        A crossed book after deltas means a missed update, so the connection is renewed (which
+        brings fresh snapshots); a snapshot that is itself crossed is only counted.
+        """
+        top = book.top()
+        if top is None:
+            return []  # an empty or one-sided book has no top of book to quote
+        if top[0] >= top[2]:
+            if after_delta and native not in self._crossed_resynced:
+                self._crossed_resynced.add(native)
+                self.request_reconnect("crossed_book")
+            return self.reject("crossed_book")
+        self._crossed_resynced.discard(native)
+        if not self.top_changed(native, top):
+            return []
+        symbol = self.markets[native].symbol
+        return [Quote(self.name, symbol, top[0], top[1], top[2], top[3], last, ts_ns,
+                      received_ns)]
 
     def decode_object(self, text: str) -> dict[str, Any] | None:
         """Parse a frame that must be a JSON object; count it and return None when it is not."""

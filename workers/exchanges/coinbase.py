@@ -94,8 +94,6 @@ class CoinbaseAdapter(Adapter):
         self._sequences: dict[tuple[str, str], int] = {}
         # Latest trade price per product; kept across reconnects (it is still the last trade).
         self._last: dict[str, float] = {}
-        # Products whose crossed book already cost one reconnect; cleared once seen uncrossed.
-        self._crossed_resynced: set[str] = set()
 
     @classmethod
     def parse_markets(cls, payload: Any) -> list[Market]:
@@ -201,7 +199,8 @@ class CoinbaseAdapter(Adapter):
         book = OrderBook()
         book.snapshot(bids, asks)
         self._books[native] = book
-        return self._emit(native, market, book, ts_ns, received_ns, after_delta=False)
+        return self.book_quote(native, book, self._last.get(native), ts_ns, received_ns,
+                               after_delta=False)
 
     def _on_update(self, msg: dict[str, Any], received_ns: int) -> list[Quote]:
         """Level changes (absolute sizes, zero deletes) applied to the product's book.
@@ -234,24 +233,8 @@ class CoinbaseAdapter(Adapter):
             raise
         for is_bid, price, size in parsed:
             book.side(is_bid).set(price, size)
-        return self._emit(native, market, book, ts_ns, received_ns, after_delta=True)
-
-    def _emit(self, native: str, market: Market, book: OrderBook, ts_ns: int | None,
-              received_ns: int, after_delta: bool) -> list[Quote]:
-        """A Quote when the book's top differs from the last one sent; crossed books resync once."""
-        top = book.top()
-        if top is None:
-            return []  # an empty or one-sided book has no top of book to quote
-        if top[0] >= top[2]:
-            if after_delta and native not in self._crossed_resynced:
-                self._crossed_resynced.add(native)
-                self.request_reconnect("crossed_book")
-            return self.reject("crossed_book")
-        self._crossed_resynced.discard(native)
-        if not self.top_changed(native, top):
-            return []
-        return [Quote(self.name, market.symbol, top[0], top[1], top[2], top[3],
-                      self._last.get(native), ts_ns, received_ns)]
+        return self.book_quote(native, book, self._last.get(native), ts_ns, received_ns,
+                               after_delta=True)
 
     def _check_sequence(self, channel: str, native: str, value: Any) -> bool:
         """Record the product's sequence on `channel`; False (and a resync) when it went back."""

@@ -94,8 +94,6 @@ class GeminiAdapter(Adapter):
         self._seen: set[str] = set()
         # Latest trade per symbol as (event_id, price); kept across reconnects.
         self._last: dict[str, tuple[int, float]] = {}
-        # Symbols whose crossed book already cost one reconnect; cleared once seen uncrossed.
-        self._crossed_resynced: set[str] = set()
 
     @classmethod
     def parse_markets(cls, payload: Any) -> list[Market]:
@@ -223,25 +221,9 @@ class GeminiAdapter(Adapter):
             book.side(is_bid).set(price, size)
         for event_id, price in latest:
             self._remember(native, event_id, price)
-        return self._emit(native, market, book, received_ns, after_delta=not full)
-
-    def _emit(self, native: str, market: Market, book: OrderBook, received_ns: int,
-              after_delta: bool) -> list[Quote]:
-        """A Quote when the book's top differs from the last one sent; crossed books resync once."""
-        top = book.top()
-        if top is None:
-            return []  # an empty or one-sided book has no top of book to quote
-        if top[0] >= top[2]:
-            if after_delta and native not in self._crossed_resynced:
-                self._crossed_resynced.add(native)
-                self.request_reconnect("crossed_book")
-            return self.reject("crossed_book")
-        self._crossed_resynced.discard(native)
-        if not self.top_changed(native, top):
-            return []
         last = self._last.get(native)
-        return [Quote(self.name, market.symbol, top[0], top[1], top[2], top[3],
-                      last[1] if last is not None else None, None, received_ns)]
+        return self.book_quote(native, book, last[1] if last is not None else None, None,
+                               received_ns, after_delta=not full)
 
     @staticmethod
     def _trade(trade: Any) -> tuple[int, float]:
