@@ -33,11 +33,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config)
     services.init_app(app)
 
-    from web import api, health, live, pages
+    from web import api, health, live, metrics, pages, reports
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(reports.bp)
+    app.register_blueprint(metrics.bp)
     live.sock.init_app(app)
     api.register_json_errors(app)
     return app
