@@ -23,6 +23,8 @@ def procfile(exchanges: list[str], demo: bool) -> str:
         "--concurrency 2 --loglevel ${LOG_LEVEL:-INFO}",
         "beat: celery -A tasks beat --schedule var/celerybeat-schedule "
         "--loglevel ${LOG_LEVEL:-INFO}",
+        # Flower on 127.0.0.1:5555 behind FLOWER_BASIC_AUTH (generated and printed when unset).
+        "flower: python scripts/flower.py",
         "web: gunicorn 'web:create_app()' --bind ${WEB_HOST:-127.0.0.1}:${WEB_PORT:-5000} "
         # Every open /ws holds a gthread thread: 256 serves ~200 live tabs plus API calls.
         "--worker-class gthread --workers 1 --threads 256 --graceful-timeout 5 "

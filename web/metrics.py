@@ -1,7 +1,220 @@
-"""`GET /metrics` in Prometheus text format (the operations issue fills this)."""
+"""`GET /metrics` in Prometheus text format: feeds, queues, ingest lag, opportunities, tasks.
+
+Every scrape builds a fresh registry around one collector that reads Redis and RabbitMQ, so the
+numbers are the whole deployment's (every worker writes there), not this web process's. A
+backing service that cannot be read drops its metric families and sets
+`cryptotracker_scrape_errors{source=...}` to 1; the endpoint itself always answers 200.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from flask import Blueprint, Response, current_app
+from kombu import Connection
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.utils import floatToGoString
+
+from core.state import RedisState
+from web.extensions import services
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("metrics", __name__)
+
+QUEUE_NAMES = ("storage", "arbitrage", "reports")
+# Same hash as tasks/metrics.py writes (web does not import the Celery app, so it is repeated).
+TASK_METRICS_KEY = "task_metrics"
+BROKER_TIMEOUT_S = 2.0
+
+
+def _num(raw: Any) -> float | None:
+    """A number from a Redis string, or None when absent or unreadable."""
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+class ScrapeCollector:
+    """Reads the backing services once per scrape and yields the metric families."""
+
+    def __init__(self, state: RedisState, broker_url: str, queue_prefix: str,
+                 exchanges: Sequence[str], now_ns: int) -> None:
+        self.state = state
+        self.broker_url = broker_url
+        self.queue_prefix = queue_prefix
+        self.exchanges = list(exchanges)
+        self.now_ns = now_ns
+
+    def collect(self) -> Iterator[Metric]:
+        """Each source on its own: one that fails is left out and counted as a scrape error."""
+        errors = GaugeMetricFamily(
+            "cryptotracker_scrape_errors",
+            "1 when a backing service could not be read in this scrape (its metrics are omitted)",
+            labels=["source"],
+        )
+        sources = (("redis", self._redis_families), ("rabbitmq", self._queue_families))
+        for source, read in sources:
+            try:
+                families = list(read())
+            except Exception as exc:  # noqa: BLE001  (a down service must not fail the scrape)
+                log.warning("metrics: %s not readable: %s", source, type(exc).__name__)
+                errors.add_metric([source], 1)
+                continue
+            errors.add_metric([source], 0)
+            yield from families
+        yield errors
+
+    # Redis: feed status hashes, newest quotes, open opportunities, task metrics
+    def _redis_families(self) -> list[Metric]:
+        pipe = self.state.redis.pipeline(transaction=False)
+        for exchange in self.exchanges:
+            pipe.hgetall(self.state.feed_key(exchange))
+        pipe.zcard(self.state.opps_key)
+        pipe.hgetall(f"{self.state.prefix}{TASK_METRICS_KEY}")
+        replies = pipe.execute()
+        feeds = dict(zip(self.exchanges, replies[: len(self.exchanges)], strict=True))
+        open_opps, task_hash = replies[len(self.exchanges):]
+        quotes = self.state.all_quotes()
+        return [
+            *self._feed_families(feeds),
+            self._ingest_lag(quotes),
+            GaugeMetricFamily("cryptotracker_open_opportunities",
+                              "Arbitrage opportunities open now", value=int(open_opps)),
+            *self._task_families(task_hash),
+        ]
+
+    def _feed_families(self, feeds: dict[str, dict[str, str]]) -> list[Metric]:
+        label = ["exchange"]
+        messages = CounterMetricFamily(
+            "cryptotracker_feed_messages",
+            "Websocket messages received per venue (rate() gives the message rate)", labels=label)
+        quotes = CounterMetricFamily(
+            "cryptotracker_feed_quotes", "Quotes produced per venue", labels=label)
+        reconnects = CounterMetricFamily(
+            "cryptotracker_feed_reconnects", "Websocket reconnects per venue", labels=label)
+        parse_errors = CounterMetricFamily(
+            "cryptotracker_feed_parse_errors", "Messages a venue's adapter could not read",
+            labels=label)
+        connections = GaugeMetricFamily(
+            "cryptotracker_feed_connections", "Websocket connections per venue", labels=label)
+        connected = GaugeMetricFamily(
+            "cryptotracker_feed_connected", "1 when the venue's feed state is connected",
+            labels=label)
+        age = GaugeMetricFamily(
+            "cryptotracker_feed_quote_age_seconds",
+            "Seconds since the venue's last websocket message", labels=label)
+        for exchange, status in sorted(feeds.items()):
+            if not status:  # this venue's feed worker never reported
+                continue
+            for family, field in ((messages, "messages"), (quotes, "quotes"),
+                                  (reconnects, "reconnects"), (parse_errors, "parse_errors"),
+                                  (connections, "connections")):
+                value = _num(status.get(field))
+                if value is not None:
+                    family.add_metric([exchange], value)
+            connected.add_metric([exchange], 1 if status.get("state") == "connected" else 0)
+            last_ns = _num(status.get("last_message_ns"))
+            if last_ns:
+                age.add_metric([exchange], max(0.0, (self.now_ns - last_ns) / 1e9))
+        return [messages, quotes, reconnects, parse_errors, connections, connected, age]
+
+    def _ingest_lag(self, quotes: Sequence[Any]) -> Metric:
+        newest: dict[str, int] = {}
+        for quote in quotes:
+            newest[quote.exchange] = max(newest.get(quote.exchange, 0), quote.ts_received_ns)
+        lag = GaugeMetricFamily(
+            "cryptotracker_ingest_lag_seconds",
+            "Seconds since the newest quote of the venue in Redis was received by its feed "
+            "(batching + queue + arbitrage task latency while quotes flow)",
+            labels=["exchange"])
+        for exchange, ts_ns in sorted(newest.items()):
+            lag.add_metric([exchange], max(0.0, (self.now_ns - ts_ns) / 1e9))
+        return lag
+
+    @staticmethod
+    def _task_families(task_hash: dict[str, str]) -> list[Metric]:
+        counts: dict[str, float] = {}
+        sums: dict[str, float] = {}
+        failures: dict[str, float] = {}
+        buckets: dict[str, dict[float, float]] = defaultdict(dict)
+        for field, raw in task_hash.items():
+            kind, _, task = field.partition("|")
+            value = _num(raw)
+            if not task or value is None:
+                continue
+            if kind == "count":
+                counts[task] = value
+            elif kind == "seconds":
+                sums[task] = value
+            elif kind == "failures":
+                failures[task] = value
+            elif kind.startswith("le="):
+                bound = _num(kind[3:])
+                if bound is not None:
+                    buckets[task][bound] = value
+        duration = HistogramMetricFamily(
+            "cryptotracker_task_duration_seconds", "Celery task run time (all workers)",
+            labels=["task"])
+        for task in sorted(counts):
+            series = [(floatToGoString(b), v) for b, v in sorted(buckets[task].items())]
+            series.append(("+Inf", counts[task]))
+            duration.add_metric([task], series, sum_value=sums.get(task, 0.0))
+        failed = CounterMetricFamily(
+            "cryptotracker_task_failures", "Celery task runs that raised (all workers)",
+            labels=["task"])
+        for task in sorted(set(failures) | set(counts)):
+            failed.add_metric([task], failures.get(task, 0.0))
+        return [duration, failed]
+
+    # RabbitMQ: passive declares, which read a queue's depth without creating or changing it
+    def _queue_families(self) -> list[Metric]:
+        depth = GaugeMetricFamily(
+            "cryptotracker_queue_messages", "Messages ready in the Celery queue", labels=["queue"])
+        consumers = GaugeMetricFamily(
+            "cryptotracker_queue_consumers", "Consumers (workers) of the Celery queue",
+            labels=["queue"])
+        with Connection(self.broker_url, connect_timeout=BROKER_TIMEOUT_S) as conn:
+            conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT_S)
+            for name in QUEUE_NAMES:
+                channel = conn.channel()
+                try:
+                    _, messages, consumer_count = channel.queue_declare(
+                        queue=f"{self.queue_prefix}{name}", passive=True)
+                except conn.channel_errors:
+                    continue  # not declared yet: no worker or publisher has used it
+                finally:
+                    try:
+                        channel.close()
+                    except Exception:  # noqa: BLE001,S110  (the broker closed it already)
+                        pass
+                depth.add_metric([name], messages)
+                consumers.add_metric([name], consumer_count)
+        return [depth, consumers]
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Prometheus exposition of this deployment's metrics (read-only, no auth)."""
+    config = current_app.config
+    collector = ScrapeCollector(
+        services.state, config["BROKER_URL"],
+        config.get("QUEUE_PREFIX", config["SETTINGS"].queue_prefix),
+        config["EXCHANGES"], time.time_ns(),
+    )
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)  # type: ignore[arg-type]  (duck-typed collector)
+    # The classic 0.0.4 text format: what generate_latest writes, read by every Prometheus.
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_PLAIN_0_0_4)
