@@ -1,5 +1,6 @@
 """Celery settings: broker, queues, routes and beat schedule, all from the environment."""
 
+from celery.schedules import crontab
 from kombu import Exchange, Queue
 
 from core.config import get_settings
@@ -52,5 +53,25 @@ beat_schedule = {
         "task": "tasks.arbitrage.expire_stale",
         "schedule": 1.0,
         "options": {"expires": 5.0},
+    },
+    # Raw quotes → quotes_1m; a run that is late or skipped is caught up by the next one.
+    "rollup-minutes": {
+        "task": "tasks.reports.rollup_minutes",
+        "schedule": 60.0,
+        "options": {"expires": 55.0},
+    },
+    # Minute 1 and 00:05 leave the last minute of the period time to land and be rolled up.
+    "hourly-report": {
+        "task": "tasks.reports.hourly_report",
+        "schedule": crontab(minute=1),
+    },
+    "daily-report": {
+        "task": "tasks.reports.daily_report",
+        "schedule": crontab(minute=5, hour=0),
+    },
+    "housekeeping": {
+        "task": "tasks.reports.housekeeping",
+        "schedule": 600.0,
+        "options": {"expires": 300.0},
     },
 }

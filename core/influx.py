@@ -82,10 +82,14 @@ class InfluxDB:
             return
         db = quote_ident(self.database)
         self.command(f"CREATE DATABASE {db}")
-        self.command(
-            f"CREATE RETENTION POLICY \"raw\" ON {db} DURATION {self.retention} "
-            "REPLICATION 1 DEFAULT"
-        )
+        policy = f"RETENTION POLICY \"raw\" ON {db} DURATION {self.retention} REPLICATION 1 DEFAULT"
+        try:
+            self.command(f"CREATE {policy}")
+        except InfluxError as exc:
+            # A changed INFLUXDB_RETENTION on an existing database: alter instead of failing.
+            if "already exists" not in str(exc):
+                raise
+            self.command(f"ALTER {policy}")
         self._ready = True
 
     def command(self, statement: str) -> list[dict[str, Any]]:

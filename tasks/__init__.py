@@ -1,6 +1,10 @@
-"""The Celery app (`celery -A tasks worker -Q storage,arbitrage`) and its tasks."""
+"""The Celery app (`celery -A tasks worker -Q storage,arbitrage,reports`) and its tasks."""
 
 from celery import Celery
 
-app = Celery("cryptotracker", include=["tasks.storage", "tasks.arbitrage"])
+# tasks.metrics and tasks.logging_setup hold signal handlers: every worker must import them.
+app = Celery(
+    "cryptotracker",
+    include=["tasks.storage", "tasks.arbitrage", "tasks.reports", "tasks.metrics"],
+)
 app.config_from_object("celeryconfig")

@@ -1,0 +1,395 @@
+"""Hourly and daily reports: opportunities per symbol and venue pair, feed health per venue.
+
+A report covers [start, end) and is a plain dict (JSON-ready):
+
+- `pairs`: per symbol and ordered venue pair (buy on `buy_exchange`, sell on `sell_exchange`), from
+  the `opportunities` points stamped (at their opening) inside the period: `opportunities` (count),
+  `total_duration_s`, `median_duration_s`, `peak_net_pct` (the highest peak), `mean_net_pct` (the
+  unweighted mean of each opportunity's own mean net %), `total_profit` (sum of each opportunity's
+  best net profit, quote currency). Sorted best first (total profit, then count).
+- `venues`: per exchange, see `venue_uptime` for `uptime_pct`; `connects` and `reconnects` are the
+  `connect` and `disconnect` feed events in the period (every disconnect is followed by a
+  reconnect attempt); `quotes` is the number of raw quotes stored (from `quotes_1m` counts);
+  `active_minutes_pct` is the share of the period's minutes with at least one stored quote;
+  `mean_quote_interval_s` is the mean spacing between a venue's stored quotes of one symbol during
+  the minutes it quoted that symbol. Websocket message counts and receive-time quote ages are not
+  kept historically (they are live only, in the feed status hash and /metrics), so these
+  stored-quote figures stand in for them.
+- `best_pairs`: the first `BEST_PAIRS` of `pairs`.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import re
+import statistics
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from core.influx import InfluxDB, InfluxError, quote_ident, quote_literal
+from core.lineproto import make_line
+from core.rollup import LONG_RP, MINUTE_NS, ROLLUP
+from core.state import RedisState
+
+PERIODS = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}
+REPORTS = "reports"
+BEST_PAIRS = 5
+RECENT_REPORTS = 48
+# InfluxDB 1.x caps a string field at 64 KB; bigger reports are stored zlib-compressed.
+MAX_PLAIN_FIELD = 60_000
+_ID = re.compile(r"^(hourly)-(\d{4}-\d{2}-\d{2}T\d{2})$|^(daily)-(\d{4}-\d{2}-\d{2})$")
+_ID_FORMATS = {"hourly": "%Y-%m-%dT%H", "daily": "%Y-%m-%d"}
+
+CSV_COLUMNS = (
+    "section", "symbol", "buy_exchange", "sell_exchange", "exchange", "opportunities",
+    "total_duration_s", "median_duration_s", "peak_net_pct", "mean_net_pct", "total_profit",
+    "uptime_pct", "connects", "reconnects", "quotes", "active_minutes_pct",
+    "mean_quote_interval_s",
+)
+
+
+# periods and ids
+def to_ns(moment: datetime) -> int:
+    """A timezone-aware datetime as unix ns (exact: no float on the way)."""
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+
+
+def iso(moment: datetime) -> str:
+    """UTC ISO 8601 with a Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    """Parse an ISO 8601 time (naive means UTC)."""
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def previous_period(period: str, now: datetime) -> tuple[datetime, datetime]:
+    """The last complete hour or UTC day before `now`."""
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {sorted(PERIODS)}, got {period!r}")
+    now = now.astimezone(UTC)
+    end = now.replace(minute=0, second=0, microsecond=0)
+    if period == "daily":
+        end = end.replace(hour=0)
+    return end - PERIODS[period], end
+
+
+def report_id(period: str, start: datetime) -> str:
+    """`hourly-2026-11-24T03` or `daily-2026-11-24`: the period and its start (UTC)."""
+    return f"{period}-{start.astimezone(UTC).strftime(_ID_FORMATS[period])}"
+
+
+def parse_report_id(rid: str) -> tuple[str, datetime]:
+    """The period and start of a report id; ValueError when it is not one."""
+    match = _ID.match(rid)
+    if not match:
+        raise ValueError(f"not a report id: {rid!r} (hourly-YYYY-MM-DDTHH or daily-YYYY-MM-DD)")
+    period = match.group(1) or match.group(3)
+    text = match.group(2) or match.group(4)
+    return period, datetime.strptime(text, _ID_FORMATS[period]).replace(tzinfo=UTC)
+
+
+# pure aggregation
+def pair_stats(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Opportunity points → per (symbol, buy, sell) figures, best total profit first."""
+    groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        key = (str(row["symbol"]), str(row["buy_exchange"]), str(row["sell_exchange"]))
+        groups.setdefault(key, []).append(row)
+    pairs = []
+    for (symbol, buy, sell), items in groups.items():
+        durations = [float(r.get("duration_s") or 0.0) for r in items]
+        pairs.append({
+            "symbol": symbol, "buy_exchange": buy, "sell_exchange": sell,
+            "opportunities": len(items),
+            "total_duration_s": sum(durations),
+            "median_duration_s": statistics.median(durations),
+            "peak_net_pct": max(float(r.get("peak_net_pct") or 0.0) for r in items),
+            "mean_net_pct": statistics.fmean(float(r.get("mean_net_pct") or 0.0) for r in items),
+            "total_profit": sum(float(r.get("max_profit") or 0.0) for r in items),
+        })
+    pairs.sort(key=lambda p: (-p["total_profit"], -p["opportunities"], p["symbol"],
+                              p["buy_exchange"], p["sell_exchange"]))
+    return pairs
+
+
+def venue_uptime(
+    events: Sequence[tuple[int, str]], connected_at_start: bool | None, start_ns: int, end_ns: int
+) -> float | None:
+    """Percent of [start, end) the venue was connected, from its feed events.
+
+    The venue counts as connected from a `connect` event until the next `disconnect` event, and
+    as its most recent event before the period says at the period's start (`connected_at_start`;
+    None when it never had one). `events` are (ts_ns, "connect"|"disconnect") inside the period.
+    With several connections per venue, one connection's disconnect counts as down until the next
+    connect. None (unknown) when the venue has no event before or during the period.
+    """
+    if connected_at_start is None and not events:
+        return None
+    up = bool(connected_at_start)
+    since = start_ns
+    total = 0
+    for ts, event in sorted(events):
+        if up:
+            total += ts - since
+        up = event == "connect"
+        since = ts
+    if up:
+        total += end_ns - since
+    return 100.0 * total / (end_ns - start_ns)
+
+
+# InfluxDB reads
+def _points(influx: InfluxDB, statement: str) -> list[dict[str, Any]]:
+    try:
+        return influx.query_points(statement)
+    except InfluxError as exc:
+        # A fresh install has no database or policy yet: that is no data, not a failure.
+        if "not found" in str(exc):
+            return []
+        raise
+
+
+def _between(start_ns: int, end_ns: int) -> str:
+    return f"time >= {int(start_ns)} AND time < {int(end_ns)}"
+
+
+def read_opportunities(influx: InfluxDB, start_ns: int, end_ns: int) -> list[dict[str, Any]]:
+    """Closed opportunities stamped in [start, end)."""
+    return _points(influx, (
+        'SELECT "peak_net_pct", "mean_net_pct", "duration_s", "max_profit" FROM "opportunities" '
+        f'WHERE {_between(start_ns, end_ns)} GROUP BY "symbol", "buy_exchange", "sell_exchange"'
+    ))
+
+
+def read_feed_events(
+    influx: InfluxDB, start_ns: int, end_ns: int
+) -> tuple[dict[str, list[tuple[int, str]]], dict[str, bool]]:
+    """Connects/disconnects per venue in the period, and whether each was up at its start."""
+    events: dict[str, list[tuple[int, str]]] = {}
+    for p in _points(influx, (
+        'SELECT "count" FROM "feed_events" WHERE '
+        f"{_between(start_ns, end_ns)} AND (\"event\" = 'connect' OR \"event\" = 'disconnect') "
+        'GROUP BY "exchange", "event"'
+    )):
+        events.setdefault(p["exchange"], []).append((int(p["time"]), p["event"]))
+    last: dict[str, tuple[int, str]] = {}
+    for p in _points(influx, (
+        f'SELECT last("count") FROM "feed_events" WHERE time < {int(start_ns)} '
+        "AND (\"event\" = 'connect' OR \"event\" = 'disconnect') GROUP BY \"exchange\", \"event\""
+    )):
+        seen = (int(p["time"]), p["event"])
+        last[p["exchange"]] = max(last.get(p["exchange"], seen), seen)
+    return events, {ex: ev == "connect" for ex, (_, ev) in last.items()}
+
+
+def read_quote_counts(influx: InfluxDB, start_ns: int, end_ns: int) -> dict[str, dict[str, int]]:
+    """Per venue from `quotes_1m`: quotes, symbol-minutes and distinct minutes with quotes."""
+    rollup = f"{quote_ident(LONG_RP)}.{quote_ident(ROLLUP)}"
+    out: dict[str, dict[str, int]] = {}
+    for p in _points(influx, (
+        f'SELECT sum("count") AS "quotes", count("count") AS "series_minutes" FROM {rollup} '
+        f'WHERE {_between(start_ns, end_ns)} GROUP BY "exchange"'
+    )):
+        out[p["exchange"]] = {"quotes": int(p["quotes"] or 0),
+                              "series_minutes": int(p["series_minutes"] or 0), "minutes": 0}
+    for p in _points(influx, (
+        f'SELECT count("n") AS "minutes" FROM (SELECT sum("count") AS "n" FROM {rollup} '
+        f'WHERE {_between(start_ns, end_ns)} GROUP BY time(1m), "exchange" fill(none)) '
+        'GROUP BY "exchange"'
+    )):
+        out.setdefault(p["exchange"], {"quotes": 0, "series_minutes": 0})["minutes"] = int(
+            p["minutes"] or 0
+        )
+    return out
+
+
+def build_report(
+    influx: InfluxDB, period: str, start: datetime, end: datetime,
+    exchanges: Iterable[str] = (), now: datetime | None = None,
+) -> dict[str, Any]:
+    """The report of [start, end) from InfluxDB (rollups must be up to date for quote counts)."""
+    start_ns, end_ns = to_ns(start), to_ns(end)
+    if end_ns <= start_ns:
+        raise ValueError("a report period must end after it starts")
+    pairs = pair_stats(read_opportunities(influx, start_ns, end_ns))
+    events, up_at_start = read_feed_events(influx, start_ns, end_ns)
+    counts = read_quote_counts(influx, start_ns, end_ns)
+    period_minutes = max(1, (end_ns - start_ns) // MINUTE_NS)
+    names = set(exchanges) | set(events) | set(up_at_start) | set(counts)
+    names |= {p["buy_exchange"] for p in pairs} | {p["sell_exchange"] for p in pairs}
+    venues = []
+    for name in sorted(names):
+        evs = events.get(name, [])
+        c = counts.get(name, {"quotes": 0, "series_minutes": 0, "minutes": 0})
+        venues.append({
+            "exchange": name,
+            "uptime_pct": venue_uptime(evs, up_at_start.get(name), start_ns, end_ns),
+            "connects": sum(1 for _, e in evs if e == "connect"),
+            "reconnects": sum(1 for _, e in evs if e == "disconnect"),
+            "quotes": c["quotes"],
+            "active_minutes_pct": 100.0 * c["minutes"] / period_minutes,
+            "mean_quote_interval_s": (
+                60.0 * c["series_minutes"] / c["quotes"] if c["quotes"] else None
+            ),
+        })
+    best = pairs[:BEST_PAIRS]
+    return {
+        "id": report_id(period, start),
+        "period": period,
+        "start": iso(start),
+        "end": iso(end),
+        "generated_at": iso(now or datetime.now(UTC)),
+        "summary": {
+            "opportunities": sum(p["opportunities"] for p in pairs),
+            "total_profit": sum(p["total_profit"] for p in pairs),
+            "pairs": len(pairs),
+            "venues": len(venues),
+            "best_pair": pair_label(best[0]) if best else None,
+        },
+        "pairs": pairs,
+        "venues": venues,
+        "best_pairs": best,
+    }
+
+
+def pair_label(pair: Mapping[str, Any]) -> str:
+    """`BTC-USD kraken→bitstamp` (buy venue first)."""
+    return f"{pair['symbol']} {pair['buy_exchange']}→{pair['sell_exchange']}"
+
+
+def summary(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The listing entry of a report: id, period, start, end and its summary figures."""
+    return {"id": report["id"], "period": report["period"], "start": report["start"],
+            "end": report["end"], "generated_at": report.get("generated_at"),
+            **report.get("summary", {})}
+
+
+# rendering
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return round(value, 6)
+    return value
+
+
+def to_csv(report: Mapping[str, Any]) -> str:
+    """CSV with CSV_COLUMNS: a `pair` row per symbol and venue pair, then a `venue` row each."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for pair in report["pairs"]:
+        writer.writerow({"section": "pair", **{k: _cell(v) for k, v in pair.items()}})
+    for venue in report["venues"]:
+        writer.writerow({"section": "venue", **{k: _cell(v) for k, v in venue.items()}})
+    return out.getvalue()
+
+
+def to_json(report: Mapping[str, Any]) -> str:
+    """Compact JSON of a report."""
+    return json.dumps(report, separators=(",", ":"), ensure_ascii=False)
+
+
+# storage
+def latest_key(state: RedisState, period: str) -> str:
+    return f"{state.prefix}report:latest:{period}"
+
+
+def report_key(state: RedisState, rid: str) -> str:
+    return f"{state.prefix}report:{rid}"
+
+
+def ids_key(state: RedisState) -> str:
+    return f"{state.prefix}report:ids"
+
+
+def report_line(report: Mapping[str, Any]) -> str:
+    """The report as one `reports` point at its start, tagged by period (rewrites overwrite)."""
+    text = to_json(report)
+    fields: dict[str, str | int] = {"id": str(report["id"])}
+    if len(text.encode()) <= MAX_PLAIN_FIELD:
+        fields["report"] = text
+    else:
+        fields["report_z"] = base64.b64encode(zlib.compress(text.encode(), 9)).decode()
+    return make_line(REPORTS, {"period": str(report["period"])}, fields,
+                     to_ns(parse_time(str(report["start"]))))
+
+
+def write_report_influx(influx: InfluxDB, report: Mapping[str, Any]) -> None:
+    """Write the report point into the long-kept policy (the caller ensures it exists)."""
+    # InfluxDB.write_lines targets the default (raw) policy; reports belong in `long`.
+    influx._request(  # noqa: SLF001
+        "POST", "/write",
+        params={"db": influx.database, "rp": LONG_RP, "precision": "ns"},
+        data=report_line(report).encode(),
+    )
+
+
+def store_report(influx: InfluxDB, state: RedisState, report: Mapping[str, Any]) -> None:
+    """Keep the report: a point in InfluxDB, the latest per period and recent ones in Redis."""
+    write_report_influx(influx, report)
+    rid = str(report["id"])
+    text = to_json(report)
+    # "Latest" is the newest period, so regenerating an old one on demand does not displace it.
+    current = latest_report(state, str(report["period"]))
+    pipe = state.redis.pipeline(transaction=True)
+    if current is None or str(current["start"]) <= str(report["start"]):
+        pipe.set(latest_key(state, str(report["period"])), text)
+    else:
+        pipe.get(latest_key(state, str(report["period"])))  # keeps the result indexes fixed
+    pipe.set(report_key(state, rid), text)
+    pipe.lrem(ids_key(state), 0, rid)
+    pipe.lpush(ids_key(state), rid)
+    pipe.lrange(ids_key(state), RECENT_REPORTS, -1)
+    pipe.ltrim(ids_key(state), 0, RECENT_REPORTS - 1)
+    dropped = pipe.execute()[4]
+    if dropped:
+        state.redis.delete(*(report_key(state, old) for old in dropped))
+
+
+def _decode_point(point: Mapping[str, Any]) -> dict[str, Any] | None:
+    if point.get("report"):
+        return json.loads(point["report"])
+    if point.get("report_z"):
+        return json.loads(zlib.decompress(base64.b64decode(point["report_z"])))
+    return None
+
+
+def load_report(influx: InfluxDB, state: RedisState, rid: str) -> dict[str, Any] | None:
+    """A report by id: from Redis when recent, else from InfluxDB; None when unknown.
+
+    Raises ValueError for a malformed id.
+    """
+    period, start = parse_report_id(rid)
+    text = state.redis.get(report_key(state, rid))
+    if text:
+        return json.loads(text)
+    rows = _points(influx, (
+        f'SELECT "report", "report_z" FROM {quote_ident(LONG_RP)}.{quote_ident(REPORTS)} '
+        f'WHERE "period" = {quote_literal(period)} AND time = {to_ns(start)}'
+    ))
+    return _decode_point(rows[0]) if rows else None
+
+
+def recent_reports(state: RedisState, limit: int = RECENT_REPORTS) -> list[dict[str, Any]]:
+    """Summaries of the most recent reports (newest stored first)."""
+    ids = state.redis.lrange(ids_key(state), 0, max(1, limit) - 1)
+    if not ids:
+        return []
+    texts = state.redis.mget([report_key(state, rid) for rid in ids])
+    return [summary(json.loads(t)) for t in texts if t]
+
+
+def latest_report(state: RedisState, period: str) -> dict[str, Any] | None:
+    """The newest report of a period, from Redis."""
+    text = state.redis.get(latest_key(state, period))
+    return json.loads(text) if text else None

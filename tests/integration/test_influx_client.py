@@ -1,0 +1,28 @@
+"""The InfluxDB client against the real server: database and retention policy on first use."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from core.config import Settings
+from core.influx import InfluxDB
+
+pytestmark = pytest.mark.integration
+
+
+def test_changed_retention_is_applied_to_an_existing_database(settings: Settings) -> None:
+    name = f"ctretention_{uuid.uuid4().hex[:6]}"
+    first = InfluxDB(settings.influxdb_url, name, retention="30d")
+    try:
+        now = time.time_ns()
+        assert first.write_lines([f"m,t=a v=1 {now}"]) == 1
+        second = InfluxDB(settings.influxdb_url, name, retention="7d")
+        assert second.write_lines([f"m,t=a v=2 {now + 1}"]) == 1  # not "retention policy already exists"
+        [policies] = second.query(f'SHOW RETENTION POLICIES ON "{name}"')
+        rows = {row[0]: row for row in policies["values"]}
+        assert rows["raw"][1] == "168h0m0s" and rows["raw"][-1] is True
+    finally:
+        first.drop_database()
