@@ -1,10 +1,17 @@
-# One image for every CryptoTracker process; the compose file picks the command.
+# One image for every CryptoTracker process; docker-compose.yml picks each one's command.
 FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# A fixed uid, so files in named volumes keep one owner across rebuilds.
 RUN useradd --create-home --uid 1000 tracker
 WORKDIR /app
+# Requirements first: the dependency layer is rebuilt only when requirements.txt changes.
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
-COPY --chown=tracker:tracker . .
+# Code stays root-owned: the app user can read it, not rewrite it.
+COPY . .
+# var/ holds beat's schedule (a named volume in compose, which takes this folder's owner).
+RUN mkdir -p /app/var && chown tracker:tracker /app/var
 USER tracker
-CMD ["gunicorn", "web:create_app()", "--bind", "0.0.0.0:5000", "--worker-class", "gthread", "--threads", "256", "--graceful-timeout", "5"]
+EXPOSE 5000
+# Healthchecks use python, not curl: the slim image has no curl.
+CMD ["gunicorn", "-c", "web/gunicorn_conf.py", "--bind", "0.0.0.0:5000", "web:create_app()"]

@@ -27,10 +27,9 @@ def procfile(exchanges: list[str], demo: bool) -> str:
         "--loglevel ${LOG_LEVEL:-INFO}",
         # Flower on 127.0.0.1:5555 behind FLOWER_BASIC_AUTH (generated and printed when unset).
         "flower: python scripts/flower.py",
-        "web: gunicorn 'web:create_app()' --bind ${WEB_HOST:-127.0.0.1}:${WEB_PORT:-5000} "
-        # Every open /ws holds a gthread thread: 256 serves ~200 live tabs plus API calls.
-        "--worker-class gthread --workers 1 --threads 256 --graceful-timeout 5 "
-        "--access-logfile -",
+        # gthread, 256 threads (every open /ws holds one), one log format: web/gunicorn_conf.py.
+        "web: gunicorn -c web/gunicorn_conf.py 'web:create_app()' "
+        "--bind ${WEB_HOST:-127.0.0.1}:${WEB_PORT:-5000}",
     ]
     if demo:
         names = ",".join(exchanges)

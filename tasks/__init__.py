@@ -5,6 +5,7 @@ from celery import Celery
 # tasks.metrics and tasks.logging_setup hold signal handlers: every worker must import them.
 app = Celery(
     "cryptotracker",
-    include=["tasks.storage", "tasks.arbitrage", "tasks.reports", "tasks.metrics"],
+    include=["tasks.storage", "tasks.arbitrage", "tasks.reports", "tasks.metrics",
+             "tasks.logging_setup"],
 )
 app.config_from_object("celeryconfig")

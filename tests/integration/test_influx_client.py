@@ -20,7 +20,8 @@ def test_changed_retention_is_applied_to_an_existing_database(settings: Settings
         now = time.time_ns()
         assert first.write_lines([f"m,t=a v=1 {now}"]) == 1
         second = InfluxDB(settings.influxdb_url, name, retention="7d")
-        assert second.write_lines([f"m,t=a v=2 {now + 1}"]) == 1  # not "retention policy already exists"
+        # Not "retention policy already exists": the changed duration is altered in.
+        assert second.write_lines([f"m,t=a v=2 {now + 1}"]) == 1
         [policies] = second.query(f'SHOW RETENTION POLICIES ON "{name}"')
         rows = {row[0]: row for row in policies["values"]}
         assert rows["raw"][1] == "168h0m0s" and rows["raw"][-1] is True
