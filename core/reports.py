@@ -12,9 +12,9 @@ A report covers [start, end) and is a plain dict (JSON-ready):
   reconnect attempt); `quotes` is the number of raw quotes stored (from `quotes_1m` counts);
   `active_minutes_pct` is the share of the period's minutes with at least one stored quote;
   `mean_quote_interval_s` is the mean spacing between a venue's stored quotes of one symbol during
-  the minutes it quoted that symbol. Websocket message counts and receive-time quote ages are not
-  kept historically (they are live only, in the feed status hash and /metrics), so these
-  stored-quote figures stand in for them.
+  the minutes it quoted that symbol; `messages` is the websocket frames the feed worker received
+  and `mean_quote_age_s` the mean age of its newest frame (sampled about once a second), both from
+  the per-minute `feed_stats` points the feed workers write (None when there are none).
 - `best_pairs`: the first `BEST_PAIRS` of `pairs`.
 """
 
@@ -49,7 +49,7 @@ CSV_COLUMNS = (
     "section", "symbol", "buy_exchange", "sell_exchange", "exchange", "opportunities",
     "total_duration_s", "median_duration_s", "peak_net_pct", "mean_net_pct", "total_profit",
     "uptime_pct", "connects", "reconnects", "quotes", "active_minutes_pct",
-    "mean_quote_interval_s",
+    "mean_quote_interval_s", "messages", "mean_quote_age_s",
 )
 
 
@@ -212,6 +212,31 @@ def read_quote_counts(influx: InfluxDB, start_ns: int, end_ns: int) -> dict[str,
     return out
 
 
+def read_feed_stats(influx: InfluxDB, start_ns: int, end_ns: int) -> dict[str, dict[str, Any]]:
+    """Per venue from `feed_stats`: messages received and the sample-weighted mean quote age."""
+    out: dict[str, dict[str, Any]] = {}
+    for p in _points(influx, (
+        'SELECT sum("messages") AS "messages", sum("samples") AS "samples" FROM "feed_stats" '
+        f'WHERE {_between(start_ns, end_ns)} GROUP BY "exchange"'
+    )):
+        out[p["exchange"]] = {"messages": int(p["messages"] or 0), "mean_quote_age_s": None,
+                              "_samples": int(p["samples"] or 0)}
+    # Weight each minute's mean by its sample count, so a short minute does not count as a full one.
+    weighted: dict[str, float] = {}
+    for p in _points(influx, (
+        'SELECT "mean_quote_age_s", "samples" FROM "feed_stats" '
+        f'WHERE {_between(start_ns, end_ns)} GROUP BY "exchange"'
+    )):
+        if p.get("mean_quote_age_s") is not None and p.get("samples"):
+            weighted[p["exchange"]] = (weighted.get(p["exchange"], 0.0)
+                                       + float(p["mean_quote_age_s"]) * int(p["samples"]))
+    for name, stats in out.items():
+        samples = stats.pop("_samples")
+        if samples and name in weighted:
+            stats["mean_quote_age_s"] = weighted[name] / samples
+    return out
+
+
 def build_report(
     influx: InfluxDB, period: str, start: datetime, end: datetime,
     exchanges: Iterable[str] = (), now: datetime | None = None,
@@ -223,8 +248,9 @@ def build_report(
     pairs = pair_stats(read_opportunities(influx, start_ns, end_ns))
     events, up_at_start = read_feed_events(influx, start_ns, end_ns)
     counts = read_quote_counts(influx, start_ns, end_ns)
+    feed_stats = read_feed_stats(influx, start_ns, end_ns)
     period_minutes = max(1, (end_ns - start_ns) // MINUTE_NS)
-    names = set(exchanges) | set(events) | set(up_at_start) | set(counts)
+    names = set(exchanges) | set(events) | set(up_at_start) | set(counts) | set(feed_stats)
     names |= {p["buy_exchange"] for p in pairs} | {p["sell_exchange"] for p in pairs}
     venues = []
     for name in sorted(names):
@@ -240,6 +266,8 @@ def build_report(
             "mean_quote_interval_s": (
                 60.0 * c["series_minutes"] / c["quotes"] if c["quotes"] else None
             ),
+            "messages": feed_stats.get(name, {}).get("messages"),
+            "mean_quote_age_s": feed_stats.get(name, {}).get("mean_quote_age_s"),
         })
     best = pairs[:BEST_PAIRS]
     return {

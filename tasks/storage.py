@@ -99,3 +99,22 @@ def feed_event_line(event: dict[str, Any]) -> str:
 def store_feed_events(self: Task, events: list[dict[str, Any]]) -> int:
     """Write feed events to the `feed_events` measurement."""
     return write_or_retry(self, [feed_event_line(e) for e in events])
+
+
+def feed_stats_line(record: dict[str, Any]) -> str:
+    """A minute of a venue's feed (messages, quotes, mean quote age) as a `feed_stats` point."""
+    return make_line(
+        "feed_stats",
+        {"exchange": str(record["exchange"])},
+        {"messages": int(record["messages"]), "quotes": int(record["quotes"]),
+         "mean_quote_age_s": (None if record.get("mean_quote_age_s") is None
+                              else float(record["mean_quote_age_s"])),
+         "samples": int(record.get("samples", 0))},
+        int(record["ts_ns"]),
+    )
+
+
+@app.task(bind=True, name="tasks.storage.store_feed_stats", max_retries=None, acks_late=True)
+def store_feed_stats(self: Task, records: list[dict[str, Any]]) -> int:
+    """Write per-minute feed stats to the `feed_stats` measurement (reports read them)."""
+    return write_or_retry(self, [feed_stats_line(r) for r in records])

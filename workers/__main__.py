@@ -15,7 +15,7 @@ from core.state import RedisState
 from core.symbols import parse_symbol_list
 from workers.discovery import discover
 from workers.exchanges import get_adapter, known_exchanges
-from workers.feed import celery_event_sender
+from workers.feed import celery_event_sender, celery_stats_sender
 from workers.group import FeedGroup
 from workers.publisher import Publisher, celery_sender
 from workers.status import StatusReporter
@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     group = FeedGroup(adapter_cls, markets, ws_url, publisher,
                       send_events=celery_event_sender())
     state = RedisState.from_url(settings.redis_url, settings.key_prefix)
-    reporter = StatusReporter(name, group.workers, publisher, state, ws_url)
+    reporter = StatusReporter(name, group.workers, publisher, state, ws_url,
+                              send_stats=celery_stats_sender())
     if not stop.is_set() and not markets:
         # Exiting would take a whole Procfile stack down with it: stay up, say so, and idle.
         log.error("%s lists none of %s; idling", name, ", ".join(symbols))

@@ -27,6 +27,16 @@ PROTOCOL_PING_S = 20.0
 CONNECT_TIMEOUT_S = 10.0
 
 
+def celery_stats_sender() -> SendEvents:
+    """Send per-minute feed stats to the storage queue."""
+    from tasks.storage import store_feed_stats
+
+    def send(records: list[dict[str, Any]]) -> None:
+        store_feed_stats.apply_async(args=[records], retry=True)
+
+    return send
+
+
 def celery_event_sender() -> SendEvents:
     """Send feed events to the storage queue."""
     from tasks.storage import store_feed_events

@@ -8,7 +8,8 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from core.state import RedisState
 from workers.feed import FeedWorker
@@ -55,12 +56,58 @@ def aggregate(name: str, workers: Sequence[FeedWorker], publisher: Publisher,
     return status
 
 
+# (exchange, window end ns, messages, quotes, mean quote age s, samples) → the storage queue.
+SendStats = Callable[[list[dict[str, Any]]], None]
+
+
+class FeedStatsWindow:
+    """Per-minute history of a venue's feed: message and quote counts, mean quote age.
+
+    Quote age is sampled at every status write (about once a second) as now minus the newest
+    frame's receipt time, so the mean says how fresh this venue's data was over the window.
+    """
+
+    def __init__(self, name: str, window_s: float = 60.0) -> None:
+        self.name = name
+        self.window_s = window_s
+        self._started = time.monotonic()
+        self._messages = 0
+        self._quotes = 0
+        self._age_sum = 0.0
+        self._samples = 0
+
+    def sample(self, status: Mapping[str, Any], now_ns: int) -> dict[str, Any] | None:
+        """Add one status sample; returns the finished window's record when one is due."""
+        messages, quotes = int(status["messages"]), int(status["quotes"])
+        last_ns = int(status["last_message_ns"])
+        if last_ns:
+            self._age_sum += max(0.0, (now_ns - last_ns) / 1e9)
+            self._samples += 1
+        if time.monotonic() - self._started < self.window_s:
+            return None
+        record = {
+            "exchange": self.name,
+            "ts_ns": now_ns,
+            "messages": max(0, messages - self._messages),
+            "quotes": max(0, quotes - self._quotes),
+            "mean_quote_age_s": self._age_sum / self._samples if self._samples else None,
+            "samples": self._samples,
+        }
+        self._started = time.monotonic()
+        self._messages, self._quotes = messages, quotes
+        self._age_sum, self._samples = 0.0, 0
+        return record
+
+
 class StatusReporter(threading.Thread):
     """Writes a venue's status hash and a `feed` live event until stopped, then a last one."""
 
     def __init__(self, name: str, workers: Sequence[FeedWorker], publisher: Publisher,
-                 state: RedisState, ws_url: str, interval_s: float = 1.0) -> None:
+                 state: RedisState, ws_url: str, interval_s: float = 1.0,
+                 send_stats: SendStats | None = None, stats_window_s: float = 60.0) -> None:
         super().__init__(name="status", daemon=True)
+        self.send_stats = send_stats
+        self.stats = FeedStatsWindow(name, stats_window_s)
         self.venue = name
         self.workers = list(workers)
         self.publisher = publisher
@@ -77,6 +124,12 @@ class StatusReporter(threading.Thread):
             self.state.publish("feed", status)
         except Exception as exc:  # noqa: BLE001  (status is best effort; the feed goes on)
             log.warning("%s: feed status not written: %s", self.venue, exc)
+        record = self.stats.sample(status, time.time_ns())
+        if record is not None and self.send_stats is not None:
+            try:
+                self.send_stats([record])
+            except Exception as exc:  # noqa: BLE001  (history is best effort too)
+                log.warning("%s: feed stats not sent: %s", self.venue, exc)
 
     def run(self) -> None:
         self.write()

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from kombu import Connection
 
+import tasks.storage as tasks_storage
 from core import reports as rep
 from core.config import Settings
 from core.influx import InfluxDB
@@ -42,6 +43,12 @@ def opp(symbol: str, buy: str, sell: str, ts: int, dur: float, peak: float, mean
 def event(exchange: str, kind: str, ts: int) -> str:
     return make_line("feed_events", {"exchange": exchange, "event": kind},
                      {"reason": "test", "count": 1}, ts)
+
+
+def stats(exchange: str, ts: int, messages: int, age_s: float, samples: int) -> str:
+    return tasks_storage.feed_stats_line({"exchange": exchange, "ts_ns": ts, "messages": messages,
+                                          "quotes": messages, "mean_quote_age_s": age_s,
+                                          "samples": samples})
 
 
 def quote(exchange: str, symbol: str, ts: int) -> str:
@@ -75,6 +82,10 @@ def period(influx: InfluxDB) -> tuple[datetime, datetime]:
         quote("rpa", "RPT-USD", h + 1 * S), quote("rpa", "RPT-USD", h + 2 * S),
         quote("rpa", "RPT-USD", h + 3 * S), quote("rpa", "RPT-USD", h + M + 1 * S),
         quote("rpa", "RPT-USD", h + M + 2 * S), quote("rpa", "RPT2-USD", h + M + 5 * S),
+        # rpa feed stats: 100 + 300 messages; ages 0.5 s over 60 samples and 1.5 s over 20
+        # → sample-weighted mean (30 + 30) / 80 = 0.75 s. One minute outside is ignored.
+        stats("rpa", h + 5 * M, 100, 0.5, 60), stats("rpa", h + 6 * M, 300, 1.5, 20),
+        stats("rpa", h + 61 * M, 999, 9.0, 60),
     ])
     return start, start + timedelta(hours=1)
 
@@ -142,6 +153,9 @@ def test_report_has_hand_checked_figures(report: dict[str, Any],
     assert venues["rpa"]["active_minutes_pct"] == pytest.approx(100 * 2 / 60)
     assert venues["rpa"]["mean_quote_interval_s"] == pytest.approx(30.0)  # 3 symbol-minutes
     assert venues["rpb"]["quotes"] == 0 and venues["rpb"]["mean_quote_interval_s"] is None
+    assert venues["rpa"]["messages"] == 400
+    assert venues["rpa"]["mean_quote_age_s"] == pytest.approx(0.75)
+    assert venues["rpb"]["messages"] is None and venues["rpb"]["mean_quote_age_s"] is None
 
 
 def test_report_is_stored_and_posted(report: dict[str, Any], influx: InfluxDB,

@@ -52,3 +52,25 @@ def test_aggregate_sums_connections() -> None:
     assert json.loads(str(status["errors"])) == {"bad_json": 1}
     assert status["last_error"] == "boom"
     assert status["symbols"] == "C0-USD,C1-USD,C2-USD"
+
+
+def test_feed_stats_window_reports_deltas_and_mean_age(monkeypatch: pytest.MonkeyPatch) -> None:
+    from workers import status as status_module
+
+    clock = [1000.0]
+    monkeypatch.setattr(status_module.time, "monotonic", lambda: clock[0])
+    window = status_module.FeedStatsWindow("kraken", window_s=60.0)
+    now = 1_767_225_600_000_000_000
+    sample = {"messages": 10, "quotes": 8, "last_message_ns": now - 500_000_000}
+    assert window.sample(sample, now) is None  # 0.5 s old
+    clock[0] += 30
+    assert window.sample({**sample, "last_message_ns": now - 1_500_000_000}, now) is None
+    clock[0] += 30
+    record = window.sample({"messages": 70, "quotes": 50, "last_message_ns": now - 1_000_000_000},
+                           now)
+    assert record == {"exchange": "kraken", "ts_ns": now, "messages": 70, "quotes": 50,
+                      "mean_quote_age_s": pytest.approx(1.0), "samples": 3}
+    clock[0] += 60
+    record = window.sample({"messages": 100, "quotes": 60, "last_message_ns": 0}, now)
+    assert record["messages"] == 30 and record["quotes"] == 10
+    assert record["mean_quote_age_s"] is None and record["samples"] == 0
