@@ -40,6 +40,13 @@ def _obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[
 
 _SCHEMAS: dict[str, Any] = {
     "Error": _obj({"error": {"type": "string", "description": "What went wrong, for people."}}),
+    "ReportSummary": _obj({
+        "id": {"type": "string"}, "period": {"type": "string", "enum": ["hourly", "daily"]},
+        "start": {"type": "string"}, "end": {"type": "string"},
+        "generated_at": {"type": "string"}, "opportunities": {"type": "integer"},
+        "total_profit": {"type": "number"}, "pairs": {"type": "integer"},
+        "venues": {"type": "integer"}, "best_pair": {"type": "string", "nullable": True},
+    }, ["id", "period", "start", "end"]),
     "Quote": _obj({
         "exchange": _STR,
         "symbol": {"type": "string", "example": "BTC-USD"},
@@ -145,6 +152,9 @@ def _response(description: str, schema: str | dict[str, Any]) -> dict[str, Any]:
 _BAD = _response("A query parameter is missing or malformed.", "Error")
 _UNKNOWN = _response("The symbol is not known to the tracker.", "Error")
 _DOWN = _response("A backing service (Redis or InfluxDB) is unavailable.", "Error")
+_REPORT_ID = {"name": "rid", "in": "path", "required": True,
+              "description": "`hourly-2026-11-24T03` or `daily-2026-11-24`.",
+              "schema": {"type": "string"}}
 
 _PATHS: dict[str, Any] = {
     "/api/quotes": {"get": {
@@ -212,6 +222,29 @@ _PATHS: dict[str, Any] = {
         "operationId": "listExchanges",
         "summary": "Configured venues with taker fee, feed status and message rate.",
         "responses": {"200": _response("Exchanges.", _wrapped("exchanges", "Exchange")),
+                      "503": _DOWN},
+    }},
+    "/api/reports": {"get": {
+        "operationId": "listReports",
+        "summary": "Recent hourly and daily reports, newest first (summaries).",
+        "responses": {"200": _response("Reports.", _wrapped("reports", "ReportSummary")),
+                      "503": _DOWN},
+    }},
+    "/api/reports/{rid}.json": {"get": {
+        "operationId": "getReportJson",
+        "summary": "One report as JSON: pairs, venues and best pairs of its period.",
+        "parameters": [_REPORT_ID],
+        "responses": {"200": _response("The report.", {"type": "object"}),
+                      "400": _BAD, "404": _response("No such report.", "Error"),
+                      "503": _DOWN},
+    }},
+    "/api/reports/{rid}.csv": {"get": {
+        "operationId": "getReportCsv",
+        "summary": "One report as CSV: a `pair` row per symbol and venue pair, then `venue` rows.",
+        "parameters": [_REPORT_ID],
+        "responses": {"200": {"description": "The report as CSV.",
+                              "content": {"text/csv": {"schema": {"type": "string"}}}},
+                      "400": _BAD, "404": _response("No such report.", "Error"),
                       "503": _DOWN},
     }},
     "/api/openapi.json": {"get": {

@@ -48,11 +48,14 @@ def test_each_operation_documents_the_methods_and_answers_the_app_has(app: Flask
         if not (rule.rule.startswith("/api") or rule.rule == "/healthz"):
             continue
         methods = {m.lower() for m in rule.methods or ()} - {"head", "options"}
-        item = doc["paths"][rule.rule]
+        item = doc["paths"][re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)]
         assert set(item) == methods, rule.rule
         for operation in item.values():
             assert "200" in operation["responses"]
-            assert operation["responses"]["200"]["content"]["application/json"]["schema"]
+            # JSON everywhere but downloads in another format (a report's CSV).
+            [(media, content)] = operation["responses"]["200"]["content"].items()
+            assert content["schema"]
+            assert media == ("text/csv" if rule.rule.endswith(".csv") else "application/json")
 
 
 @pytest.mark.parametrize(("path", "params"), [
