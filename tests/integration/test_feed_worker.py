@@ -131,10 +131,10 @@ def test_discovery_retries_until_the_listing_answers() -> None:
         daemon=True,
     )
     thread.start()
-    time.sleep(1.5)  # nothing listens yet: discovery keeps retrying
-    assert thread.is_alive()
-    sim.start()
     try:
+        time.sleep(1.5)  # nothing listens yet: discovery keeps retrying
+        assert thread.is_alive()
+        sim.start()
         thread.join(timeout=15)
         assert [m.symbol for m in found] == ["BTC-USD"]
         assert found[0].native == "BTC/USD"
