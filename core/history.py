@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from core.influx import InfluxDB, InfluxError, quote_ident, quote_literal
+from core.influx import InfluxDB, quote_ident, quote_literal
 
 QUOTES = "quotes"
 OPPORTUNITIES = "opportunities"
@@ -90,14 +90,6 @@ def symbol_exists_query(measurement: str, symbol: str) -> str:
     )
 
 
-def _points(influx: InfluxDB, statement: str) -> list[dict[str, Any]]:
-    try:
-        return influx.query_points(statement)
-    except InfluxError as exc:
-        # Nothing has been written yet on a fresh install: that is no history, not an outage.
-        if "database not found" in str(exc):
-            return []
-        raise
 
 
 def quote_history(
@@ -111,7 +103,7 @@ def quote_history(
     """Series `{"exchange", "points": [[time_ns, bid, ask], ...]}` oldest first, by exchange."""
     statement = quote_history_query(symbol, start_ns, end_ns, resolution, exchange)
     by_exchange: dict[str, list[list[Any]]] = {}
-    for point in _points(influx, statement):
+    for point in influx.query_points_if_any(statement):
         by_exchange.setdefault(point["exchange"], []).append(
             [int(point["time"]), _float(point["bid"]), _float(point["ask"])]
         )
@@ -127,7 +119,8 @@ def opportunity_history(
 ) -> list[dict[str, Any]]:
     """Closed opportunities in [start, end), newest first."""
     rows = []
-    for point in _points(influx, opportunity_history_query(symbol, start_ns, end_ns, limit)):
+    statement = opportunity_history_query(symbol, start_ns, end_ns, limit)
+    for point in influx.query_points_if_any(statement):
         row: dict[str, Any] = {
             "time_ns": int(point["time"]),
             "symbol": point["symbol"],
@@ -144,7 +137,7 @@ def mids_at(influx: InfluxDB, at_ns: int, max_gap_s: float = MAX_CHANGE_GAP_S) -
 ]:
     """Mid price per (symbol, exchange) as last known at `at_ns`, if seen within `max_gap_s`."""
     mids: dict[tuple[str, str], float] = {}
-    for point in _points(influx, last_quotes_query(at_ns, int(max_gap_s * 1e9))):
+    for point in influx.query_points_if_any(last_quotes_query(at_ns, int(max_gap_s * 1e9))):
         bid, ask = _float(point.get("bid")), _float(point.get("ask"))
         if bid is not None and ask is not None:
             mids[(point["symbol"], point["exchange"])] = (bid + ask) / 2
@@ -183,7 +176,7 @@ def symbol_in_history(
     influx: InfluxDB, symbol: str, measurements: Iterable[str] = (QUOTES,)
 ) -> bool:
     """True when any of `measurements` holds a series of `symbol`."""
-    return any(_points(influx, symbol_exists_query(m, symbol)) for m in measurements)
+    return any(influx.query_points_if_any(symbol_exists_query(m, symbol)) for m in measurements)
 
 
 def _float(value: Any) -> float | None:

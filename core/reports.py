@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from core.influx import InfluxDB, InfluxError, quote_ident, quote_literal
+from core.influx import InfluxDB, quote_ident, quote_literal
 from core.lineproto import make_line
 from core.rollup import LONG_RP, MINUTE_NS, ROLLUP
 from core.state import RedisState
@@ -148,14 +148,6 @@ def venue_uptime(
 
 
 # InfluxDB reads
-def _points(influx: InfluxDB, statement: str) -> list[dict[str, Any]]:
-    try:
-        return influx.query_points(statement)
-    except InfluxError as exc:
-        # A fresh install has no database or policy yet: that is no data, not a failure.
-        if "not found" in str(exc):
-            return []
-        raise
 
 
 def _between(start_ns: int, end_ns: int) -> str:
@@ -164,10 +156,10 @@ def _between(start_ns: int, end_ns: int) -> str:
 
 def read_opportunities(influx: InfluxDB, start_ns: int, end_ns: int) -> list[dict[str, Any]]:
     """Closed opportunities stamped in [start, end)."""
-    return _points(influx, (
+    return influx.query_points_if_any(
         'SELECT "peak_net_pct", "mean_net_pct", "duration_s", "max_profit" FROM "opportunities" '
         f'WHERE {_between(start_ns, end_ns)} GROUP BY "symbol", "buy_exchange", "sell_exchange"'
-    ))
+    )
 
 
 def read_feed_events(
@@ -175,17 +167,17 @@ def read_feed_events(
 ) -> tuple[dict[str, list[tuple[int, str]]], dict[str, bool]]:
     """Connects/disconnects per venue in the period, and whether each was up at its start."""
     events: dict[str, list[tuple[int, str]]] = {}
-    for p in _points(influx, (
+    for p in influx.query_points_if_any(
         'SELECT "count" FROM "feed_events" WHERE '
         f"{_between(start_ns, end_ns)} AND (\"event\" = 'connect' OR \"event\" = 'disconnect') "
         'GROUP BY "exchange", "event"'
-    )):
+    ):
         events.setdefault(p["exchange"], []).append((int(p["time"]), p["event"]))
     last: dict[str, tuple[int, str]] = {}
-    for p in _points(influx, (
+    for p in influx.query_points_if_any(
         f'SELECT last("count") FROM "feed_events" WHERE time < {int(start_ns)} '
         "AND (\"event\" = 'connect' OR \"event\" = 'disconnect') GROUP BY \"exchange\", \"event\""
-    )):
+    ):
         seen = (int(p["time"]), p["event"])
         last[p["exchange"]] = max(last.get(p["exchange"], seen), seen)
     return events, {ex: ev == "connect" for ex, (_, ev) in last.items()}
@@ -195,17 +187,17 @@ def read_quote_counts(influx: InfluxDB, start_ns: int, end_ns: int) -> dict[str,
     """Per venue from `quotes_1m`: quotes, symbol-minutes and distinct minutes with quotes."""
     rollup = f"{quote_ident(LONG_RP)}.{quote_ident(ROLLUP)}"
     out: dict[str, dict[str, int]] = {}
-    for p in _points(influx, (
+    for p in influx.query_points_if_any(
         f'SELECT sum("count") AS "quotes", count("count") AS "series_minutes" FROM {rollup} '
         f'WHERE {_between(start_ns, end_ns)} GROUP BY "exchange"'
-    )):
+    ):
         out[p["exchange"]] = {"quotes": int(p["quotes"] or 0),
                               "series_minutes": int(p["series_minutes"] or 0), "minutes": 0}
-    for p in _points(influx, (
+    for p in influx.query_points_if_any(
         f'SELECT count("n") AS "minutes" FROM (SELECT sum("count") AS "n" FROM {rollup} '
         f'WHERE {_between(start_ns, end_ns)} GROUP BY time(1m), "exchange" fill(none)) '
         'GROUP BY "exchange"'
-    )):
+    ):
         out.setdefault(p["exchange"], {"quotes": 0, "series_minutes": 0})["minutes"] = int(
             p["minutes"] or 0
         )
@@ -215,18 +207,18 @@ def read_quote_counts(influx: InfluxDB, start_ns: int, end_ns: int) -> dict[str,
 def read_feed_stats(influx: InfluxDB, start_ns: int, end_ns: int) -> dict[str, dict[str, Any]]:
     """Per venue from `feed_stats`: messages received and the sample-weighted mean quote age."""
     out: dict[str, dict[str, Any]] = {}
-    for p in _points(influx, (
+    for p in influx.query_points_if_any(
         'SELECT sum("messages") AS "messages", sum("samples") AS "samples" FROM "feed_stats" '
         f'WHERE {_between(start_ns, end_ns)} GROUP BY "exchange"'
-    )):
+    ):
         out[p["exchange"]] = {"messages": int(p["messages"] or 0), "mean_quote_age_s": None,
                               "_samples": int(p["samples"] or 0)}
     # Weight each minute's mean by its sample count, so a short minute does not count as a full one.
     weighted: dict[str, float] = {}
-    for p in _points(influx, (
+    for p in influx.query_points_if_any(
         'SELECT "mean_quote_age_s", "samples" FROM "feed_stats" '
         f'WHERE {_between(start_ns, end_ns)} GROUP BY "exchange"'
-    )):
+    ):
         if p.get("mean_quote_age_s") is not None and p.get("samples"):
             weighted[p["exchange"]] = (weighted.get(p["exchange"], 0.0)
                                        + float(p["mean_quote_age_s"]) * int(p["samples"]))
@@ -401,10 +393,10 @@ def load_report(influx: InfluxDB, state: RedisState, rid: str) -> dict[str, Any]
     text = state.redis.get(report_key(state, rid))
     if text:
         return json.loads(text)
-    rows = _points(influx, (
+    rows = influx.query_points_if_any(
         f'SELECT "report", "report_z" FROM {quote_ident(LONG_RP)}.{quote_ident(REPORTS)} '
         f'WHERE "period" = {quote_literal(period)} AND time = {to_ns(start)}'
-    ))
+    )
     return _decode_point(rows[0]) if rows else None
 
 

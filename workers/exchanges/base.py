@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from core.orderbook import OrderBook
 from core.types import Market, Quote
+from workers.exchanges.fields import SHAPE_ERRORS
 
 # Every adapter class registers itself here by its `name` when its module is imported.
 REGISTRY: dict[str, type[Adapter]] = {}
@@ -113,6 +115,24 @@ class Adapter:
         symbol = self.markets[native].symbol
         return [Quote(self.name, symbol, top[0], top[1], top[2], top[3], last, ts_ns,
                       received_ns)]
+
+    def each_entry(
+        self, entries: Any, parse: Callable[[Any], Quote | None]
+    ) -> list[Quote]:
+        """Quotes from a frame's list of entries; a bad entry is counted (`bad_field`) without
+        losing its neighbours, since entries are independent."""
+        if type(entries) is not list:
+            raise TypeError("entries are not a list")
+        quotes: list[Quote] = []
+        for entry in entries:
+            try:
+                quote = parse(entry)
+            except SHAPE_ERRORS:
+                self.reject("bad_field")
+                continue
+            if quote is not None:
+                quotes.append(quote)
+        return quotes
 
     def decode_object(self, text: str) -> dict[str, Any] | None:
         """Parse a frame that must be a JSON object; count it and return None when it is not."""

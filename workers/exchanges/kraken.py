@@ -139,19 +139,7 @@ class KrakenAdapter(Adapter):
                    "low": 63101.0, "high": 64550.0, "change": 712.3, "change_pct": 1.12,
                    "timestamp": "2026-01-01T00:00:01.234567Z"}]}
         """
-        if type(entries) is not list:
-            raise TypeError("ticker data is not a list")
-        quotes: list[Quote] = []
-        for entry in entries:
-            # Entries are independent: one bad entry is counted without losing its neighbours.
-            try:
-                quote = self._ticker_entry(entry, received_ns)
-            except _SHAPE_ERRORS:
-                self.reject("bad_field")
-                continue
-            if quote is not None:
-                quotes.append(quote)
-        return quotes
+        return self.each_entry(entries, lambda entry: self._ticker_entry(entry, received_ns))
 
     def _ticker_entry(self, entry: Any, received_ns: int) -> Quote | None:
         """One ticker entry → a Quote, or None when unusable (counted) or unchanged."""

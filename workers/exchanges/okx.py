@@ -201,19 +201,7 @@ class OkxAdapter(Adapter):
          "high24h":"31073","low24h":"28020.3","sodUtc0":"29028.8","sodUtc8":"30337.7",
          "volCcy24h":"525802090.62716611","vol24h":"17602.13085371","ts":"1652459224956"}]}
         """
-        if type(entries) is not list:
-            raise TypeError("ticker data is not a list")
-        quotes: list[Quote] = []
-        for entry in entries:
-            # Entries are independent: one bad entry is counted without losing its neighbours.
-            try:
-                quote = self._ticker_entry(entry, received_ns)
-            except _SHAPE_ERRORS:
-                self.reject("bad_field")
-                continue
-            if quote is not None:
-                quotes.append(quote)
-        return quotes
+        return self.each_entry(entries, lambda entry: self._ticker_entry(entry, received_ns))
 
     def _ticker_entry(self, entry: Any, received_ns: int) -> Quote | None:
         """One ticker entry → a Quote, or None when unusable (counted), unchanged or booked."""
