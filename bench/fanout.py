@@ -236,12 +236,9 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     figures = run(args.clients, args.rate, args.seconds, args.symbols)
-    if args.json:
-        print(json.dumps(figures))
-    else:
-        width = max(len(k) for k in figures)
-        for key, value in figures.items():
-            print(f"{key:<{width}}  {value}")
+    from bench.stack import print_figures
+
+    print_figures(figures, args.json)
     return 0
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from bench.stack import BIN, Stack, free_port, isolate, wait_until
+from bench.stack import BIN, Stack, free_port, isolate, print_figures, wait_until
 
 
 def _count(influx: Any) -> int:
@@ -102,7 +102,6 @@ def run(count: int, exchanges: list[str], rate: int) -> dict[str, Any]:
 def main() -> int:
     """`python -m bench pipeline [--count N] [--rate R] [--exchanges a,b] [--json]`."""
     import argparse
-    import json
 
     parser = argparse.ArgumentParser(prog="python -m bench pipeline")
     parser.add_argument("--count", type=int, default=20000, help="changes per exchange")
@@ -111,12 +110,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     figures = run(args.count, args.exchanges.split(","), args.rate)
-    if args.json:
-        print(json.dumps(figures))
-    else:
-        width = max(len(k) for k in figures)
-        for key, value in figures.items():
-            print(f"{key:<{width}}  {value}")
+    print_figures(figures, args.json)
     return 0
 
 

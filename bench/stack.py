@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -44,6 +45,16 @@ def wait_until(check: Callable[[], bool], timeout_s: float, what: str) -> float:
             pass
         time.sleep(0.05)
     raise TimeoutError(f"timed out waiting for {what}")
+
+
+def print_figures(figures: dict[str, object], as_json: bool) -> None:
+    """Print a benchmark's figures: one JSON object, or aligned `name  value` lines."""
+    if as_json:
+        print(json.dumps(figures))
+        return
+    width = max(len(k) for k in figures)
+    for key, value in figures.items():
+        print(f"{key:<{width}}  {value}")
 
 
 class Stack:
