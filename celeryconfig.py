@@ -11,6 +11,7 @@ _prefix = _settings.queue_prefix  # lets tests and several deployments share one
 STORAGE_QUEUE = f"{_prefix}storage"
 ARBITRAGE_QUEUE = f"{_prefix}arbitrage"
 REPORTS_QUEUE = f"{_prefix}reports"
+ALERTS_QUEUE = f"{_prefix}alerts"
 
 broker_url = _settings.broker_url
 broker_connection_retry_on_startup = True
@@ -38,13 +39,17 @@ task_queues = (
     Queue(STORAGE_QUEUE, _exchange, routing_key=STORAGE_QUEUE, durable=True),
     Queue(ARBITRAGE_QUEUE, _exchange, routing_key=ARBITRAGE_QUEUE, durable=True),
     Queue(REPORTS_QUEUE, _exchange, routing_key=REPORTS_QUEUE, durable=True),
+    Queue(ALERTS_QUEUE, _exchange, routing_key=ALERTS_QUEUE, durable=True),
 )
 task_default_queue = ARBITRAGE_QUEUE
 task_default_exchange = _exchange.name
 task_routes = {
     "tasks.storage.*": {"queue": STORAGE_QUEUE, "routing_key": STORAGE_QUEUE},
     "tasks.arbitrage.*": {"queue": ARBITRAGE_QUEUE, "routing_key": ARBITRAGE_QUEUE},
+    "tasks.triangles.*": {"queue": ARBITRAGE_QUEUE, "routing_key": ARBITRAGE_QUEUE},
     "tasks.reports.*": {"queue": REPORTS_QUEUE, "routing_key": REPORTS_QUEUE},
+    # Webhook posts wait on other people's servers: never in the arbitrage path.
+    "tasks.alerts.*": {"queue": ALERTS_QUEUE, "routing_key": ALERTS_QUEUE},
 }
 
 beat_schedule = {
@@ -53,6 +58,13 @@ beat_schedule = {
         "task": "tasks.arbitrage.expire_stale",
         "schedule": 1.0,
         "options": {"expires": 5.0},
+    },
+    # Cycles within one venue (triangular arbitrage) from the current quotes; a run stuck
+    # behind a backlog is worthless once newer ones are queued, so it expires.
+    "scan-triangles": {
+        "task": "tasks.triangles.scan",
+        "schedule": 1.0,
+        "options": {"expires": 2.0},
     },
     # Raw quotes → quotes_1m; a run that is late or skipped is caught up by the next one.
     "rollup-minutes": {

@@ -7,7 +7,7 @@ import sys
 
 def main() -> int:
     """Dispatch to the named benchmark's own command line."""
-    names = {"pipeline": "bench.pipeline", "fanout": "bench.fanout"}
+    names = {"pipeline": "bench.pipeline", "fanout": "bench.fanout", "engine": "bench.engine"}
     if len(sys.argv) < 2 or sys.argv[1] not in names:
         print(f"usage: python -m bench {{{'|'.join(names)}}} [options]", file=sys.stderr)
         return 2

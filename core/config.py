@@ -47,6 +47,39 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _nonnegative(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, got {value!r}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = (env.get(name) or default).strip().lower()
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def parse_volumes(text: str) -> dict[str, float]:
+    """Parse `FEE_VOLUME_30D` (`kraken:50000,binance:2e6`): each venue's 30-day volume."""
+    volumes: dict[str, float] = {}
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        sep = ":" if ":" in item else "="
+        name, sep, value = item.partition(sep)
+        try:
+            volume = float(value)
+        except ValueError:
+            volume = -1.0
+        if not sep or not name.strip() or volume < 0:
+            raise ConfigError(f"FEE_VOLUME_30D entry {item!r} is not exchange:volume (>= 0)")
+        volumes[name.strip().lower()] = volume
+    return volumes
+
+
 def parse_fees(text: str) -> dict[str, float]:
     """Parse `TAKER_FEES` (`kraken:0.0026,bitstamp:0.004`; `=` works too) into fractions."""
     fees: dict[str, float] = {}
@@ -86,6 +119,15 @@ class Settings:
     web_port: int = 5000
     flower_basic_auth: str = ""
     alert_webhook_url: str = ""
+    alert_min_net_pct: float = 0.5
+    alert_cooldown_s: float = 300.0
+    alert_format: str = "json"
+    fees_file: str = "fees.yaml"
+    fee_volume_30d: dict[str, float] = field(default_factory=dict)
+    book_depth: int = 10
+    trade_notional: float = 1000.0
+    min_size: float = 0.0
+    min_notional: float = 0.0
     key_prefix: str = "ct:"
     queue_prefix: str = ""
 
@@ -120,6 +162,15 @@ class Settings:
             web_port=_int(env, "WEB_PORT", d.web_port),
             flower_basic_auth=env.get("FLOWER_BASIC_AUTH", ""),
             alert_webhook_url=env.get("ALERT_WEBHOOK_URL", ""),
+            alert_min_net_pct=_float(env, "ALERT_MIN_NET_PCT", d.alert_min_net_pct),
+            alert_cooldown_s=_nonnegative(env, "ALERT_COOLDOWN_S", d.alert_cooldown_s),
+            alert_format=_choice(env, "ALERT_FORMAT", d.alert_format, ("json", "slack")),
+            fees_file=env.get("FEES_FILE") or d.fees_file,
+            fee_volume_30d=parse_volumes(env.get("FEE_VOLUME_30D", "")),
+            book_depth=_int(env, "BOOK_DEPTH", d.book_depth),
+            trade_notional=_nonnegative(env, "TRADE_NOTIONAL", d.trade_notional),
+            min_size=_nonnegative(env, "MIN_SIZE", d.min_size),
+            min_notional=_nonnegative(env, "MIN_NOTIONAL", d.min_notional),
             key_prefix=env.get("KEY_PREFIX", d.key_prefix),
             queue_prefix=env.get("QUEUE_PREFIX", d.queue_prefix),
         )

@@ -1,14 +1,20 @@
-"""One arbitrage pass over Redis state: store quotes, recompute symbols, open and close."""
+"""One arbitrage pass over Redis state: store quotes and books, recompute symbols, open and close.
+
+A pass costs four round trips however many symbols it touches: apply the batch, read one atomic
+snapshot of the touched symbols, write every opportunity change, publish (done by the caller).
+Every opportunity carries its snapshot's version, so with several workers a decision taken from
+an older snapshot never overwrites one taken from a newer snapshot.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.arbitrage import find_opportunities
-from core.state import RedisState
-from core.types import Quote
+from core.arbitrage import Rules, find_opportunities, is_fresh
+from core.state import RedisState, Snapshot
+from core.types import Depth, Opportunity, Quote
 
 
 @dataclass(slots=True)
@@ -17,7 +23,10 @@ class PassResult:
 
     events: list[tuple[str, Any]] = field(default_factory=list)
     closed: list[dict[str, Any]] = field(default_factory=list)
+    live: list[dict[str, Any]] = field(default_factory=list)  # opened or updated this pass
     stored_quotes: int = 0
+    stored_books: int = 0
+    superseded: int = 0  # decisions refused because a newer snapshot already decided
 
 
 def newest_per_series(quotes: Iterable[Quote]) -> list[Quote]:
@@ -31,61 +40,123 @@ def newest_per_series(quotes: Iterable[Quote]) -> list[Quote]:
     return list(newest.values())
 
 
+def newest_books(books: Iterable[Depth]) -> list[Depth]:
+    """Keep only the newest book per (exchange, symbol)."""
+    newest: dict[tuple[str, str], Depth] = {}
+    for book in books:
+        key = (book.exchange, book.symbol)
+        held = newest.get(key)
+        if held is None or book.ts_ns >= held.ts_ns:
+            newest[key] = book
+    return list(newest.values())
+
+
+def closing_time(member: str, snap: Snapshot, now_ns: int, max_age_s: float) -> int:
+    """When a pair stopped being an opportunity, by the quotes' own receive times.
+
+    Fell below the threshold: the newer of its two quotes. A quote went stale or vanished: the
+    moment it aged out (never later than now), so queue lag does not stretch durations.
+    """
+    _, buy, sell = member.split("|")
+    pair = [snap.quotes.get(buy), snap.quotes.get(sell)]
+    if all(q is not None and is_fresh(q, now_ns, max_age_s) for q in pair):
+        return max(q.ts_received_ns for q in pair if q is not None)
+    expiries = [
+        q.ts_received_ns + int(max_age_s * 1e9)
+        for q in pair if q is not None and not is_fresh(q, now_ns, max_age_s)
+    ]
+    return min([now_ns, *expiries])
+
+
+def decide(
+    snapshots: dict[str, Snapshot],
+    rules: Rules,
+    now_ns: int,
+    changed: dict[str, set[str]] | None = None,
+) -> tuple[list[Opportunity], list[tuple[str, str, int, int]]]:
+    """Pure step: opportunities to open or update, and (symbol, member, version, at) to close.
+
+    With `changed` (symbol → exchanges whose quote or book this pass stored), an opportunity
+    already open whose two venues did not change is not written again: its figures are the
+    same, and its samples then count real changes rather than passes.
+    """
+    upserts: list[Opportunity] = []
+    closes: list[tuple[str, str, int, int]] = []
+    for symbol, snap in snapshots.items():
+        found = find_opportunities(snap.quotes, rules, now_ns, snap.books)
+        moved = None if changed is None else changed.get(symbol, set())
+        live = set()
+        for opp in found:
+            opp.version = snap.version
+            live.add(opp.key)
+            if (moved is not None and opp.key in snap.open_members
+                    and opp.buy_exchange not in moved and opp.sell_exchange not in moved):
+                continue
+            upserts.append(opp)
+        for member in sorted(snap.open_members - live):
+            at = closing_time(member, snap, now_ns, rules.max_age_s)
+            closes.append((symbol, member, snap.version, at))
+    return upserts, closes
+
+
 def refresh_symbols(
     state: RedisState,
     symbols: Iterable[str],
-    fee_of: Callable[[str], float],
+    rules: Rules,
     now_ns: int,
-    max_age_s: float,
-    min_net_pct: float,
     result: PassResult,
+    changed: dict[str, set[str]] | None = None,
 ) -> None:
-    """Recompute each symbol's opportunities from Redis; open, update or close them."""
-    for symbol in symbols:
-        found = find_opportunities(
-            state.quotes_for(symbol), fee_of, now_ns, max_age_s, min_net_pct
-        )
-        live = {opp.key for opp in found}
-        for opp in found:
-            opened = state.upsert_opportunity(opp, now_ns)
-            action = "open" if opened else "update"
-            result.events.append(("opportunity", {"action": action, **opp.to_dict()}))
-        for member in state.open_members(symbol) - live:
-            record = state.close_opportunity(symbol, member)
-            if record is not None:
-                record["closed_ns"] = now_ns
-                result.closed.append(record)
-                result.events.append(("opportunity", {"action": "close", **record}))
+    """Recompute symbols from one atomic snapshot; open, update or close their opportunities."""
+    snapshots = state.snapshot(sorted(set(symbols)))
+    upserts, closes = decide(snapshots, rules, now_ns, changed)
+    for opp, outcome in zip(upserts, state.upsert_many(upserts), strict=True):
+        if outcome < 0:
+            result.superseded += 1
+            continue
+        data = {"action": "open" if outcome == 1 else "update", **opp.to_dict()}
+        result.live.append(data)
+        result.events.append(("opportunity", data))
+    for (_, _, _, at), record in zip(closes, state.close_many(closes), strict=True):
+        if record is None:
+            continue  # another worker closed it, or a newer snapshot kept it open
+        record["closed_ns"] = max(at, record["opened_ns"])
+        result.closed.append(record)
+        result.events.append(("opportunity", {"action": "close", **record}))
 
 
 def ingest(
     state: RedisState,
     quotes: Iterable[Quote],
-    fee_of: Callable[[str], float],
+    rules: Rules,
     now_ns: int,
-    max_age_s: float = 5.0,
-    min_net_pct: float = 0.0,
+    books: Iterable[Depth] = (),
 ) -> PassResult:
-    """Store a batch's newest quotes and recompute the symbols whose state moved."""
+    """Store a batch's newest quotes and books and recompute the symbols whose state moved."""
     result = PassResult()
-    applied = state.update_quotes(newest_per_series(quotes))
+    applied, applied_books = state.apply(newest_per_series(quotes), newest_books(books))
     result.stored_quotes = len(applied)
+    result.stored_books = len(applied_books)
     result.events.extend(("quote", q.to_dict()) for q in applied)
-    touched = sorted({q.symbol for q in applied})
-    refresh_symbols(state, touched, fee_of, now_ns, max_age_s, min_net_pct, result)
+    changed: dict[str, set[str]] = {}
+    for item in (*applied, *applied_books):
+        changed.setdefault(item.symbol, set()).add(item.exchange)
+    if changed:
+        refresh_symbols(state, changed, rules, now_ns, result, changed)
     return result
 
 
-def expire_stale(
-    state: RedisState,
-    fee_of: Callable[[str], float],
-    now_ns: int,
-    max_age_s: float = 5.0,
-    min_net_pct: float = 0.0,
-) -> PassResult:
+def expire_stale(state: RedisState, rules: Rules, now_ns: int) -> PassResult:
     """Recompute every symbol with open opportunities, closing those whose quotes went stale."""
     result = PassResult()
-    refresh_symbols(
-        state, sorted(state.open_symbols()), fee_of, now_ns, max_age_s, min_net_pct, result
-    )
+    symbols = state.open_symbols()
+    if symbols:  # nothing changed: only closes (and pairs not yet open) are written
+        refresh_symbols(state, symbols, rules, now_ns, result, changed={})
+    return result
+
+
+def recompute_all(state: RedisState, rules: Rules, now_ns: int) -> PassResult:
+    """Recompute every known symbol (after a restart or a change of fees or thresholds)."""
+    result = PassResult()
+    refresh_symbols(state, state.symbols(), rules, now_ns, result)
     return result

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from core.influx import InfluxDB, quote_ident, quote_literal
+from core.influx import InfluxDB, InfluxError, quote_ident, quote_literal
 
 QUOTES = "quotes"
 OPPORTUNITIES = "opportunities"
@@ -18,6 +18,9 @@ CHANGE_LOOKBACKS_S = {"change_1h_pct": 3600, "change_24h_pct": 86400, "change_7d
 MAX_CHANGE_GAP_S = 900
 
 _OPPORTUNITY_FIELDS = ("peak_net_pct", "mean_net_pct", "duration_s", "max_size", "max_profit")
+# Upper edges (exclusive) of the opportunity duration histogram; the last bucket is [60 s, ∞).
+DURATION_EDGES_S = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+_PAIR = '"buy_exchange", "sell_exchange"'
 
 
 def _tag_is(key: str, value: str) -> str:
@@ -71,6 +74,106 @@ def opportunity_history_query(
         f"SELECT {columns} FROM {quote_ident(OPPORTUNITIES)} WHERE {' AND '.join(where)} "
         f"ORDER BY time DESC LIMIT {int(limit)}"
     )
+
+
+def opportunity_stats_query(symbol: str | None, start_ns: int, end_ns: int) -> str:
+    """The statements of `opportunity_stats_statements` as one batch."""
+    return "; ".join(opportunity_stats_statements(symbol, start_ns, end_ns))
+
+
+def opportunity_stats_statements(symbol: str | None, start_ns: int, end_ns: int) -> list[str]:
+    """Statements (run together) for per-venue-pair stats of closed opportunities in [start, end).
+
+    Each statement's values carry their own alias, so their series stay apart once flattened:
+    `count`/`p50`/`p90`/`max`/`mean_peak` per pair; `profit` per pair and symbol (profits are in
+    the symbol's quote currency, which must not be summed across currencies); `below_<i>` per
+    pair: how many lasted less than DURATION_EDGES_S[i].
+    """
+    where = [_time_between(start_ns, end_ns)]
+    if symbol is not None:
+        where.insert(0, _tag_is("symbol", symbol))
+    condition = " AND ".join(where)
+    source = f"FROM {quote_ident(OPPORTUNITIES)} WHERE {condition}"
+    statements = [
+        # percentile() is nearest-rank: always a duration that really occurred.
+        'SELECT count("duration_s") AS "count", percentile("duration_s", 50) AS "p50", '
+        'percentile("duration_s", 90) AS "p90", max("duration_s") AS "max", '
+        f'mean("peak_net_pct") AS "mean_peak" {source} GROUP BY {_PAIR}',
+        f'SELECT sum("max_profit") AS "profit" {source} GROUP BY {_PAIR}, "symbol"',
+    ]
+    for i, edge in enumerate(DURATION_EDGES_S):
+        statements.append(
+            f'SELECT count("duration_s") AS "below_{i}" {source} AND "duration_s" < {edge!r} '
+            f"GROUP BY {_PAIR}"
+        )
+    return statements
+
+
+def _quote_of(symbol: str) -> str:
+    # A venue's odd market name still gets a currency: whatever follows its last dash.
+    return symbol.rsplit("-", 1)[-1] if "-" in symbol else symbol
+
+
+def _query_batch(influx: InfluxDB, statements: list[str]) -> list[dict[str, Any]]:
+    """Points of several statements run in one request; no database yet reads as no points."""
+    try:
+        return influx.query_points_if_any("; ".join(statements))
+    except InfluxError as exc:
+        # InfluxDB 1.x answers a batch on a missing database with a bare "not executed"; one
+        # statement alone gets the real reason, which query_points_if_any understands.
+        if "not executed" not in str(exc):
+            raise
+        if influx.query_points_if_any(statements[0]):
+            raise
+        return []
+
+
+def opportunity_stats(
+    influx: InfluxDB, symbol: str | None, start_ns: int, end_ns: int
+) -> list[dict[str, Any]]:
+    """Per (buy, sell) venue pair: count, duration p50/p90/max and histogram, mean peak net %
+    and total potential profit (sum of max_profit) per quote currency; most frequent first."""
+    pairs: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def pair(point: Mapping[str, Any]) -> dict[str, Any]:
+        key = (point["buy_exchange"], point["sell_exchange"])
+        if key not in pairs:
+            pairs[key] = {
+                "buy_exchange": key[0], "sell_exchange": key[1], "count": 0,
+                "duration_p50_s": None, "duration_p90_s": None, "duration_max_s": None,
+                "mean_peak_net_pct": None, "total_profit": {},
+                "_below": [0] * len(DURATION_EDGES_S),
+            }
+        return pairs[key]
+
+    for point in _query_batch(influx, opportunity_stats_statements(symbol, start_ns, end_ns)):
+        row = pair(point)
+        if "count" in point:
+            row["count"] = int(point["count"] or 0)
+            row["duration_p50_s"] = _float(point.get("p50"))
+            row["duration_p90_s"] = _float(point.get("p90"))
+            row["duration_max_s"] = _float(point.get("max"))
+            row["mean_peak_net_pct"] = _float(point.get("mean_peak"))
+        elif "profit" in point:
+            ccy = _quote_of(point.get("symbol") or "")
+            row["total_profit"][ccy] = row["total_profit"].get(ccy, 0.0) + float(
+                point["profit"] or 0.0)
+        else:
+            for i in range(len(DURATION_EDGES_S)):
+                if f"below_{i}" in point:
+                    row["_below"][i] = int(point[f"below_{i}"] or 0)
+    out = []
+    for row in pairs.values():
+        below = row.pop("_below")
+        counts = [below[0]] + [below[i] - below[i - 1] for i in range(1, len(below))]
+        counts.append(row["count"] - below[-1])
+        edges: list[float | None] = [*DURATION_EDGES_S, None]
+        row["duration_histogram"] = [
+            {"lt_s": edge, "count": n} for edge, n in zip(edges, counts, strict=True)
+        ]
+        out.append(row)
+    out.sort(key=lambda r: (-r["count"], r["buy_exchange"], r["sell_exchange"]))
+    return out
 
 
 def last_quotes_query(at_ns: int, max_gap_ns: int) -> str:

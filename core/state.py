@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
+import orjson
 import redis
+from redis.commands.core import Script
 
-from core.types import Opportunity, Quote
+from core.types import Depth, Opportunity, Quote
 
-# Newer-wins update of many `quote:{symbol}` hash fields in one round trip. A packed quote starts
-# with its 19-digit ns timestamp; comparing as strings (length first) keeps full ns precision,
-# which Lua's doubles would not. Returns, per quote, 1 when stored and 0 when it was older.
-_UPDATE_QUOTES = """
+# Newer-wins update of many hash fields (quotes in `quote:{symbol}`, books in `book:{symbol}`) in
+# one round trip. A packed value starts with its 19-digit ns timestamp; comparing as strings
+# (length first) keeps full ns precision, which Lua's doubles would not. Every applied value
+# bumps its symbol's version, so a reader can tell which snapshot it computed from.
+# KEYS: versions hash, then one hash key per item. ARGV: (field, packed, symbol) per item.
+# Returns, per item, 1 when stored and 0 when it was not newer.
+_UPDATE_LATEST = """
 local applied = {}
-for i = 1, #KEYS do
-  local field = ARGV[2 * i - 1]
-  local packed = ARGV[2 * i]
+for i = 2, #KEYS do
+  local base = 3 * (i - 2)
+  local field, packed, symbol = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
   local new_ts = string.match(packed, "^(%d+)|")
   local old = redis.call("HGET", KEYS[i], field)
   local newer = true
@@ -29,61 +34,98 @@ for i = 1, #KEYS do
   end
   if newer then
     redis.call("HSET", KEYS[i], field, packed)
-    applied[i] = 1
+    redis.call("HINCRBY", KEYS[1], symbol, 1)
+    applied[i - 1] = 1
   else
-    applied[i] = 0
+    applied[i - 1] = 0
   end
 end
 return applied
 """
 
-# Open or update one opportunity: keeps opened_ns, tracks peak/mean net %, max size and profit.
-# KEYS: hash, sorted set, per-symbol set. ARGV: member, net_pct, now_ns, then field/value pairs.
-# Returns 1 when the opportunity is new.
-_UPSERT_OPPORTUNITY = """
-local member, net, now = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local is_new = redis.call("EXISTS", KEYS[1]) == 0
-for i = 4, #ARGV, 2 do redis.call("HSET", KEYS[1], ARGV[i], ARGV[i + 1]) end
-if is_new then
-  redis.call("HSET", KEYS[1], "opened_ns", now, "peak_net_pct", ARGV[2], "sum_net_pct", ARGV[2],
-             "samples", 1, "max_size", redis.call("HGET", KEYS[1], "size"),
-             "max_profit", redis.call("HGET", KEYS[1], "net_profit"))
-else
-  local peak = tonumber(redis.call("HGET", KEYS[1], "peak_net_pct"))
-  if net > peak then redis.call("HSET", KEYS[1], "peak_net_pct", ARGV[2]) end
-  redis.call("HINCRBYFLOAT", KEYS[1], "sum_net_pct", ARGV[2])
-  redis.call("HINCRBY", KEYS[1], "samples", 1)
-  local size = tonumber(redis.call("HGET", KEYS[1], "size"))
-  if size > tonumber(redis.call("HGET", KEYS[1], "max_size")) then
-    redis.call("HSET", KEYS[1], "max_size", tostring(size))
-  end
-  local profit = tonumber(redis.call("HGET", KEYS[1], "net_profit"))
-  if profit > tonumber(redis.call("HGET", KEYS[1], "max_profit")) then
-    redis.call("HSET", KEYS[1], "max_profit", tostring(profit))
-  end
+# One consistent snapshot of several symbols: version, quotes, books and open opportunities.
+# KEYS: versions hash, then (quote hash, book hash, open set) per symbol. ARGV: the symbols.
+_SNAPSHOT = """
+local out = {}
+for i = 1, #ARGV do
+  local base = 3 * (i - 1) + 1
+  out[i] = {
+    redis.call("HGET", KEYS[1], ARGV[i]) or "0",
+    redis.call("HGETALL", KEYS[base + 1]),
+    redis.call("HGETALL", KEYS[base + 2]),
+    redis.call("SMEMBERS", KEYS[base + 3]),
+  }
 end
-redis.call("HSET", KEYS[1], "updated_ns", now)
-redis.call("ZADD", KEYS[2], net, member)
-redis.call("SADD", KEYS[3], member)
-if is_new then return 1 else return 0 end
+return out
 """
 
-# Close one opportunity atomically: whoever closes it gets its record, everyone else gets nil,
-# so exactly one worker writes the closing point to InfluxDB.
+# Open or update one opportunity unless a newer snapshot already decided it. Tracks opened_ns,
+# peak and mean net %, max size and profit. KEYS: hash, sorted set, per-symbol set, decisions
+# hash. ARGV: member, net_pct, event_ns, version, size, net_profit, JSON of every field.
+# Returns {1 new | 0 updated | -1 its snapshot was older, opened_ns, peak_net_pct}.
+_UPSERT_OPPORTUNITY = """
+local member, net, now, version = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local decided = tonumber(redis.call("HGET", KEYS[4], member) or "0")
+if decided > version then return {-1, "0", "0"} end
+redis.call("HSET", KEYS[4], member, ARGV[4])
+local size, profit = ARGV[5], ARGV[6]
+local kept = redis.call("HMGET", KEYS[1], "opened_ns", "peak_net_pct", "max_size", "max_profit")
+local is_new = kept[1] == false
+if is_new then
+  kept = {now, ARGV[2]}
+  redis.call("HSET", KEYS[1], "data", ARGV[7], "opened_ns", now, "peak_net_pct", ARGV[2],
+             "sum_net_pct", ARGV[2], "samples", 1, "max_size", size, "max_profit", profit,
+             "updated_ns", now)
+else
+  redis.call("HSET", KEYS[1], "data", ARGV[7], "updated_ns", now)
+  if net > tonumber(kept[2]) then
+    redis.call("HSET", KEYS[1], "peak_net_pct", ARGV[2])
+    kept[2] = ARGV[2]
+  end
+  redis.call("HINCRBYFLOAT", KEYS[1], "sum_net_pct", ARGV[2])
+  redis.call("HINCRBY", KEYS[1], "samples", 1)
+  if tonumber(size) > tonumber(kept[3]) then redis.call("HSET", KEYS[1], "max_size", size) end
+  if tonumber(profit) > tonumber(kept[4]) then
+    redis.call("HSET", KEYS[1], "max_profit", profit)
+  end
+end
+redis.call("ZADD", KEYS[2], net, member)
+redis.call("SADD", KEYS[3], member)
+if is_new then return {1, kept[1], kept[2]} else return {0, kept[1], kept[2]} end
+"""
+
+# Close one opportunity atomically unless a newer snapshot decided it: whoever closes it gets
+# its record, everyone else gets nil, so exactly one worker writes the closing point.
+# KEYS: hash, sorted set, per-symbol set, decisions hash.
+# ARGV: member, version ("" = forced close), closed_ns.
 _CLOSE_OPPORTUNITY = """
+if ARGV[2] ~= "" then
+  local decided = tonumber(redis.call("HGET", KEYS[4], ARGV[1]) or "0")
+  if decided > tonumber(ARGV[2]) then return false end
+  redis.call("HSET", KEYS[4], ARGV[1], ARGV[2])
+end
 local record = redis.call("HGETALL", KEYS[1])
 redis.call("DEL", KEYS[1])
 redis.call("ZREM", KEYS[2], ARGV[1])
 redis.call("SREM", KEYS[3], ARGV[1])
 if #record == 0 then return false end
+table.insert(record, "closed_ns")
+table.insert(record, ARGV[3])
 return record
 """
 
-_OPP_FIELDS_FLOAT = (
-    "buy_price", "sell_price", "size", "gross_pct", "net_pct", "net_profit",
-    "peak_net_pct", "sum_net_pct", "max_size", "max_profit",
-)
+# Fields the upsert script keeps itself; everything else travels as one JSON `data` field.
+_OPP_FIELDS_FLOAT = ("peak_net_pct", "sum_net_pct", "max_size", "max_profit")
 _OPP_FIELDS_INT = ("opened_ns", "updated_ns", "samples")
+
+
+class Snapshot(NamedTuple):
+    """One symbol's state read atomically: version, quotes and books by exchange, open members."""
+
+    version: int
+    quotes: dict[str, Quote]
+    books: dict[str, Depth]
+    open_members: set[str]
 
 
 def pack_quote(quote: Quote) -> str:
@@ -105,17 +147,53 @@ def unpack_quote(exchange: str, symbol: str, packed: str) -> Quote:
     )
 
 
+def _pack_levels(levels: Iterable[tuple[float, float]]) -> str:
+    return ",".join(f"{float(p)!r} {float(s)!r}" for p, s in levels)
+
+
+def _unpack_levels(text: str) -> tuple[tuple[float, float], ...]:
+    if not text:
+        return ()
+    out = []
+    for item in text.split(","):
+        price, size = item.split(" ")
+        out.append((float(price), float(size)))
+    return tuple(out)
+
+
+def pack_depth(depth: Depth) -> str:
+    """Encode a book's top levels, time first like a quote: `ts|p s,p s|p s,...`."""
+    return f"{depth.ts_ns}|{_pack_levels(depth.bids)}|{_pack_levels(depth.asks)}"
+
+
+def unpack_depth(exchange: str, symbol: str, packed: str) -> Depth:
+    """Decode a packed book back into Depth."""
+    ts, bids, asks = packed.split("|")
+    return Depth(exchange, symbol, _unpack_levels(bids), _unpack_levels(asks), int(ts))
+
+
 def decode_opportunity(record: Mapping[str, str]) -> dict[str, Any]:
     """Turn an opportunity hash into typed values, with the mean net % derived."""
-    out: dict[str, Any] = {k: record[k] for k in ("symbol", "buy_exchange", "sell_exchange")}
+    out: dict[str, Any] = orjson.loads(record["data"])
     for name in _OPP_FIELDS_FLOAT:
-        out[name] = float(record.get(name, 0.0))
+        out[name] = float(record.get(name) or 0.0)
     for name in _OPP_FIELDS_INT:
-        out[name] = int(record.get(name, 0))  # int(), not float(): ns need all 19 digits
+        out[name] = int(record.get(name) or 0)  # int(), not float(): ns need all 19 digits
+    if "closed_ns" in record:
+        out["closed_ns"] = int(record["closed_ns"])
     samples = max(out.pop("samples"), 1)
     out["mean_net_pct"] = out.pop("sum_net_pct") / samples
     out["samples"] = samples
     return out
+
+
+def _opportunity_args(opp: Opportunity) -> list[str]:
+    """Arguments of the upsert script: what it tracks as numbers, the rest as one JSON blob."""
+    return [
+        opp.key, repr(opp.net_pct), str(opp.event_ns), str(opp.version),
+        repr(float(opp.size)), repr(float(opp.net_profit)),
+        orjson.dumps(opp.to_dict()).decode(),
+    ]
 
 
 class RedisState:
@@ -125,9 +203,37 @@ class RedisState:
         self.redis = client
         self.prefix = prefix
         self.channel = f"{prefix}live"
-        self._update_quotes = client.register_script(_UPDATE_QUOTES)
+        self._known_symbols: set[str] = set()
+        # Packed quote → Quote: most quotes of a snapshot were read (and parsed) last pass too.
+        self._parsed: dict[str, Quote] = {}
+        self._update_latest = client.register_script(_UPDATE_LATEST)
+        self._snapshot = client.register_script(_SNAPSHOT)
         self._upsert_opportunity = client.register_script(_UPSERT_OPPORTUNITY)
         self._close_opportunity = client.register_script(_CLOSE_OPPORTUNITY)
+        self._scripts = (
+            self._update_latest, self._snapshot, self._upsert_opportunity,
+            self._close_opportunity,
+        )
+
+    def _pipeline(self, calls: list[tuple[Script, list[str], list[str]]]) -> list[Any]:
+        """Run script calls in one pipeline by SHA, loading the scripts only when Redis lost them.
+
+        redis-py's own script pipelining asks SCRIPT EXISTS on every execute: one more round
+        trip per pass. A Redis restart empties the script cache; NOSCRIPT reloads and retries
+        (every script here is safe to run again).
+        """
+        for attempt in (1, 2):
+            pipe = self.redis.pipeline(transaction=False)
+            for script, keys, args in calls:
+                pipe.evalsha(script.sha, len(keys), *keys, *args)
+            try:
+                return pipe.execute()
+            except redis.exceptions.NoScriptError:
+                if attempt == 2:
+                    raise
+                for script in self._scripts:
+                    script.sha = self.redis.script_load(script.script)
+        raise AssertionError("unreachable")
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "ct:") -> RedisState:
@@ -137,6 +243,9 @@ class RedisState:
     # keys
     def quote_key(self, symbol: str) -> str:
         return f"{self.prefix}quote:{symbol}"
+
+    def book_key(self, symbol: str) -> str:
+        return f"{self.prefix}book:{symbol}"
 
     def opp_key(self, member: str) -> str:
         return f"{self.prefix}opp:{member}"
@@ -152,30 +261,93 @@ class RedisState:
     def symbols_key(self) -> str:
         return f"{self.prefix}symbols"
 
+    @property
+    def versions_key(self) -> str:
+        return f"{self.prefix}versions"
+
     def symbol_opps_key(self, symbol: str) -> str:
         return f"{self.prefix}opps:{symbol}"
 
-    # quotes
-    def update_quotes(self, quotes: Iterable[Quote]) -> list[Quote]:
-        """Store quotes newer-wins; returns the ones that were newer than what Redis held."""
-        quotes = list(quotes)
-        if not quotes:
-            return []
-        keys = [self.quote_key(q.symbol) for q in quotes]
+    def decisions_key(self, symbol: str) -> str:
+        return f"{self.prefix}oppver:{symbol}"
+
+    def _opp_keys(self, symbol: str, member: str) -> list[str]:
+        return [
+            self.opp_key(member), self.opps_key, self.symbol_opps_key(symbol),
+            self.decisions_key(symbol),
+        ]
+
+    # quotes and books
+    def apply(
+        self, quotes: Iterable[Quote], books: Iterable[Depth] = ()
+    ) -> tuple[list[Quote], list[Depth]]:
+        """Store quotes and books newer-wins in one round trip; returns those that were newer."""
+        quotes, books = list(quotes), list(books)
+        if not quotes and not books:
+            return [], []
+        keys = [self.versions_key]
         args: list[str] = []
         for q in quotes:
-            args.append(q.exchange)
-            args.append(pack_quote(q))
-        pipe = self.redis.pipeline(transaction=False)
-        self._update_quotes(keys=keys, args=args, client=pipe)
-        pipe.sadd(self.symbols_key, *{q.symbol for q in quotes})
-        applied = pipe.execute()[0]
-        return [q for q, ok in zip(quotes, applied, strict=True) if ok]
+            keys.append(self.quote_key(q.symbol))
+            args += [q.exchange, pack_quote(q), q.symbol]
+        for b in books:
+            keys.append(self.book_key(b.symbol))
+            args += [b.exchange, pack_depth(b), b.symbol]
+        applied = self._pipeline([(self._update_latest, keys, args)])[0]
+        # Symbols only ever join this set, so it is written when a symbol is new to us.
+        symbols = {q.symbol for q in quotes} | {b.symbol for b in books}
+        if not symbols <= self._known_symbols:
+            self.redis.sadd(self.symbols_key, *symbols)
+            self._known_symbols |= symbols
+        n = len(quotes)
+        return (
+            [q for q, ok in zip(quotes, applied[:n], strict=True) if ok],
+            [b for b, ok in zip(books, applied[n:], strict=True) if ok],
+        )
+
+    def update_quotes(self, quotes: Iterable[Quote]) -> list[Quote]:
+        """Store quotes newer-wins; returns the ones that were newer than what Redis held."""
+        return self.apply(quotes)[0]
+
+    def snapshot(self, symbols: Iterable[str]) -> dict[str, Snapshot]:
+        """Each symbol's version, quotes, books and open opportunities, read atomically."""
+        wanted = list(symbols)
+        if not wanted:
+            return {}
+        keys = [self.versions_key]
+        for symbol in wanted:
+            keys += [self.quote_key(symbol), self.book_key(symbol), self.symbol_opps_key(symbol)]
+        raw = self._pipeline([(self._snapshot, keys, wanted)])[0]
+        out: dict[str, Snapshot] = {}
+        cache = self._parsed
+        if len(cache) > 100_000:  # bounded: old packed strings never come back
+            cache.clear()
+        for symbol, (version, quotes, books, members) in zip(wanted, raw, strict=True):
+            parsed: dict[str, Quote] = {}
+            for i in range(0, len(quotes), 2):
+                exchange, packed = quotes[i], quotes[i + 1]
+                quote = cache.get(packed)
+                if quote is None or quote.exchange != exchange or quote.symbol != symbol:
+                    quote = cache[packed] = unpack_quote(exchange, symbol, packed)
+                parsed[exchange] = quote
+            out[symbol] = Snapshot(
+                int(version),
+                parsed,
+                {books[i]: unpack_depth(books[i], symbol, books[i + 1])
+                 for i in range(0, len(books), 2)},
+                set(members),
+            )
+        return out
 
     def quotes_for(self, symbol: str) -> dict[str, Quote]:
         """The newest quote per exchange for one symbol."""
         raw = self.redis.hgetall(self.quote_key(symbol))
         return {ex: unpack_quote(ex, symbol, packed) for ex, packed in raw.items()}
+
+    def books_for(self, symbol: str) -> dict[str, Depth]:
+        """The newest book levels per exchange for one symbol (book venues only)."""
+        raw = self.redis.hgetall(self.book_key(symbol))
+        return {ex: unpack_depth(ex, symbol, packed) for ex, packed in raw.items()}
 
     def symbols(self) -> list[str]:
         """Every symbol a quote has been stored for, sorted."""
@@ -193,29 +365,63 @@ class RedisState:
         return quotes
 
     # opportunities
-    def upsert_opportunity(self, opp: Opportunity, now_ns: int) -> bool:
-        """Open or refresh an opportunity; True when it just opened."""
-        fields = {
-            "symbol": opp.symbol, "buy_exchange": opp.buy_exchange,
-            "sell_exchange": opp.sell_exchange, "buy_price": repr(opp.buy_price),
-            "sell_price": repr(opp.sell_price), "size": repr(opp.size),
-            "gross_pct": repr(opp.gross_pct), "net_pct": repr(opp.net_pct),
-            "net_profit": repr(opp.net_profit),
-        }
-        args: list[str] = [opp.key, repr(opp.net_pct), str(now_ns)]
-        for name, value in fields.items():
-            args += [name, value]
-        keys = [self.opp_key(opp.key), self.opps_key, self.symbol_opps_key(opp.symbol)]
-        return bool(self._upsert_opportunity(keys=keys, args=args))
+    def upsert_many(self, opps: Iterable[Opportunity]) -> list[int]:
+        """Open or refresh opportunities in one round trip: 1 opened, 0 updated, -1 superseded.
 
-    def close_opportunity(self, symbol: str, member: str) -> dict[str, Any] | None:
+        Opened or updated ones get the opened_ns and peak_net_pct that Redis holds for them.
+
+        Each carries the version of the snapshot it came from; the script refuses one whose
+        pair was already decided from a newer snapshot, so concurrent workers cannot regress.
+        """
+        opps = list(opps)
+        if not opps:
+            return []
+        calls = [
+            (self._upsert_opportunity, self._opp_keys(opp.symbol, opp.key),
+             _opportunity_args(opp))
+            for opp in opps
+        ]
+        outcomes: list[int] = []
+        for opp, (outcome, opened_ns, peak) in zip(opps, self._pipeline(calls), strict=True):
+            outcomes.append(int(outcome))
+            if int(outcome) >= 0:  # what the script keeps, so published events carry it
+                opp.opened_ns, opp.peak_net_pct = int(opened_ns), float(peak)
+        return outcomes
+
+    def upsert_opportunity(self, opp: Opportunity, now_ns: int) -> bool:
+        """Open or refresh one opportunity stamped `now_ns`; True when it just opened."""
+        if not opp.event_ns:
+            opp.event_ns = now_ns
+        return self.upsert_many([opp])[0] == 1
+
+    def close_many(
+        self, closes: Iterable[tuple[str, str, int | None, int]]
+    ) -> list[dict[str, Any] | None]:
+        """Close (symbol, member, version, closed_ns) entries; a record for each one we closed.
+
+        A version of None forces the close whatever snapshot decided the pair last.
+        """
+        closes = list(closes)
+        if not closes:
+            return []
+        calls = [
+            (self._close_opportunity, self._opp_keys(symbol, member),
+             [member, "" if version is None else str(version), str(closed_ns)])
+            for symbol, member, version, closed_ns in closes
+        ]
+        records: list[dict[str, Any] | None] = []
+        for flat in self._pipeline(calls):
+            if not flat:
+                records.append(None)
+                continue
+            records.append(decode_opportunity(dict(zip(flat[::2], flat[1::2], strict=True))))
+        return records
+
+    def close_opportunity(
+        self, symbol: str, member: str, version: int | None = None, closed_ns: int = 0
+    ) -> dict[str, Any] | None:
         """Remove an open opportunity; returns its record to the one caller that closed it."""
-        keys = [self.opp_key(member), self.opps_key, self.symbol_opps_key(symbol)]
-        flat = self._close_opportunity(keys=keys, args=[member])
-        if not flat:
-            return None
-        record = dict(zip(flat[::2], flat[1::2], strict=True))
-        return decode_opportunity(record)
+        return self.close_many([(symbol, member, version, closed_ns)])[0]
 
     def open_members(self, symbol: str) -> set[str]:
         """Keys (`symbol|buy|sell`) of the open opportunities of one symbol."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any, NamedTuple
 
 
@@ -36,6 +36,32 @@ class Quote(NamedTuple):
         return self._asdict()
 
 
+Level = tuple[float, float]  # (price, size)
+
+
+class Depth(NamedTuple):
+    """The best levels of one venue's book for one symbol (best first), from a local book."""
+
+    exchange: str
+    symbol: str
+    bids: tuple[Level, ...]
+    asks: tuple[Level, ...]
+    ts_ns: int  # when the frame that produced this book state was received
+
+    @classmethod
+    def from_row(cls, row: list[Any] | tuple[Any, ...]) -> Depth:
+        """Rebuild Depth from its wire form: [exchange, symbol, bids, asks, ts_ns]."""
+        if len(row) != 5:
+            raise ValueError(f"depth row has {len(row)} fields, expected 5")
+        exchange, symbol, bids, asks, ts_ns = row
+        return cls(
+            str(exchange), str(symbol),
+            tuple((float(p), float(s)) for p, s in bids),
+            tuple((float(p), float(s)) for p, s in asks),
+            int(ts_ns),
+        )
+
+
 class Market(NamedTuple):
     """One tradable pair on one exchange: normalized symbol plus the venue's own spelling."""
 
@@ -60,6 +86,16 @@ class Opportunity:
     net_profit: float
     opened_ns: int = 0
     peak_net_pct: float = 0.0
+    fee_buy: float = 0.0
+    fee_sell: float = 0.0
+    walked: bool = False  # size and profit come from walking both books, not top of book only
+    notional: float = 0.0  # the configured trade notional (quote currency)
+    notional_net_pct: float | None = None  # net % of spending `notional` (None: books too thin)
+    notional_profit: float | None = None
+    withdrawal_fee: float | None = None  # base units to move the bought coins to the sell venue
+    transfer_net_profit: float | None = None  # net_profit less that withdrawal, in quote currency
+    version: int = 0  # the symbol snapshot this was computed from (newer snapshots win)
+    event_ns: int = 0  # receive time of the newer of the two quotes it was computed from
 
     @property
     def key(self) -> str:
@@ -67,5 +103,8 @@ class Opportunity:
         return f"{self.symbol}|{self.buy_exchange}|{self.sell_exchange}"
 
     def to_dict(self) -> dict[str, Any]:
-        """The opportunity as a JSON-ready mapping."""
-        return asdict(self)
+        """The opportunity as a JSON-ready mapping (flat fields: no deep-copying asdict)."""
+        return {name: getattr(self, name) for name in _OPPORTUNITY_FIELDS}
+
+
+_OPPORTUNITY_FIELDS = tuple(f.name for f in fields(Opportunity))

@@ -23,6 +23,9 @@ def procfile(exchanges: list[str], demo: bool) -> str:
         "--concurrency 2 --loglevel ${LOG_LEVEL:-INFO}",
         "reports: celery -A tasks worker -Q ${QUEUE_PREFIX}reports -n reports@%h "
         "--concurrency 1 --loglevel ${LOG_LEVEL:-INFO}",
+        # Its own worker: a webhook that is slow to answer must not wait behind an hourly report.
+        "alerts: celery -A tasks worker -Q ${QUEUE_PREFIX}alerts -n alerts@%h "
+        "--concurrency 2 --loglevel ${LOG_LEVEL:-INFO}",
         "beat: celery -A tasks beat --schedule var/celerybeat-schedule "
         "--loglevel ${LOG_LEVEL:-INFO}",
         # Flower on 127.0.0.1:5555 behind FLOWER_BASIC_AUTH (generated and printed when unset).

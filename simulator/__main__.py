@@ -51,6 +51,13 @@ def parse_args(argv: list[str] | None = None) -> SimConfig:
         "--count", type=int, default=None, help="emit exactly N changes per exchange, then idle"
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed")
+    parser.add_argument(
+        "--dislocations",
+        choices=("on", "off"),
+        default="on",
+        help="random dislocation schedule (default %(default)s); off leaves only those requested "
+        "with POST /control/<exchange>/dislocate",
+    )
     args = parser.parse_args(argv)
     try:
         exchanges = parse_exchanges(args.exchanges, list(VENUES))
@@ -71,6 +78,7 @@ def parse_args(argv: list[str] | None = None) -> SimConfig:
         rate=args.rate,
         count=args.count,
         seed=args.seed,
+        dislocations=args.dislocations == "on",
     )
 
 
@@ -88,7 +96,9 @@ async def serve(config: SimConfig) -> None:
             break
     rate = "unthrottled" if config.rate <= 0 else f"{config.rate:g}/s per exchange"
     count = "" if config.count is None else f", count {config.count} per exchange"
-    print(f"simulator: {','.join(config.symbols)} at {rate}{count}, seed {config.seed}", flush=True)
+    random_off = "" if config.dislocations else ", random dislocations off"
+    print(f"simulator: {','.join(config.symbols)} at {rate}{count}, seed {config.seed}"
+          f"{random_off}", flush=True)
     for line in sim.endpoints(config.host, port):
         print(f"simulator: {line}", flush=True)
 

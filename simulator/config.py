@@ -26,6 +26,7 @@ class SimConfig:
     rate: float = DEFAULT_RATE  # top-of-book changes per second per exchange; 0 = unthrottled
     count: int | None = None  # total changes per exchange, then idle
     seed: int = DEFAULT_SEED
+    dislocations: bool = True  # the random schedule; off leaves only requested dislocations
 
 
 def parse_exchanges(text: str, known: list[str]) -> tuple[str, ...]:

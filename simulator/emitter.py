@@ -51,6 +51,17 @@ class Emitter:
         self.total += n
         return frames
 
+    def emit_now(self, symbol: str, now_us: int) -> list[Outgoing]:
+        """One change of `symbol` at `now_us`, outside the pacing (a dislocation's edge).
+
+        Nothing while silenced or while nobody subscribes to `symbol`: the paced emission that
+        resumes afterwards already carries the current shift. Edges do not count toward `count`.
+        """
+        venue = self.venue
+        if venue.silent or symbol not in venue.active_symbols():
+            return []
+        return venue.emit(symbol, now_us)
+
     async def run(self) -> None:
         """Emit forever (until cancelled); idles while silent, unsubscribed or done."""
         loop = asyncio.get_running_loop()

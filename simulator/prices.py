@@ -2,6 +2,10 @@
 
 Pure: no I/O and no clock reads. Callers pass the time in, so a seed fixes the price path and the
 dislocation schedule, and the model can be driven by a test at any speed.
+
+Every asset with a start price has one walk in USD; a symbol whose base and quote both have one
+(ETH-BTC, BTC-USDT) is priced as the ratio of the two, so BTC-USD, ETH-USD and ETH-BTC stay near
+fair as a triangle and only venue noise and dislocations open gaps.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-# Start prices for well-known bases; anything else starts near 100 (the quote does not matter).
+# Start prices in USD for well-known assets; any other base starts near 100 (in whatever quote).
 START_PRICES: dict[str, float] = {
+    "USD": 1.0,
     "BTC": 64000.0,
     "ETH": 3200.0,
     "SOL": 150.0,
@@ -28,6 +33,9 @@ START_PRICES: dict[str, float] = {
     "DAI": 1.0,
 }
 DEFAULT_START_PRICE = 100.0
+# Pegged at exactly 1 USD: a stablecoin quote must not drift from the dollar on its own (the
+# per-venue bias and noise still give each venue its small premium or discount).
+STABLECOINS = frozenset({"USD", "USDT", "USDC", "DAI"})
 
 # The shared walk moves on a fixed time grid, so its path depends on the seed only.
 WALK_STEP_S = 0.05
@@ -45,9 +53,29 @@ DISLOCATION_DURATION_S = (1.0, 3.0)
 DISLOCATION_SHIFT = (0.010, 0.016)  # beats 0.4 % + 0.4 % taker fees plus spreads with room to spare
 
 
+def _legs(symbol: str) -> tuple[str, str]:
+    base, _, quote = symbol.partition("-")
+    return base, quote
+
+
+def is_cross(symbol: str) -> bool:
+    """True when both legs have a USD start price, so the pair is priced from the two walks."""
+    base, quote = _legs(symbol)
+    return base in START_PRICES and quote in START_PRICES
+
+
 def start_price(symbol: str) -> float:
-    """Return the walk's starting price for a `BASE-QUOTE` symbol."""
-    return START_PRICES.get(symbol.split("-")[0], DEFAULT_START_PRICE)
+    """Return the walk's starting price for a `BASE-QUOTE` symbol, in units of its quote."""
+    base, quote = _legs(symbol)
+    if is_cross(symbol):
+        return START_PRICES[base] / START_PRICES[quote]
+    # An unknown quote (EUR...) is priced like USD: the level does not matter, only its moves.
+    return START_PRICES.get(base, DEFAULT_START_PRICE)
+
+
+def base_usd_price(symbol: str) -> float:
+    """Rough USD value of one unit of the base: sizes are drawn to a USD notional with it."""
+    return START_PRICES.get(_legs(symbol)[0], DEFAULT_START_PRICE)
 
 
 def default_price_decimals(price: float) -> int:
@@ -135,6 +163,7 @@ class DislocationPlan:
         symbols: list[str],
         rng: random.Random,
         pairs: Callable[[], list[tuple[str, str]]] | None = None,
+        random_events: bool = True,
     ) -> None:
         self._exchanges = exchanges
         self._symbols = symbols
@@ -142,10 +171,16 @@ class DislocationPlan:
         # The (exchange, symbol) pairs that exist: a venue that does not list a symbol (Binance
         # has no USD pairs) must not be picked, or its dislocation would move nothing.
         self._pairs = pairs
+        self.random_events = random_events
         self._events: list[Dislocation] = []
+        # Requested ones (the control endpoint) are kept apart: they win over the random schedule
+        # and must not be trimmed away with it.
+        self._requested: list[Dislocation] = []
         self._next_start = rng.uniform(*FIRST_DISLOCATION_S)
 
     def _extend_to(self, t_s: float) -> None:
+        if not self.random_events:
+            return
         while self._next_start <= t_s:
             rng = self._rng
             start = self._next_start
@@ -170,8 +205,18 @@ class DislocationPlan:
             if len(self._events) > 8:
                 del self._events[:-8]
 
+    def add(self, event: Dislocation) -> None:
+        """Schedule a requested dislocation; while it is active it overrides any other."""
+        # Ended ones can never matter again: market time only moves forward.
+        self._requested = [e for e in self._requested if e.end_s > event.start_s]
+        self._requested.append(event)
+
     def shift(self, exchange: str, symbol: str, t_s: float) -> float:
         """Relative price shift of (exchange, symbol) at market time `t_s` (0.0 when none)."""
+        for event in reversed(self._requested):  # the newest request wins while they overlap
+            if event.exchange == exchange and event.symbol == symbol:
+                if event.start_s <= t_s < event.end_s:
+                    return event.shift
         self._extend_to(t_s)
         for event in self._events:
             if event.exchange == exchange and event.symbol == symbol:
@@ -180,9 +225,10 @@ class DislocationPlan:
         return 0.0
 
     def upcoming(self, until_s: float) -> list[Dislocation]:
-        """Every dislocation starting before `until_s` (for logs and tests)."""
+        """Every dislocation (random or requested) starting before `until_s`, for logs and tests."""
         self._extend_to(until_s)
-        return [e for e in self._events if e.start_s < until_s]
+        events = [e for e in [*self._events, *self._requested] if e.start_s < until_s]
+        return sorted(events, key=lambda e: e.start_s)
 
 
 class VenueBook:
@@ -199,7 +245,9 @@ class VenueBook:
         self._bias = rng.uniform(-VENUE_BIAS_MAX, VENUE_BIAS_MAX)
         self._spread = rng.uniform(SPREAD_MIN, SPREAD_MAX)
         self._offset = 0.0
-        self._notional = 5000.0 / ref_price  # typical top-level size is worth a few thousand
+        # Typical top-level size is worth a few thousand USD; `ref_price` is the base's USD value
+        # (for ETH-BTC that is ETH's, not the 0.05 BTC it is quoted at).
+        self._notional = 5000.0 / ref_price
         self.top: Top | None = None
         self.last_ts_us = 0
 
@@ -251,19 +299,22 @@ class VenueBook:
 
 
 class Market:
-    """Every symbol's shared walk plus every venue's book; the source of all price changes."""
+    """Every asset's shared walk plus every venue's book; the source of all price changes."""
 
-    def __init__(self, exchanges: list[str], symbols: list[str], seed: int) -> None:
+    def __init__(
+        self, exchanges: list[str], symbols: list[str], seed: int, random_dislocations: bool = True
+    ) -> None:
         self.exchanges = list(exchanges)
         self.symbols = list(symbols)
         self.seed = seed
-        # String seeds hash deterministically, so each stream is independent but reproducible.
-        self._walks = {
-            s: RandomWalk(start_price(s), random.Random(f"{seed}:walk:{s}")) for s in symbols
-        }
+        # One walk per key, made on first use. String seeds hash deterministically, so each stream
+        # is independent but reproducible; an asset's USD walk keeps the `BASE-USD` key, so the
+        # path of BTC-USD for a given seed is the same whatever else is simulated.
+        self._walks: dict[str, RandomWalk] = {}
+        self._pricers: dict[str, Callable[[float], float]] = {}
         self.dislocations = DislocationPlan(
             self.exchanges, self.symbols, random.Random(f"{seed}:dislocations"),
-            pairs=lambda: list(self._books),
+            pairs=lambda: list(self._books), random_events=random_dislocations,
         )
         self._books: dict[tuple[str, str], VenueBook] = {}
         self.start_us: int | None = None
@@ -284,23 +335,64 @@ class Market:
         key = (exchange, symbol)
         book = self._books.get(key)
         if book is None:
-            ref = start_price(symbol)
-            places = default_price_decimals(ref) if decimals is None else decimals
+            places = default_price_decimals(start_price(symbol)) if decimals is None else decimals
             rng = random.Random(f"{self.seed}:book:{exchange}:{symbol}")
-            book = VenueBook(exchange, symbol, places, rng, ref)
+            book = VenueBook(exchange, symbol, places, rng, base_usd_price(symbol))
             self._books[key] = book
         return book
 
+    def _walk(self, key: str, start: float) -> RandomWalk:
+        walk = self._walks.get(key)
+        if walk is None:
+            walk = RandomWalk(start, random.Random(f"{self.seed}:walk:{key}"))
+            self._walks[key] = walk
+        return walk
+
+    def _usd_price(self, asset: str) -> Callable[[float], float]:
+        if asset in STABLECOINS:
+            return lambda t_s: 1.0
+        return self._walk(f"{asset}-USD", START_PRICES[asset]).price_at
+
+    def _pricer(self, symbol: str) -> Callable[[float], float]:
+        """Fair price of `symbol` as a function of market time."""
+        pricer = self._pricers.get(symbol)
+        if pricer is None:
+            base, quote = _legs(symbol)
+            if is_cross(symbol):
+                base_usd, quote_usd = self._usd_price(base), self._usd_price(quote)
+
+                def pricer(t_s: float) -> float:
+                    return base_usd(t_s) / quote_usd(t_s)
+            else:
+                pricer = self._walk(symbol, start_price(symbol)).price_at
+            self._pricers[symbol] = pricer
+        return pricer
+
     def mid(self, symbol: str, now_us: int) -> float:
         """The shared fair price of `symbol` at wall time `now_us`."""
-        return self._walks[symbol].price_at(self.market_time(now_us))
+        return self._pricer(symbol)(self.market_time(now_us))
+
+    def dislocate(
+        self, exchange: str, symbol: str, start_us: int, end_us: int, shift: float
+    ) -> Dislocation:
+        """Shift (exchange, symbol) by `shift` (relative) from wall time `start_us` to `end_us`."""
+        self.start(start_us)
+        event = Dislocation(
+            exchange=exchange,
+            symbol=symbol,
+            start_s=self.market_time(start_us),
+            end_s=self.market_time(end_us),
+            shift=shift,
+        )
+        self.dislocations.add(event)
+        return event
 
     def next_change(self, exchange: str, symbol: str, now_us: int) -> Change:
         """Produce the next top-of-book change of (exchange, symbol) at wall time `now_us`."""
         self.start(now_us)
         book = self.book(exchange, symbol)
         t_s = self.market_time(now_us)
-        mid = self._walks[symbol].price_at(t_s)
+        mid = self._pricer(symbol)(t_s)
         top = book.next_top(mid, self.dislocations.shift(exchange, symbol, t_s))
         ts_us = book.next_ts(now_us)
         return Change(exchange, symbol, top, ts_us, book.maybe_trade(now_us))

@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import json
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -22,6 +26,8 @@ WS_HEARTBEAT_S = 20.0  # websocket protocol pings, as real venues send them
 WS_CLOSE_TIMEOUT_S = 2.0  # a control close must not hang on a client that stopped reading
 IDLE_TICK_S = 1.0  # Kraken-style heartbeats: once per second without other frames
 MAX_SILENCE_S = 3600.0
+MAX_DISLOCATION_S = 3600.0
+MAX_SHIFT = 0.5  # relative; beyond ±50 % a "dislocation" is a typo, not a market event
 # Misbehaviours a venue may simulate on request (see Venue.fault).
 FAULTS = frozenset({"garbage", "gap", "bad_checksum"})
 
@@ -40,12 +46,46 @@ def _is_loopback(remote: str | None) -> bool:
     return address.is_loopback
 
 
+async def _control_params(request: web.Request) -> dict[str, Any]:
+    """Parameters from a JSON object body, if any, overridden by the query string."""
+    params: dict[str, Any] = {}
+    if request.can_read_body:
+        text = await request.text()
+        if text.strip():
+            try:
+                body = json.loads(text)
+            except ValueError as exc:
+                raise ValueError(f"body is not JSON: {exc}") from exc
+            if not isinstance(body, dict):
+                raise ValueError("body must be a JSON object")
+            params.update(body)
+    params.update(request.query)
+    return params
+
+
+def _number(params: dict[str, Any], name: str) -> float:
+    """A finite number from a JSON number or a query string; ValueError names the parameter."""
+    value = params.get(name)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{name} must be a number")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {value!r}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number")
+    return number
+
+
 class Simulator:
     """Owns the venues, their emitters and the idle-heartbeat loop; builds the web app."""
 
     def __init__(self, config: SimConfig) -> None:
         self.config = config
-        self.market = Market(list(config.exchanges), list(config.symbols), config.seed)
+        self.market = Market(
+            list(config.exchanges), list(config.symbols), config.seed,
+            random_dislocations=config.dislocations,
+        )
         self.venues: dict[str, Venue] = {
             name: VENUES[name](list(config.symbols), self.market, config.seed)
             for name in config.exchanges
@@ -55,6 +95,7 @@ class Simulator:
         }
         self._tasks: list[asyncio.Task[None]] = []
         self._unsilence: dict[str, asyncio.TimerHandle] = {}
+        self._edges: set[asyncio.Task[None]] = set()  # pending ends of requested dislocations
 
     # --- app ------------------------------------------------------------------------------
 
@@ -83,7 +124,8 @@ class Simulator:
         lines.append(f"{'stats':9} REST       GET {http}/stats")
         lines.append(
             f"{'control':9} REST       POST {http}/control/<exchange>/"
-            "{close | silence?seconds=S | reconnect | garbage | gap | bad_checksum}"
+            "{close | silence?seconds=S | reconnect | garbage | gap | bad_checksum"
+            " | dislocate?symbol=S&shift=X&seconds=T}"
         )
         return lines
 
@@ -99,9 +141,10 @@ class Simulator:
     async def _on_cleanup(self, app: web.Application) -> None:
         for handle in self._unsilence.values():
             handle.cancel()
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._edges]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
@@ -181,7 +224,7 @@ class Simulator:
         }
 
     async def handle_control(self, request: web.Request) -> web.StreamResponse:
-        """`POST /control/<exchange>/<action>`: close, silence or ask clients to reconnect."""
+        """`POST /control/<exchange>/<action>`: close, silence, reconnect, faults, dislocate."""
         if not _is_loopback(request.remote):
             return web.json_response({"error": "control is loopback only"}, status=403)
         name = request.match_info["exchange"]
@@ -209,6 +252,8 @@ class Simulator:
                 venue.send(client, venue.reconnect_frame(client))
             notified = 0 if venue.silent else len(clients)
             return web.json_response({"exchange": name, "action": action, "notified": notified})
+        if action == "dislocate":
+            return await self._dislocate(request, venue)
         if action in FAULTS:
             clients = list(venue.clients)
             if not venue.fault(action):
@@ -218,6 +263,50 @@ class Simulator:
             return web.json_response({"exchange": name, "action": action,
                                       "clients": len(clients)})
         return web.json_response({"error": f"unknown action {action!r}"}, status=404)
+
+    async def _dislocate(self, request: web.Request, venue: Venue) -> web.StreamResponse:
+        """Shift one symbol of `venue` for a while; both edges go out at once, not at a tick."""
+        try:
+            params = await _control_params(request)
+            symbol = str(params.get("symbol", "")).strip().upper()
+            if not symbol:
+                raise ValueError("symbol is required (BASE-QUOTE)")
+            if symbol not in venue.symbols:
+                raise ValueError(f"symbol {symbol!r} is not simulated on {venue.name} "
+                                 f"(simulated: {', '.join(venue.symbols) or 'none'})")
+            shift = _number(params, "shift")
+            if not (shift != 0.0 and abs(shift) <= MAX_SHIFT):
+                raise ValueError(f"shift must be non-zero and within ±{MAX_SHIFT:g} (relative)")
+            seconds = _number(params, "seconds")
+            if not 0 < seconds <= MAX_DISLOCATION_S:
+                raise ValueError(f"seconds must be in (0, {MAX_DISLOCATION_S:g}]")
+        except ValueError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        # Whole microseconds: the simulator's clock (and every venue timestamp) has that grain,
+        # so the start edge is stamped exactly start_ns and the end edge at or just after end_ns.
+        start_us = time.time_ns() // 1000
+        end_us = start_us + max(1, round(seconds * 1e6))
+        self.market.dislocate(venue.name, symbol, start_us, end_us, shift)
+        emitter = self.emitters[venue.name]
+        frames = emitter.emit_now(symbol, start_us)
+        task = asyncio.create_task(self._end_edge(venue, symbol, end_us),
+                                   name=f"dislocation-end-{venue.name}-{symbol}")
+        self._edges.add(task)
+        task.add_done_callback(self._edges.discard)
+        log.info("control: %s %s shifted by %+.4g for %.3g s", venue.name, symbol, shift, seconds)
+        await venue.broadcast(frames)
+        return web.json_response({
+            "exchange": venue.name, "action": "dislocate", "symbol": symbol, "shift": shift,
+            "seconds": (end_us - start_us) / 1e6, "start_ns": start_us * 1000,
+            "end_ns": end_us * 1000, "subscribed": symbol in venue.active_symbols(),
+        })
+
+    async def _end_edge(self, venue: Venue, symbol: str, end_us: int) -> None:
+        """Emit one change of `symbol` as soon as the wall clock reaches `end_us`."""
+        # The loop sleeps on the monotonic clock and may wake a hair early: re-check wall time.
+        while (left_us := end_us - time.time_ns() // 1000) > 0:
+            await asyncio.sleep(left_us / 1e6)
+        await venue.broadcast(self.emitters[venue.name].emit_now(symbol, time.time_ns() // 1000))
 
     def _silence(self, venue: Venue, seconds: float) -> None:
         """Send nothing at all to `venue`'s clients for `seconds` (a later call replaces it)."""

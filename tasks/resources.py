@@ -6,7 +6,7 @@ import os
 from functools import cache
 
 from core.config import Settings, get_settings
-from core.fees import taker_fee
+from core.fees import FeeSchedule
 from core.influx import InfluxDB
 from core.state import RedisState
 
@@ -40,6 +40,14 @@ def state() -> RedisState:
     return _state(os.getpid())
 
 
+# Not keyed by pid like the clients above: a schedule is pure data, safe across a fork.
+# `fees.cache_clear()` makes the next call re-read it (after settings change, in tests).
+@cache
+def fees() -> FeeSchedule:
+    """This process's fee schedule (FEES_FILE, TAKER_FEES, FEE_VOLUME_30D), read once."""
+    return FeeSchedule.from_settings(settings())
+
+
 def fee_of(exchange: str) -> float:
     """The taker fee for an exchange under this worker's configuration."""
-    return taker_fee(exchange, settings().taker_fees)
+    return fees().taker(exchange)

@@ -33,13 +33,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config)
     services.init_app(app)
 
-    from web import api, health, live, metrics, pages, reports
+    from web import alerts, api, arbitrage_views, fees, health, live, metrics, pages, reports
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(metrics.bp)
+    app.register_blueprint(alerts.bp)
+    app.register_blueprint(fees.bp)
+    app.register_blueprint(arbitrage_views.bp)
     live.sock.init_app(app)
     api.register_json_errors(app)
     return app

@@ -12,11 +12,10 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from core import history
-from core.fees import taker_fee
 from core.influx import InfluxError
 from core.symbols import split_symbol
 from core.types import Quote
-from web import openapi
+from web import fees, openapi
 from web.extensions import services
 from web.params import (
     BadRequest,
@@ -267,7 +266,7 @@ def exchanges() -> Any:
             state = "stale"
         rows.append({
             "name": name,
-            "taker_fee": taker_fee(name, current_app.config["TAKER_FEES"]),
+            "taker_fee": fees.schedule().taker(name),
             "state": state,
             "connections": int(status.get("connections", 0) or 0),
             "messages": messages,

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("metrics", __name__)
 
-QUEUE_NAMES = ("storage", "arbitrage", "reports")
+QUEUE_NAMES = ("storage", "arbitrage", "reports", "alerts")
 # Same hash as tasks/metrics.py writes (web does not import the Celery app, so it is repeated).
 TASK_METRICS_KEY = "task_metrics"
 BROKER_TIMEOUT_S = 2.0

@@ -68,6 +68,22 @@ _SCHEMAS: dict[str, Any] = {
         "opened_ns": _INT, "updated_ns": _INT,
         "peak_net_pct": _NUM, "mean_net_pct": _NUM, "samples": _INT,
         "max_size": _NUM, "max_profit": _NUM,
+        "fee_buy": {"type": "number", "description": "Taker fee on the buy venue (fraction)."},
+        "fee_sell": {"type": "number", "description": "Taker fee on the sell venue (fraction)."},
+        "walked": {"type": "boolean",
+                   "description": "size and net_profit come from walking both books."},
+        "notional": {"type": "number",
+                     "description": "TRADE_NOTIONAL: quote currency spent on the buy leg."},
+        "notional_net_pct": {**_NULL_NUM,
+                             "description": "VWAP net % for the notional; null: books too thin."},
+        "notional_profit": _NULL_NUM,
+        "withdrawal_fee": {**_NULL_NUM,
+                           "description": "Base units to withdraw from the buy venue."},
+        "transfer_net_profit": {**_NULL_NUM,
+                                "description": "net_profit less the withdrawal fee's value."},
+        "version": {"type": "integer", "description": "Version of the symbol snapshot used."},
+        "event_ns": {"type": "integer",
+                     "description": "Receive time of the newer quote it was computed from."},
     }, required=[
         "symbol", "buy_exchange", "sell_exchange", "buy_price", "sell_price", "size",
         "gross_pct", "net_pct", "net_profit", "opened_ns", "updated_ns", "peak_net_pct",
@@ -78,6 +94,45 @@ _SCHEMAS: dict[str, Any] = {
         "symbol": _STR, "buy_exchange": _STR, "sell_exchange": _STR,
         "peak_net_pct": _NULL_NUM, "mean_net_pct": _NULL_NUM, "duration_s": _NULL_NUM,
         "max_size": _NULL_NUM, "max_profit": _NULL_NUM,
+    }),
+    "PairStats": _obj({
+        "buy_exchange": _STR, "sell_exchange": _STR,
+        "count": {"type": "integer", "description": "Opportunities closed in the range."},
+        "duration_p50_s": {**_NULL_NUM, "description": "Median duration (nearest rank)."},
+        "duration_p90_s": {**_NULL_NUM, "description": "90th percentile (nearest rank)."},
+        "duration_max_s": _NULL_NUM,
+        "duration_histogram": {
+            "type": "array",
+            "description": "Counts per duration bucket [previous edge, lt_s); the last bucket "
+                           "(lt_s null) is everything at or above the last edge.",
+            "items": _obj({"lt_s": _NULL_NUM, "count": _INT}),
+        },
+        "mean_peak_net_pct": _NULL_NUM,
+        "total_profit": {"type": "object", "additionalProperties": _NUM,
+                         "description": "Sum of max_profit per quote currency (USD, USDT, "
+                                        "BTC...): amounts in different currencies are never "
+                                        "added together."},
+    }),
+    "TriangleLeg": _obj({
+        "symbol": _STR, "side": {"type": "string", "enum": ["buy", "sell"]},
+        "price": {"type": "number", "description": "The ask when buying, the bid when selling."},
+        "size": {"type": "number", "description": "Base units on offer at that price."},
+        "from_ccy": _STR, "to_ccy": _STR,
+    }),
+    "Triangle": _obj({
+        "key": {"type": "string", "example": "binance|USDT>BTC>ETH>USDT"},
+        "exchange": _STR,
+        "path": {"type": "array", "items": _STR, "example": ["USDT", "BTC", "ETH", "USDT"],
+                 "description": "Currencies in trade order; the first is also the last."},
+        "legs": {"type": "array", "items": _ref("TriangleLeg")},
+        "gross_pct": {"type": "number", "description": "100 × (product of rates − 1), no fees."},
+        "net_pct": {"type": "number",
+                    "description": "100 × (product of rates − 1), the taker fee on every leg."},
+        "fee": {"type": "number", "description": "The venue's taker fee, a fraction."},
+        "max_start": {"type": "number", "description": "The most of path[0] that every leg's "
+                                                        "top of book can take."},
+        "max_profit": {"type": "number", "description": "Net profit in path[0] at max_start."},
+        "event_ns": {"type": "integer", "description": "Receive time of the newest quote used."},
     }),
     "History": _obj({
         "symbol": _STR,
@@ -111,6 +166,20 @@ _SCHEMAS: dict[str, Any] = {
         "errors": {"type": "object", "additionalProperties": {"type": "integer"}},
         "markets": _INT,
         "last_message_age_s": _NULL_NUM,
+    }),
+    "AlertDelivery": _obj({
+        "key": {"type": "string", "description": "symbol|buy_exchange|sell_exchange"},
+        "opened_ns": {"type": "integer", "description": "When the opportunity opened (ns)."},
+        "attempt": {"type": "integer", "description": "1 for the first POST, 2 for the first "
+                                                      "retry..."},
+        "net_pct": _NULL_NUM,
+        "status_code": {"type": "integer", "nullable": True,
+                        "description": "The receiver's HTTP status; null when none came."},
+        "error": {"type": "string", "nullable": True,
+                  "description": "HTTP 503, ConnectionError, ReadTimeout...; null if delivered."},
+        "delivered": {"type": "boolean"},
+        "will_retry": {"type": "boolean", "description": "Another attempt follows (backoff)."},
+        "ts_ns": {"type": "integer", "description": "When the attempt ended (ns)."},
     }),
     "ServiceCheck": _obj({"ok": {"type": "boolean"}, "error": _STR}, required=["ok"]),
     "Health": _obj({
@@ -199,6 +268,45 @@ _PATHS: dict[str, Any] = {
             "400": _BAD, "404": _UNKNOWN, "503": _DOWN,
         },
     }},
+    "/api/opportunities/stats": {"get": {
+        "operationId": "opportunityStats",
+        "summary": "Closed opportunities per venue pair: count, duration distribution, profit.",
+        "description": "From the InfluxDB `opportunities` points stamped in [start, end); most "
+                       "frequent pair first.",
+        "parameters": [_param("symbol"), _param("start"), _param("end")],
+        "responses": {
+            "200": _response("Stats per venue pair.", _obj({
+                "start_ns": _INT, "end_ns": _INT,
+                "symbol": {"type": "string", "nullable": True},
+                "duration_edges_s": {"type": "array", "items": _NUM,
+                                     "description": "Upper bucket edges, seconds."},
+                "pairs": {"type": "array", "items": _ref("PairStats")},
+            })),
+            "400": _BAD, "404": _UNKNOWN, "503": _DOWN,
+        },
+    }},
+    "/api/triangles": {"get": {
+        "operationId": "listTriangles",
+        "summary": "Triangular arbitrage: profitable cycles within one venue, best net % first.",
+        "description": "Found every second as negative cycles (Bellman-Ford on −log rates) "
+                       "among each venue's fresh quotes; computed_ns is null when no scan ran "
+                       "in the last 30 s.",
+        "parameters": [
+            {**_PARAMS["exchange"], "description": "Only cycles on this venue."},
+            {"name": "min_net_pct", "in": "query", "required": False,
+             "description": "Only those with net_pct at least this (percent).",
+             "schema": {"type": "number", "minimum": 0, "maximum": 1000, "default": 0}},
+            {"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+        ],
+        "responses": {
+            "200": _response("Cycles.", _obj({
+                "triangles": {"type": "array", "items": _ref("Triangle")},
+                "computed_ns": {"type": "integer", "nullable": True},
+            })),
+            "400": _BAD, "503": _DOWN,
+        },
+    }},
     "/api/history": {"get": {
         "operationId": "priceHistory",
         "summary": "Bid/ask history per exchange from InfluxDB, raw or as 1 m / 1 h means.",
@@ -224,6 +332,25 @@ _PATHS: dict[str, Any] = {
         "responses": {"200": _response("Exchanges.", _wrapped("exchanges", "Exchange")),
                       "503": _DOWN},
     }},
+    "/api/fees": {"get": {
+        "operationId": "listFees",
+        "summary": "Per configured venue: taker fee, tiers by 30-day volume, withdrawal fees.",
+        "description": "Taker fee precedence: TAKER_FEES override > the fees file's tier for "
+                       "FEE_VOLUME_30D > the adapter's base tier > a conservative unknown-venue "
+                       "fee. Fees are fractions (0.001 = 0.1 %); withdrawal fees are amounts of "
+                       "the asset.",
+        "responses": {"200": _response("Fees by venue.", _obj({"venues": {
+            "type": "object", "additionalProperties": _obj({
+                "taker": _NUM,
+                "taker_source": {"type": "string",
+                                 "enum": ["override", "tier", "default", "unknown"]},
+                "volume_30d": {"type": "number", "description": "USD, from FEE_VOLUME_30D."},
+                "tiers": {"type": "array", "items": _obj({"min_volume": _NUM, "taker": _NUM})},
+                "withdrawal": {"type": "object", "additionalProperties": _NUM,
+                               "description": "Fee per asset code, in units of that asset."},
+            }),
+        }}))},
+    }},
     "/api/reports": {"get": {
         "operationId": "listReports",
         "summary": "Recent hourly and daily reports, newest first (summaries).",
@@ -246,6 +373,29 @@ _PATHS: dict[str, Any] = {
                               "content": {"text/csv": {"schema": {"type": "string"}}}},
                       "400": _BAD, "404": _response("No such report.", "Error"),
                       "503": _DOWN},
+    }},
+    "/api/alerts": {"get": {
+        "operationId": "listAlertDeliveries",
+        "summary": "Webhook alert delivery attempts, newest first, and the alert settings.",
+        "description": "One entry per POST to ALERT_WEBHOOK_URL (the URL itself is never shown); "
+                       "the newest 1000 attempts are kept.",
+        "parameters": [
+            {"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+        ],
+        "responses": {
+            "200": _response("Deliveries.", _obj({
+                "deliveries": {"type": "array", "items": _ref("AlertDelivery")},
+                "settings": _obj({
+                    "enabled": {"type": "boolean",
+                                "description": "ALERT_WEBHOOK_URL is set."},
+                    "min_net_pct": {"type": "number", "description": "ALERT_MIN_NET_PCT"},
+                    "cooldown_s": {"type": "number", "description": "ALERT_COOLDOWN_S"},
+                    "format": {"type": "string", "enum": ["json", "slack"]},
+                }),
+            })),
+            "400": _BAD, "503": _DOWN,
+        },
     }},
     "/api/openapi.json": {"get": {
         "operationId": "openapi",

@@ -8,9 +8,9 @@ from typing import Any
 import redis
 from flask import Blueprint, Response, current_app, render_template, request
 
-from core.fees import taker_fee
 from core.types import Quote
 from web.extensions import services
+from web.fees import schedule
 
 bp = Blueprint("pages", __name__)
 
@@ -108,7 +108,7 @@ def opportunities() -> str:
     opps, ok2 = _safe_state([], services.state.opportunities, 1000)
     quote_ccys = sorted({s.rsplit("-", 1)[-1] for s in symbols if "-" in s})
     exchanges = list(current_app.config["EXCHANGES"])
-    fees = {name: taker_fee(name, current_app.config["TAKER_FEES"]) for name in exchanges}
+    fees = {name: schedule().taker(name) for name in exchanges}
     return render_template(
         "opportunities.html", opportunities=opps, exchanges=exchanges, quote_ccys=quote_ccys,
         fees=fees, degraded=not (ok and ok2), page=_page_config(),

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     markets = discover(adapter_cls, args.rest_url, symbols, stop)
     publisher = Publisher(celery_sender())
     group = FeedGroup(adapter_cls, markets, ws_url, publisher,
-                      send_events=celery_event_sender())
+                      send_events=celery_event_sender(), depth_levels=settings.book_depth)
     state = RedisState.from_url(settings.redis_url, settings.key_prefix)
     reporter = StatusReporter(name, group.workers, publisher, state, ws_url,
                               send_stats=celery_stats_sender())

@@ -75,6 +75,7 @@ class FeedWorker:
         self.last_message_ns = 0
         self.messages = 0
         self.quotes = 0
+        self.depths = 0  # Depth (book levels) handed to the publisher
         self.reconnects = 0
         self.connections = 0
 
@@ -99,9 +100,13 @@ class FeedWorker:
         self.last_message_ns = received_ns
         self.messages += 1
         quotes = self.adapter.on_message(text, received_ns)
-        if quotes:
+        # Book depth that changed with this frame travels with its quotes (often without any:
+        # deeper levels move far more often than the top).
+        depths = self.adapter.take_depth()
+        if quotes or depths:
             self.quotes += len(quotes)
-            self.publisher.put(quotes)
+            self.depths += len(depths)
+            self.publisher.put(quotes, depths)
 
     def _read(self, ws: websocket.WebSocket) -> tuple[str, bool]:
         """Read frames until the connection should end; returns (reason, whether data came)."""

@@ -23,8 +23,19 @@ def split_markets(markets: list[Market], limit: int | None) -> list[list[Market]
     return [markets[i : i + limit] for i in range(0, len(markets), limit)]
 
 
+def _adapter(adapter_cls: type[Adapter], markets: list[Market], depth_levels: int) -> Adapter:
+    """An adapter for one connection, publishing `depth_levels` book levels (0: none)."""
+    adapter = adapter_cls(markets)
+    adapter.depth_levels = max(0, depth_levels)
+    return adapter
+
+
 class FeedGroup:
-    """Runs one FeedWorker per chunk of markets, each on its own thread, until stopped."""
+    """Runs one FeedWorker per chunk of markets, each on its own thread, until stopped.
+
+    `depth_levels` (BOOK_DEPTH) is how many levels per side adapters with a local book publish
+    as Depth; 0 turns depth off.
+    """
 
     def __init__(
         self,
@@ -34,10 +45,12 @@ class FeedGroup:
         publisher: Publisher,
         send_events: SendEvents | None = None,
         make_worker: Callable[..., FeedWorker] = FeedWorker,
+        depth_levels: int = 0,
     ) -> None:
         chunks = split_markets(markets, adapter_cls.max_markets_per_connection)
         self.workers = [
-            make_worker(adapter_cls(chunk), ws_url, publisher, send_events=send_events)
+            make_worker(_adapter(adapter_cls, chunk, depth_levels), ws_url, publisher,
+                        send_events=send_events)
             for chunk in chunks
         ]
         self.threads = [

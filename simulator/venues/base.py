@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -15,7 +16,23 @@ from simulator.prices import Change, Market, default_price_decimals, start_price
 # that moment gets it, and later (un)subscriptions cannot change a burst already built.
 Outgoing = tuple[str, tuple[Client, ...]]
 
-__all__ = ["Client", "Outgoing", "Topics", "Venue"]
+__all__ = ["BOOK_LEVELS", "Client", "Outgoing", "Topics", "Venue", "level_gap", "level_size"]
+
+# The shape of the levels behind the top, for venues that send a book: each level sits further
+# from the one before it than the last did (about 0.5 bp × its position, jittered), so 20
+# levels span about 1 % of the price and walking them visibly costs; sizes grow with depth.
+BOOK_LEVELS = 20  # levels per side, top included
+LEVEL_STEP = 0.00005
+
+
+def level_gap(rng: random.Random, ticks: int, position: int) -> int:
+    """Ticks between level `position - 1` and level `position` (0 is the top) at ~`ticks`."""
+    return max(1, round(abs(ticks) * LEVEL_STEP * position * rng.uniform(0.5, 1.5)))
+
+
+def level_size(rng: random.Random, unit: float, position: int) -> float:
+    """A resting size at level `position`: about `unit`, more the deeper the level."""
+    return unit * (1.0 + position / 4.0) * rng.lognormvariate(0.0, 0.6)
 
 
 class Topics:

@@ -7,10 +7,19 @@ import random
 import re
 from collections.abc import Callable
 
-from simulator.prices import Change, Market, Trade, start_price
-from simulator.venues.base import Client, Outgoing, Venue, dumps, split_pair
+from simulator.prices import Change, Market, Trade, base_usd_price, start_price
+from simulator.venues.base import (
+    BOOK_LEVELS,
+    Client,
+    Outgoing,
+    Venue,
+    dumps,
+    level_gap,
+    level_size,
+    split_pair,
+)
 
-DEPTH = 10  # levels per side in each order_book frame (the real one sends up to 100)
+DEPTH = BOOK_LEVELS  # levels per side in each order_book frame (the real one sends up to 100)
 BOOK = "order_book"
 TRADES = "live_trades"
 # Channels the real server knows; only the first two carry data here, the rest ack and stay quiet.
@@ -54,31 +63,33 @@ def _trim(value: float, decimals: int) -> str:
 
 
 class _Depth:
-    """Levels 2..DEPTH of each side as tick gaps and size strings, refreshed a little per change."""
+    """Levels 2..DEPTH of each side as tick distances from the top and size strings, refreshed
+    a little per change. Levels sit further apart the deeper they are (see `level_gap`)."""
 
-    def __init__(self, rng: random.Random, unit: float) -> None:
+    def __init__(self, rng: random.Random, unit: float, ticks: int) -> None:
         self._rng = rng
         self._unit = unit
-        self.bid_gaps = self._gaps()
-        self.ask_gaps = self._gaps()
-        self.bid_sizes = [self._size() for _ in range(DEPTH - 1)]
-        self.ask_sizes = [self._size() for _ in range(DEPTH - 1)]
+        self.bid_gaps = self._gaps(ticks)
+        self.ask_gaps = self._gaps(ticks)
+        self.bid_sizes = [self._size(i) for i in range(1, DEPTH)]
+        self.ask_sizes = [self._size(i) for i in range(1, DEPTH)]
 
-    def _gaps(self) -> list[int]:
+    def _gaps(self, ticks: int) -> list[int]:
         total, gaps = 0, []
-        for _ in range(DEPTH - 1):
-            total += self._rng.randint(1, 40)
+        for position in range(1, DEPTH):
+            total += level_gap(self._rng, ticks, position)
             gaps.append(total)
         return gaps
 
-    def _size(self) -> str:
-        return f"{self._unit * self._rng.lognormvariate(0.0, 1.0):.8f}"
+    def _size(self, position: int) -> str:
+        return f"{level_size(self._rng, self._unit, position):.8f}"
 
     def churn(self) -> None:
         """Replace one size per side, as deeper levels change too in a live book."""
         i = self._rng.randrange(DEPTH - 1)
-        self.bid_sizes[i] = self._size()
-        self.ask_sizes[DEPTH - 2 - i] = self._size()
+        self.bid_sizes[i] = self._size(i + 1)
+        j = DEPTH - 2 - i
+        self.ask_sizes[j] = self._size(j + 1)
 
 
 class BitstampVenue(Venue):
@@ -92,8 +103,13 @@ class BitstampVenue(Venue):
         self._book_channel = {s: f"{BOOK}_{pair_of(s)}" for s in self.symbols}
         self._trade_channel = {s: f"{TRADES}_{pair_of(s)}" for s in self.symbols}
         rng = random.Random(f"{seed}:bitstamp:depth")
-        # Deeper levels hold a few thousand quote units each, whatever the asset's price.
-        self._depth = {s: _Depth(rng, 3000.0 / start_price(s)) for s in self.symbols}
+        # Deeper levels hold a few thousand USD each, whatever the asset's price (ETH-BTC sizes
+        # are ETH worth that much), at distances set in ticks from the start price.
+        self._depth = {
+            s: _Depth(rng, 3000.0 / base_usd_price(s),
+                      round(start_price(s) / self.market.book(self.name, s).tick))
+            for s in self.symbols
+        }
         self._trade_ids = random.Random(f"{seed}:bitstamp:ids").randrange(200_000_000, 400_000_000)
         self._order_ids = 1_830_000_000_000_000
 

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from simulator.prices import Change, Market, Top, start_price
+from simulator.prices import Change, Market, Top, base_usd_price, start_price
 from simulator.venues.base import Client, Outgoing, Venue, dumps, split_pair
 
 MAX_ARGS = 10  # per subscribe request on spot
@@ -111,7 +111,7 @@ class BybitVenue(Venue):
                 "lotSizeFilter": {
                     "basePrecision": f"{10.0**-COIN_DECIMALS:.{COIN_DECIMALS}f}",
                     "quotePrecision": "0.00000001",
-                    "minOrderQty": f"{5.0 / start_price(symbol):.{COIN_DECIMALS}f}",
+                    "minOrderQty": f"{5.0 / base_usd_price(symbol):.{COIN_DECIMALS}f}",
                     "maxOrderQty": "10000",
                     "minOrderAmt": "5",
                     "maxOrderAmt": "2000000",

@@ -41,8 +41,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from simulator.prices import Change, Market, Top, Trade, start_price
-from simulator.venues.base import Client, Outgoing, Venue, dumps, rfc3339_us, split_pair
+from simulator.prices import Change, Market, Top, Trade, base_usd_price, start_price
+from simulator.venues.base import (
+    BOOK_LEVELS,
+    Client,
+    Outgoing,
+    Venue,
+    dumps,
+    level_gap,
+    level_size,
+    rfc3339_us,
+    split_pair,
+)
 
 CHANNELS = ("level2_batch", "ticker", "heartbeat", "matches")
 # Real public channels that are acknowledged but carry nothing here.
@@ -52,7 +62,7 @@ AUTH_REASON = "level2, level3, and full channels now require authentication."
 SUBSCRIBE_WITHIN_S = 5.0
 HEARTBEAT_US = 1_000_000
 GAP_REWIND = 100_000  # how far the `gap` fault moves every product's sequence back
-DEPTH = 10  # levels per side in the simulated book
+DEPTH = BOOK_LEVELS  # levels per side in the simulated book
 EXTRA_PAIRS = ("BTC-EUR", "ETH-BTC", "SOL-USD")  # listed but not configured: clients filter
 SIZE_DECIMALS = 8
 
@@ -63,10 +73,13 @@ def fixed_size(size: float) -> str:
 
 
 class Ladder:
-    """A simulated delta book: the walk's top of book plus a few deeper levels that follow it.
+    """A simulated delta book: the walk's top of book plus deeper levels that follow it.
 
     Prices are integer ticks, so texts are exact; `apply` moves the book to a new top and
     returns the level changes (side, price text, size text, zero size = delete) that do it.
+    Levels added behind the book sit further apart the deeper they are, with larger sizes
+    (`level_gap`, `level_size`); deeper levels never touch the top, so every change the
+    ladder makes beyond the walk's own top is invisible to a top-of-book reader.
     """
 
     def __init__(self, decimals: int, rng: random.Random, unit: float,
@@ -92,8 +105,8 @@ class Ladder:
     def _ticks(self, side: str, key: int) -> int:
         return -key if side == "buy" else key
 
-    def _deep_size(self) -> str:
-        size = round(self._unit * self._rng.lognormvariate(0.0, 1.0), SIZE_DECIMALS)
+    def _deep_size(self, position: int) -> str:
+        size = round(level_size(self._rng, self._unit, position), SIZE_DECIMALS)
         return self._size_text(max(size, 10.0**-SIZE_DECIMALS))
 
     def apply(self, top: Top) -> list[tuple[str, str, str]]:
@@ -107,8 +120,9 @@ class Ladder:
         levels = self._sides[side]
         deeper = sorted(levels)[1:]
         if deeper and self._rng.random() < 0.5:
-            key = self._rng.choice(deeper)
-            levels[key] = self._deep_size()
+            position = self._rng.randrange(len(deeper))
+            key = deeper[position]
+            levels[key] = self._deep_size(position + 1)
             out.append((side, self.price_text(self._ticks(side, key)), levels[key]))
         return out
 
@@ -125,10 +139,11 @@ class Ladder:
             del levels[worst]
             out.append((side, self.price_text(self._ticks(side, worst)), self._zero))
         while len(levels) < self._depth:
-            key = max(levels) + self._rng.randint(1, 40)
+            worst = max(levels)
+            key = worst + level_gap(self._rng, worst, len(levels))
             if self._ticks(side, key) <= 0:
                 break  # a bid ladder of a very cheap asset reached zero
-            levels[key] = self._deep_size()
+            levels[key] = self._deep_size(len(levels))
             out.append((side, self.price_text(self._ticks(side, key)), levels[key]))
 
     def levels(self, side: str) -> list[tuple[str, str]]:
@@ -164,7 +179,7 @@ class CoinbaseVenue(Venue):
         self._rng = random.Random(f"{seed}:coinbase")
         self._ladders = {
             s: Ladder(self.market.book(self.name, s).decimals, self._rng,
-                      3000.0 / start_price(s), fixed_size, fixed_size(0.0))
+                      3000.0 / base_usd_price(s), fixed_size, fixed_size(0.0))
             for s in self.symbols
         }
         self._sequence = {s: self._rng.randrange(10**8, 10**9) for s in self.symbols}
@@ -188,11 +203,10 @@ class CoinbaseVenue(Venue):
         for symbol in [*self.symbols, *extras]:
             base, quote = split_pair(symbol)
             decimals = self.price_decimals(symbol)
-            price = start_price(symbol)
             rows.append({
                 "id": symbol, "base_currency": base, "quote_currency": quote,
-                "base_min_size": f"{10.0 / price:.8f}".rstrip("0").rstrip("."),
-                "base_max_size": f"{2_000_000.0 / price:.0f}",
+                "base_min_size": f"{10.0 / base_usd_price(symbol):.8f}".rstrip("0").rstrip("."),
+                "base_max_size": f"{2_000_000.0 / base_usd_price(symbol):.0f}",
                 "quote_increment": f"{10.0**-decimals:.{decimals}f}",
                 "base_increment": "0.00000001", "display_name": f"{base}/{quote}",
                 "min_market_funds": "1", "max_market_funds": "1000000",

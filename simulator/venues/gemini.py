@@ -33,7 +33,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from simulator.prices import Change, Market, Trade, start_price
+from simulator.prices import Change, Market, Trade, base_usd_price
 from simulator.venues.base import Client, Outgoing, Venue, dumps, split_pair
 from simulator.venues.coinbase import Ladder
 
@@ -66,7 +66,7 @@ class GeminiVenue(Venue):
         self._by_v2 = {v2_symbol(s): s for s in self.symbols}
         self._ladders = {
             s: Ladder(self.market.book(self.name, s).decimals, self._rng,
-                      3000.0 / start_price(s), trimmed, "0")
+                      3000.0 / base_usd_price(s), trimmed, "0")
             for s in self.symbols
         }
         self._trades: dict[str, deque[dict[str, Any]]] = {

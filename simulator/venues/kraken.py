@@ -9,7 +9,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from simulator.prices import Change, Market, Top, default_price_decimals, start_price
+from simulator.prices import (
+    Change,
+    Market,
+    Top,
+    base_usd_price,
+    default_price_decimals,
+    start_price,
+)
 from simulator.venues.base import (
     Client,
     Outgoing,
@@ -70,7 +77,7 @@ def asset_pair(symbol: str) -> tuple[str, dict[str, Any]]:
     key = base_id + quote_id if base in LEGACY_BASES and quote in ASSET_IDS else altname
     price = start_price(symbol)
     decimals = kraken_price_decimals(price)
-    ordermin = 10.0 / price
+    ordermin = 10.0 / base_usd_price(symbol)  # sizes are base units: USD value, not price
     ordermin = round(ordermin, -int(math.floor(math.log10(ordermin))))
     return key, {
         "altname": altname,

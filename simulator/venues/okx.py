@@ -19,7 +19,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from simulator.prices import Change, Market, Top, Trade, start_price
+from simulator.prices import Change, Market, Top, Trade, base_usd_price, start_price
 from simulator.venues.base import Client, Outgoing, Venue, dumps, split_pair
 
 TICKERS = "tickers"
@@ -94,8 +94,7 @@ class OkxVenue(Venue):
     def _instrument(self, symbol: str) -> dict[str, str]:
         base, quote = split_pair(symbol)
         decimals = self.price_decimals(symbol)
-        price = start_price(symbol)
-        min_size = 10.0 / price
+        min_size = 10.0 / base_usd_price(symbol)
         return {
             "alias": "", "baseCcy": base, "category": "1", "ctMult": "", "ctType": "",
             "ctVal": "", "ctValCcy": "", "expTime": "", "instId": symbol, "instType": "SPOT",

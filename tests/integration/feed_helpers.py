@@ -28,13 +28,15 @@ class Recorder:
 
     def __init__(self) -> None:
         self.quotes: list[tuple[Any, ...]] = []
+        self.depths: list[tuple[str, list[Any]]] = []  # (path, depth row) as published
         self.events: list[dict[str, Any]] = []
         self.lock = threading.Lock()
 
-    def send(self, path: str, rows: list[tuple[Any, ...]]) -> None:
-        if path == "storage":
-            with self.lock:
+    def send(self, path: str, rows: list[tuple[Any, ...]], depth_rows: list[list[Any]]) -> None:
+        with self.lock:
+            if path == "storage":
                 self.quotes.extend(rows)
+            self.depths.extend((path, row) for row in depth_rows)
 
     def send_events(self, events: list[dict[str, Any]]) -> None:
         with self.lock:

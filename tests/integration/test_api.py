@@ -228,6 +228,9 @@ def test_opportunities_best_first_with_full_records(client: FlaskClient, seed: S
         "buy_price": 100.0, "sell_price": 101.5, "size": 0.5, "gross_pct": 1.5, "net_pct": 0.8,
         "net_profit": 0.4, "peak_net_pct": 0.8, "max_size": 0.5, "max_profit": 0.4,
         "opened_ns": seed.now_ns, "updated_ns": seed.now_ns, "mean_net_pct": 0.8, "samples": 1,
+        "fee_buy": 0.0, "fee_sell": 0.0, "walked": False, "notional": 0.0,
+        "notional_net_pct": None, "notional_profit": None, "withdrawal_fee": None,
+        "transfer_net_profit": None, "version": 0, "event_ns": seed.now_ns,
     }
 
 

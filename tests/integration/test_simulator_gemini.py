@@ -108,7 +108,7 @@ def test_full_book_then_deltas_and_trades(sim: SimProcess) -> None:
             bids = [Decimal(c[1]) for c in book["changes"] if c[0] == "buy"]
             asks = [Decimal(c[1]) for c in book["changes"] if c[0] == "sell"]
             assert bids == sorted(bids, reverse=True) and asks == sorted(asks)
-            assert len(bids) == len(asks) == 10 and bids[0] < asks[0]
+            assert len(bids) == len(asks) == 20 and bids[0] < asks[0]
             ids = [t["event_id"] for t in book["trades"]]
             assert 1 <= len(ids) <= 50 and ids == sorted(ids, reverse=True)  # newest first
             assert trade["event_id"] in ids

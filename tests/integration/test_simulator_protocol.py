@@ -49,7 +49,7 @@ def test_bitstamp_ack_then_full_book_snapshots(sim: sh.SimProcess) -> None:
         data = frame["data"]
         assert set(data) == {"timestamp", "microtimestamp", "bids", "asks"}
         assert data["timestamp"] == str(int(data["microtimestamp"]) // 1_000_000)
-        assert len(data["bids"]) == 10 and len(data["asks"]) == 10
+        assert len(data["bids"]) == 20 and len(data["asks"]) == 20
         for level in data["bids"] + data["asks"]:
             assert len(level) == 2 and all(DECIMAL.match(x) for x in level), level
         bids = [float(p) for p, _ in data["bids"]]
@@ -57,6 +57,8 @@ def test_bitstamp_ack_then_full_book_snapshots(sim: sh.SimProcess) -> None:
         assert bids == sorted(bids, reverse=True) and asks == sorted(asks)
         assert bids[0] < asks[0]
         assert 40_000 < bids[0] < 90_000  # BTC starts near 64,000
+        # Deeper levels sit further apart, so walking the book costs more the deeper it goes.
+        assert bids[18] - bids[19] > bids[0] - bids[1] and asks[19] - asks[18] > asks[1] - asks[0]
     finally:
         ws.close()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.arbitrage import evaluate, find_opportunities, is_fresh
+from core.arbitrage import Rules, evaluate, find_opportunities, is_fresh
 from core.types import Quote
 
 pytestmark = pytest.mark.unit
@@ -46,7 +46,7 @@ def test_find_opportunities_orders_pairs_and_filters() -> None:
         "b": q("b", 102.0, 103.0),
         "c": q("c", 101.0, 101.5),
     }
-    found = find_opportunities(quotes, lambda ex: 0.001, NOW, 5.0, 0.0)
+    found = find_opportunities(quotes, Rules(lambda ex: 0.001, 5.0, 0.0), NOW)
     pairs = [(o.buy_exchange, o.sell_exchange) for o in found]
     # a→b best (buy 100, sell 102), then a→c (buy 100, sell 101); c→b (101.5 → 102) is 0.29 %.
     assert pairs == [("a", "b"), ("a", "c"), ("c", "b")]
@@ -56,23 +56,24 @@ def test_find_opportunities_orders_pairs_and_filters() -> None:
 
 def test_min_net_pct_threshold() -> None:
     quotes = {"a": q("a", 99.0, 100.0), "b": q("b", 101.0, 102.0)}
-    assert find_opportunities(quotes, lambda ex: 0.0, NOW, 5.0, 1.0)[0].net_pct == pytest.approx(1)
-    assert find_opportunities(quotes, lambda ex: 0.0, NOW, 5.0, 1.01) == []
+    [at_one] = find_opportunities(quotes, Rules(lambda ex: 0.0, 5.0, 1.0), NOW)
+    assert at_one.net_pct == pytest.approx(1)
+    assert find_opportunities(quotes, Rules(lambda ex: 0.0, 5.0, 1.01), NOW) == []
 
 
 def test_negative_min_net_lists_every_ordered_pair() -> None:
     quotes = {"a": q("a", 99.0, 100.0), "b": q("b", 101.0, 102.0), "c": q("c", 100, 101)}
-    found = find_opportunities(quotes, lambda ex: 0.004, NOW, 5.0, -100.0)
+    found = find_opportunities(quotes, Rules(lambda ex: 0.004, 5.0, -100.0), NOW)
     assert len(found) == 6  # 3 venues → 3·2 ordered pairs, never a venue with itself
     assert all(o.buy_exchange != o.sell_exchange for o in found)
 
 
 def test_stale_quotes_are_ignored() -> None:
     quotes = {"a": q("a", 99.0, 100.0, age_s=6.0), "b": q("b", 105.0, 106.0)}
-    assert find_opportunities(quotes, lambda ex: 0.0, NOW, 5.0, 0.0) == []
+    assert find_opportunities(quotes, Rules(lambda ex: 0.0, 5.0, 0.0), NOW) == []
     assert not is_fresh(quotes["a"], NOW, 5.0) and is_fresh(quotes["b"], NOW, 5.0)
 
 
 def test_zero_prices_are_ignored() -> None:
     quotes = {"a": q("a", 0.0, 0.0), "b": q("b", 105.0, 106.0)}
-    assert find_opportunities(quotes, lambda ex: 0.0, NOW, 5.0, -100.0) == []
+    assert find_opportunities(quotes, Rules(lambda ex: 0.0, 5.0, -100.0), NOW) == []

@@ -25,9 +25,9 @@ def test_storage_flushes_at_5000_quotes_exactly() -> None:
     batcher = Batcher([BatchPath("storage", 0.25, 5000)])
     assert batcher.add([quote(i) for i in range(4999)], now=0.0) == []
     ready = batcher.add([quote(4999), quote(5000)], now=0.001)
-    assert [(name, len(rows)) for name, rows in ready] == [("storage", 5000)]
-    assert ready[0][1][0].ts_received_ns == 0 and ready[0][1][-1].ts_received_ns == 4999
-    assert batcher.drain()[0][1] == [quote(5000)]
+    assert [(b.path, len(b.quotes)) for b in ready] == [("storage", 5000)]
+    assert ready[0].quotes[0].ts_received_ns == 0 and ready[0].quotes[-1].ts_received_ns == 4999
+    assert batcher.drain()[0].quotes == [quote(5000)]
 
 
 def test_age_limit_counts_from_the_oldest_pending_quote() -> None:
@@ -36,12 +36,12 @@ def test_age_limit_counts_from_the_oldest_pending_quote() -> None:
     assert batcher.next_deadline() == pytest.approx(10.020)
     assert batcher.due(10.019) == []
     due = batcher.due(10.020)
-    assert [name for name, _ in due] == ["arbitrage"]
+    assert [b.path for b in due] == ["arbitrage"]
     batcher.add([quote(2)], now=10.1)
     assert batcher.next_deadline() == pytest.approx(10.12)
-    assert [(n, len(r)) for n, r in batcher.due(10.12)] == [("arbitrage", 1)]
+    assert [(b.path, len(b.quotes)) for b in batcher.due(10.12)] == [("arbitrage", 1)]
     assert batcher.due(10.249) == []
-    assert [(n, len(r)) for n, r in batcher.due(10.25)] == [("storage", 2)]
+    assert [(b.path, len(b.quotes)) for b in batcher.due(10.25)] == [("storage", 2)]
     assert batcher.next_deadline() is None
 
 
@@ -50,19 +50,19 @@ def test_arbitrage_path_keeps_newest_per_series_but_counts_all() -> None:
     batcher = Batcher([path])
     batcher.add([quote(i) for i in range(10)] + [quote(3, "bitstamp")], now=0.0)
     assert path.pending == 11
-    rows = batcher.due(1.0)[0][1]
+    rows = batcher.due(1.0)[0].quotes
     assert sorted((q.exchange, q.ts_received_ns) for q in rows) == [("bitstamp", 3), ("kraken", 9)]
 
 
 def test_arbitrage_path_flushes_at_500_added_quotes() -> None:
     batcher = Batcher([BatchPath("arbitrage", 0.02, 500, coalesce=True)])
     ready = batcher.add([quote(i) for i in range(500)], now=0.0)
-    assert len(ready) == 1 and len(ready[0][1]) == 1  # one series, coalesced
+    assert len(ready) == 1 and len(ready[0].quotes) == 1  # one series, coalesced
 
 
 def test_drain_returns_only_non_empty_and_resets() -> None:
     batcher = Batcher.default()
     assert batcher.drain() == []
     batcher.add([quote(1)], now=0.0)
-    assert [n for n, _ in batcher.drain()] == ["arbitrage", "storage"]
+    assert [b.path for b in batcher.drain()] == ["arbitrage", "storage"]
     assert batcher.drain() == [] and batcher.next_deadline() is None

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
 APP_SERVICES = {name for name, s in SERVICES.items() if s.get("build")}
-WORKER_QUEUES = {"storage", "arbitrage", "reports"}
+WORKER_QUEUES = {"storage", "arbitrage", "reports", "alerts"}
 PUBLISHED = {"web", "flower"}
 
 # Reads of the environment in Python: os.environ.get("X"), os.environ["X"], os.getenv("X"),

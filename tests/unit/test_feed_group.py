@@ -39,7 +39,7 @@ def test_venue_state(states: list[str], expected: str) -> None:
 
 def test_aggregate_sums_connections() -> None:
     adapter_cls = get_adapter("kraken")
-    publisher = Publisher(lambda path, rows: None, Batcher([]))
+    publisher = Publisher(lambda path, rows, depth_rows: None, Batcher([]))
     workers = [FeedWorker(adapter_cls(chunk), "ws://x", publisher)
                for chunk in split_markets(markets(3), 2)]
     workers[0].messages, workers[1].messages = 10, 5

@@ -25,7 +25,7 @@ def quote(i: int) -> Quote:
 
 def test_publisher_flushes_everything_on_stop() -> None:
     sent: list[tuple[str, list]] = []
-    publisher = Publisher(lambda path, rows: sent.append((path, rows)),
+    publisher = Publisher(lambda path, rows, depth_rows: sent.append((path, rows)),
                           Batcher([BatchPath("storage", 60.0, 10_000)]))
     publisher.start()
     for i in range(1234):
@@ -39,7 +39,8 @@ def test_publisher_flushes_everything_on_stop() -> None:
 
 def test_publisher_sends_on_time_without_more_input() -> None:
     sent = threading.Event()
-    publisher = Publisher(lambda path, rows: sent.set(), Batcher([BatchPath("arb", 0.02, 500)]))
+    publisher = Publisher(lambda path, rows, depth_rows: sent.set(),
+                          Batcher([BatchPath("arb", 0.02, 500)]))
     publisher.start()
     publisher.put([quote(1)])
     assert sent.wait(2.0)
@@ -50,7 +51,7 @@ def test_publisher_sends_on_time_without_more_input() -> None:
 def test_publisher_keeps_a_batch_until_the_broker_takes_it() -> None:
     attempts: list[int] = []
 
-    def flaky(path: str, rows: list) -> None:
+    def flaky(path: str, rows: list, depth_rows: list) -> None:
         attempts.append(len(rows))
         if len(attempts) < 3:
             raise ConnectionError("broker down")

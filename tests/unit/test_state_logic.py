@@ -8,6 +8,7 @@ import fakeredis
 import pytest
 
 from core import engine
+from core.arbitrage import Rules
 from core.state import RedisState, pack_quote, unpack_quote
 from core.types import Quote
 
@@ -51,13 +52,13 @@ def test_newer_wins_at_nanosecond_resolution(state: RedisState) -> None:
 
 def test_keys_carry_the_prefix(state: RedisState) -> None:
     state.update_quotes([q("kraken", 100, 101, T0)])
-    assert set(state.redis.keys("*")) == {"unit:quote:BTC-USD", "unit:symbols"}
+    assert set(state.redis.keys("*")) == {"unit:quote:BTC-USD", "unit:symbols", "unit:versions"}
     assert state.symbols() == ["BTC-USD"]
 
 
 def test_engine_opens_updates_and_closes(state: RedisState) -> None:
     fee = lambda ex: 0.0  # noqa: E731
-    res = engine.ingest(state, [q("a", 99, 100, T0), q("b", 102, 103, T0)], fee, T0, 5.0, 0.0)
+    res = engine.ingest(state, [q("a", 99, 100, T0), q("b", 102, 103, T0)], Rules(fee), T0)
     opened = [d for kind, d in res.events if kind == "opportunity"]
     assert [(o["action"], o["buy_exchange"], o["sell_exchange"]) for o in opened] == [
         ("open", "a", "b")
@@ -65,7 +66,7 @@ def test_engine_opens_updates_and_closes(state: RedisState) -> None:
     assert [o["symbol"] for o in state.opportunities()] == ["BTC-USD"]
 
     # The gap widens: same opportunity, updated, peak follows.
-    res = engine.ingest(state, [q("b", 104, 105, T0 + 1)], fee, T0 + 10**9, 5.0, 0.0)
+    res = engine.ingest(state, [q("b", 104, 105, T0 + 1)], Rules(fee), T0 + 10**9)
     [update] = [d for kind, d in res.events if kind == "opportunity"]
     assert update["action"] == "update"
     [open_opp] = state.opportunities()
@@ -75,17 +76,18 @@ def test_engine_opens_updates_and_closes(state: RedisState) -> None:
     assert open_opp["opened_ns"] == T0
 
     # The gap closes: removed from Redis, handed over once as a closed record.
-    res = engine.ingest(state, [q("b", 99.5, 100.5, T0 + 2)], fee, T0 + 3 * 10**9, 5.0, 0.0)
+    res = engine.ingest(state, [q("b", 99.5, 100.5, T0 + 2)], Rules(fee), T0 + 3 * 10**9)
     assert state.opportunities() == []
     [closed] = res.closed
-    assert closed["peak_net_pct"] == pytest.approx(4.0) and closed["closed_ns"] == T0 + 3 * 10**9
+    assert closed["peak_net_pct"] == pytest.approx(4.0)
+    assert closed["closed_ns"] == T0 + 2  # the newer quote of the pair, not the pass's clock
     assert closed["max_size"] == 2.0
     assert state.open_members("BTC-USD") == set()
     assert not any(k.startswith("unit:opp:") for k in state.redis.keys("*"))
 
 
 def test_close_is_handed_to_one_caller_only(state: RedisState) -> None:
-    engine.ingest(state, [q("a", 99, 100, T0), q("b", 102, 103, T0)], lambda ex: 0.0, T0, 5, 0)
+    engine.ingest(state, [q("a", 99, 100, T0), q("b", 102, 103, T0)], Rules(lambda ex: 0.0), T0)
     member = next(iter(state.open_members("BTC-USD")))
     assert state.close_opportunity("BTC-USD", member) is not None
     assert state.close_opportunity("BTC-USD", member) is None
@@ -93,15 +95,15 @@ def test_close_is_handed_to_one_caller_only(state: RedisState) -> None:
 
 def test_expire_stale_closes_when_quotes_age(state: RedisState) -> None:
     fee = lambda ex: 0.0  # noqa: E731
-    engine.ingest(state, [q("a", 99, 100, T0), q("b", 102, 103, T0)], fee, T0, 5.0, 0.0)
-    assert engine.expire_stale(state, fee, T0 + 4 * 10**9, 5.0, 0.0).closed == []
-    res = engine.expire_stale(state, fee, T0 + 6 * 10**9, 5.0, 0.0)
+    engine.ingest(state, [q("a", 99, 100, T0), q("b", 102, 103, T0)], Rules(fee), T0)
+    assert engine.expire_stale(state, Rules(fee), T0 + 4 * 10**9).closed == []
+    res = engine.expire_stale(state, Rules(fee), T0 + 6 * 10**9)
     assert len(res.closed) == 1 and state.opportunities() == []
 
 
 def test_ingest_stores_only_the_newest_of_a_batch(state: RedisState) -> None:
     batch = [q("a", 100 + i, 101 + i, T0 + i) for i in range(5)]
-    res = engine.ingest(state, list(reversed(batch)), lambda ex: 0.0, T0, 5.0, 0.0)
+    res = engine.ingest(state, list(reversed(batch)), Rules(lambda ex: 0.0), T0)
     assert res.stored_quotes == 1
     assert state.quotes_for("BTC-USD")["a"].bid == 104
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from core.orderbook import OrderBook
-from core.types import Market, Quote
+from core.types import Depth, Level, Market, Quote
 from workers.exchanges.fields import SHAPE_ERRORS
 
 # Every adapter class registers itself here by its `name` when its module is imported.
@@ -49,6 +49,13 @@ class Adapter:
         # Markets whose crossed book already cost one reconnect; cleared once seen uncrossed,
         # so a venue whose book really is crossed (an auction) cannot cause a reconnect storm.
         self._crossed_resynced: set[str] = set()
+        # Best levels per side to publish as Depth from a local book (0: off). The feed worker
+        # sets it from BOOK_DEPTH; adapters without a book never produce Depth.
+        self.depth_levels = 0
+        # Last Depth levels emitted per native market: (bids, asks), best first.
+        self._depths: dict[str, tuple[tuple[Level, ...], tuple[Level, ...]]] = {}
+        # Depth waiting for `take_depth`, one per market (a newer one replaces it).
+        self._pending_depth: dict[str, Depth] = {}
 
     @classmethod
     def markets_url(cls, rest_url: str | None = None) -> str:
@@ -75,10 +82,12 @@ class Adapter:
     def on_connect(self) -> None:
         """Forget per-connection state before a (re)connect; books are rebuilt from new frames.
 
-        The emitted tops are forgotten too, so the first top on the new connection goes out.
+        The emitted tops and depths are forgotten too, so the first of each on the new
+        connection goes out.
         """
         self.reconnect_reason = None
         self._tops.clear()
+        self._depths.clear()
 
     def top_changed(self, native: str, top: tuple[float, float, float, float]) -> bool:
         """Record `top` for a market; False when it equals the last one emitted (no Quote)."""
@@ -86,6 +95,35 @@ class Adapter:
             return False
         self._tops[native] = top
         return True
+
+    def take_depth(self) -> list[Depth]:
+        """Hand over the Depth produced since the last call (at most one per market)."""
+        if not self._pending_depth:
+            return []
+        depths = list(self._pending_depth.values())
+        self._pending_depth.clear()
+        return depths
+
+    def note_depth(
+        self, native: str, bids: tuple[Level, ...], asks: tuple[Level, ...], received_ns: int
+    ) -> None:
+        """Queue a Depth of a valid (uncrossed) book when its levels differ from the last sent."""
+        levels = (bids, asks)
+        if self._depths.get(native) == levels:
+            return
+        self._depths[native] = levels
+        self._pending_depth[native] = Depth(self.name, self.markets[native].symbol, bids, asks,
+                                            received_ns)
+
+    def book_depth(self, native: str, book: OrderBook, received_ns: int) -> None:
+        """Queue a Depth of the book's best `depth_levels` levels when they changed.
+
+        Call only for a book that has a valid (two-sided, uncrossed) top of book.
+        """
+        n = self.depth_levels
+        if n > 0:
+            self.note_depth(native, tuple(book.bids.levels(n)), tuple(book.asks.levels(n)),
+                            received_ns)
 
     def book_quote(
         self,
@@ -99,7 +137,8 @@ class Adapter:
         """A Quote from a local book when its top changed; a book crossed by deltas resyncs once.
 
         A crossed book after deltas means a missed update, so the connection is renewed (which
-        brings fresh snapshots); a snapshot that is itself crossed is only counted.
+        brings fresh snapshots); a snapshot that is itself crossed is only counted. A usable
+        book also queues its Depth (see `book_depth`), even when only deeper levels moved.
         """
         top = book.top()
         if top is None:
@@ -110,6 +149,7 @@ class Adapter:
                 self.request_reconnect("crossed_book")
             return self.reject("crossed_book")
         self._crossed_resynced.discard(native)
+        self.book_depth(native, book, received_ns)
         if not self.top_changed(native, top):
             return []
         symbol = self.markets[native].symbol

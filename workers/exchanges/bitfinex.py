@@ -341,6 +341,9 @@ class BitfinexAdapter(Adapter):
             return []
         if top[0] >= top[2]:
             return self.reject("crossed_book")
+        if channel.depth > 1:
+            # A `len: 1` book's Depth would repeat the Quote; deeper ones are worth walking.
+            self.book_depth(native, book, received_ns)
         if not self.top_changed(native, top):
             return []
         market = self.markets[native]

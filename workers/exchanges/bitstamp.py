@@ -9,11 +9,12 @@ snapshot on subscribe: a quiet book stays silent until it changes.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, ClassVar
 
 from core.orderbook import OrderBook
 from core.symbols import make_symbol, split_symbol
-from core.types import Market, Quote
+from core.types import Level, Market, Quote
 from workers.exchanges.base import Adapter
 from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import decimal_str as _price
@@ -161,9 +162,15 @@ class BitstampAdapter(Adapter):
         top = (_price(best_bid[0]), _price(best_bid[1]), _price(best_ask[0]), _price(best_ask[1]))
         micros = data.get("microtimestamp")
         ts_ns = _micros_to_ns(micros) if micros is not None else None
+        n = self.depth_levels
+        # Read before anything is recorded, so an unreadable level drops the whole frame.
+        depth = (_best_levels(bids, n, descending=True),
+                 _best_levels(asks, n, descending=False)) if n > 0 else None
         if top[0] >= top[2]:
             # Documented transient artifact of the snapshot; the next frame corrects it.
             return self.reject("crossed_book")
+        if depth is not None:
+            self.note_depth(native, depth[0], depth[1], received_ns)
         if not self.top_changed(native, top):
             return []
         return [
@@ -259,10 +266,36 @@ class BitstampAdapter(Adapter):
             return self.reject("empty_book")
         if top[0] >= top[2]:
             return self.reject("crossed_book")
+        self.book_depth(native, book, received_ns)
         if not self.top_changed(native, top):
             return []
         return [Quote(self.name, market.symbol, top[0], top[1], top[2], top[3],
                       self._last.get(native), micros * 1_000, received_ns)]
+
+
+def _best_levels(rows: list[Any], n: int, descending: bool) -> tuple[Level, ...]:
+    """The first `n` levels of a full-book side (best first, as Bitstamp sends them).
+
+    Only these are read: the rest of the 100 levels is never published. They must be strictly
+    ordered, since a walker trusts Depth to be best first. Parsed inline (the rules of
+    `decimal_str`: strings of finite positive numbers) because this runs on every frame.
+    """
+    levels: list[Level] = []
+    previous = math.inf if descending else 0.0
+    for row in rows[:n]:
+        if type(row) is not list or len(row) != 2:
+            raise TypeError("book level is not a [price, size] pair")
+        price_text, size_text = row
+        if type(price_text) is not str or type(size_text) is not str:
+            raise TypeError("book level is not two decimal strings")
+        price, size = float(price_text), float(size_text)
+        if not (0.0 < size < math.inf and 0.0 < price < math.inf):
+            raise ValueError(f"not a usable level: {row!r}")
+        if not (price < previous if descending else price > previous):
+            raise ValueError("book levels are not in order")
+        levels.append((price, size))
+        previous = price
+    return tuple(levels)
 
 
 def _diff_levels(levels: Any, allow_zero: bool) -> list[tuple[float, float]]:

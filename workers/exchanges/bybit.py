@@ -211,6 +211,9 @@ class BybitAdapter(Adapter):
             return self.reject("empty_book")
         if top[0] >= top[2]:
             return self.reject("crossed_book")
+        if int(depth) > 1:
+            # A level-1 book's Depth would repeat the Quote; deeper ones are worth walking.
+            self.book_depth(native, book, received_ns)
         if not self.top_changed(native, top):
             return []
         return [Quote(self.name, market.symbol, top[0], top[1], top[2], top[3],

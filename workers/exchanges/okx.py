@@ -283,6 +283,7 @@ class OkxAdapter(Adapter):
             return []
         if top[0] >= top[2]:
             return self.reject("crossed_book")
+        self.book_depth(inst, book, received_ns)
         if not self.top_changed(inst, top):
             return []
         return [Quote(self.name, market.symbol, top[0], top[1], top[2], top[3],

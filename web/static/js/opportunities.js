@@ -1,4 +1,5 @@
-// Opportunities: live table sorted by net %, filters, and a per-row profit calculator.
+// Opportunities: live table sorted by net %, filters, and a per-row profit calculator; below it,
+// triangular cycles within one venue (live) and the history of closed ones per venue pair.
 import {
   Precision, baseOf, connectLive, dataJSON, el, formatAge, formatPct, getJSON, quoteOf,
   symbolLink,
@@ -10,6 +11,7 @@ const body = table.tBodies[0];
 const countLabel = document.getElementById("opp-count");
 const template = document.getElementById("calc-template");
 const fees = dataJSON(form, "fees", {});  // exchange → taker fee as a fraction
+const withdrawals = {};                   // exchange → {asset: withdrawal fee in that asset}
 const opps = new Map();                   // key → opportunity (+ firstSeen ms)
 const views = new Map();                  // key → {tr, cells, calcTr, calc}
 const precision = new Precision();
@@ -64,6 +66,11 @@ function makeView(key, o) {
   calc.querySelector(".sell-ex").textContent = o.sell_exchange;
   calc.querySelector("[name=buy_fee]").value = feePct(o.buy_exchange);
   calc.querySelector("[name=sell_fee]").value = feePct(o.sell_exchange);
+  const withdraw = calc.querySelector("[name=withdraw]");
+  const known = withdrawalFee(o);
+  if (known !== null) withdraw.value = known;
+  // Once the user types a fee, later fee loads leave it alone.
+  withdraw.addEventListener("input", () => { withdraw.dataset.edited = "1"; });
   calcTd.append(calc);
   calcTr.append(calcTd);
   toggle.addEventListener("click", () => {
@@ -80,6 +87,28 @@ function makeView(key, o) {
 function feePct(exchange) {
   const f = fees[exchange];
   return typeof f === "number" ? +(f * 100).toFixed(4) : "";
+}
+
+/** The fee to withdraw the bought coins from the buy venue: the engine's figure, else /api/fees. */
+function withdrawalFee(o) {
+  if (typeof o.withdrawal_fee === "number" && isFinite(o.withdrawal_fee)) return o.withdrawal_fee;
+  const table = withdrawals[o.buy_exchange];
+  const fee = table ? table[baseOf(o.symbol)] : undefined;
+  return typeof fee === "number" && isFinite(fee) && fee >= 0 ? fee : null;
+}
+
+/** Refill untouched withdrawal inputs once fees are known. */
+function prefillWithdrawals() {
+  for (const [key, view] of views) {
+    const o = opps.get(key);
+    const input = view.calc.querySelector("[name=withdraw]");
+    if (!o || input.dataset.edited) continue;
+    const known = withdrawalFee(o);
+    if (known !== null && String(known) !== input.value) {
+      input.value = known;
+      compute(key);
+    }
+  }
 }
 
 function num(input) {
@@ -214,18 +243,208 @@ async function loadFees() {
   }
 }
 
+/** Withdrawal fees per venue and asset; a server without /api/fees (404) just leaves them unset. */
+async function loadWithdrawals() {
+  const data = await getJSON("/api/fees");
+  if (!data || typeof data.venues !== "object" || data.venues === null) return;
+  for (const [venue, info] of Object.entries(data.venues)) {
+    if (info && typeof info.withdrawal === "object" && info.withdrawal !== null) {
+      withdrawals[venue] = info.withdrawal;
+    }
+  }
+  prefillWithdrawals();
+}
+
+// ---- Triangular arbitrage within one venue -------------------------------------------------
+
+const triBody = document.getElementById("triangles").tBodies[0];
+const triCount = document.getElementById("tri-count");
+const triSeen = new Map();  // key → first time this page saw the cycle (ms)
+const triAges = new Map();  // key → its "open for" cell, refreshed every second
+let triangles = [];
+let trianglesLoaded = false;
+
+const fmtAmount = (v) => (typeof v === "number" && isFinite(v)
+  ? v.toLocaleString("en-US", { maximumFractionDigits: Math.abs(v) >= 1 ? 2 : 8 }) : "–");
+
+function legText(leg) {
+  if (!leg || typeof leg.symbol !== "string") return "";
+  const price = typeof leg.price === "number" ? leg.price.toLocaleString("en-US", { maximumFractionDigits: 10 }) : "–";
+  return `${leg.side === "buy" ? "buy" : "sell"} ${leg.symbol} @ ${price}`;
+}
+
+function setTriangles(data) {
+  if (!data || !Array.isArray(data.triangles)) return;
+  triangles = data.triangles.filter((t) => t && typeof t.exchange === "string"
+    && Array.isArray(t.path) && Array.isArray(t.legs) && typeof t.net_pct === "number");
+  trianglesLoaded = true;
+  const now = Date.now();
+  const keys = new Set();
+  for (const t of triangles) {
+    const key = `${t.exchange}|${t.path.join(">")}`;
+    t._key = key;
+    keys.add(key);
+    if (!triSeen.has(key)) triSeen.set(key, now);
+  }
+  for (const key of [...triSeen.keys()]) if (!keys.has(key)) triSeen.delete(key);
+  renderTriangles();
+}
+
+function renderTriangles() {
+  if (!trianglesLoaded) return;
+  triAges.clear();
+  const rows = [...triangles].sort((a, b) => b.net_pct - a.net_pct).map((t) => {
+    const tr = el("tr", "tri-row");
+    tr.dataset.key = t._key;
+    const start = String(t.path[0] ?? "");
+    const cells = [
+      el("td", null, t.exchange),
+      el("td", "cycle", t.path.map(String).join(" → ")),
+      el("td", "legs", t.legs.map(legText).join(" · ")),
+      el("td", "num", formatPct(t.gross_pct)),
+      el("td", `num ${t.net_pct >= 0 ? "pos" : "neg"}`, formatPct(t.net_pct)),
+      el("td", "num", `${fmtAmount(t.max_start)} ${start}`),
+      el("td", "num", `${fmtAmount(t.max_profit)} ${start}`),
+      el("td", "num", formatAge((Date.now() - triSeen.get(t._key)) / 1000)),
+    ];
+    triAges.set(t._key, cells[7]);
+    tr.append(...cells);
+    return tr;
+  });
+  if (!rows.length) {
+    const tr = el("tr", "no-data");
+    const td = el("td", null, "No profitable cycle within a venue right now.");
+    td.colSpan = 8;
+    tr.append(td);
+    rows.push(tr);
+  }
+  triBody.replaceChildren(...rows);
+  triCount.textContent = `${triangles.length} found`;
+}
+
+/** Only the ages move between updates: rebuilding rows every second would lose a selection. */
+function tickTriangles() {
+  const now = Date.now();
+  for (const [key, td] of triAges) {
+    if (triSeen.has(key)) td.textContent = formatAge((now - triSeen.get(key)) / 1000);
+  }
+}
+
+async function loadTriangles() {
+  const data = await getJSON("/api/triangles?limit=200");
+  if (data) setTriangles(data);
+  else if (!trianglesLoaded) {
+    const tr = el("tr", "no-data");
+    const td = el("td", null, "No data from the API.");
+    td.colSpan = 8;
+    tr.append(td);
+    triBody.replaceChildren(tr);
+  }
+}
+
+// ---- History by venue pair -----------------------------------------------------------------
+
+const statsForm = document.getElementById("stats-range");
+const statsBody = document.getElementById("pair-stats").tBodies[0];
+const statsCount = document.getElementById("stats-count");
+
+function fmtDuration(s) {
+  if (typeof s !== "number" || !isFinite(s)) return "–";
+  if (s < 1) return `${Math.round(s * 1000)} ms`;
+  if (s < 10) return `${s.toFixed(2)} s`;
+  return formatAge(s);
+}
+
+function fmtProfit(total) {
+  if (!total || typeof total !== "object") return "–";
+  const parts = Object.entries(total).filter(([, v]) => typeof v === "number" && isFinite(v))
+    .map(([ccy, v]) => `${fmtAmount(v)} ${ccy}`);
+  return parts.length ? parts.join(" · ") : "–";
+}
+
+/** A tiny bar per duration bucket; heights through CSSOM (allowed by the page's CSP). */
+function histogram(buckets) {
+  const box = el("span", "histo");
+  if (!Array.isArray(buckets)) return box;
+  const max = Math.max(1, ...buckets.map((b) => (typeof b.count === "number" ? b.count : 0)));
+  let lower = 0;
+  const labels = [];
+  for (const b of buckets) {
+    const n = typeof b.count === "number" ? b.count : 0;
+    const bar = el("span");
+    bar.style.height = `${Math.max(4, (n / max) * 100)}%`;
+    if (!n) bar.style.opacity = "0.25";
+    const range = typeof b.lt_s === "number" ? `${lower}–${b.lt_s} s` : `≥ ${lower} s`;
+    bar.title = `${range}: ${n}`;
+    labels.push(`${range}: ${n}`);
+    if (typeof b.lt_s === "number") lower = b.lt_s;
+    box.append(bar);
+  }
+  box.title = labels.join("\n");
+  box.setAttribute("aria-label", labels.join(", "));
+  return box;
+}
+
+async function loadStats() {
+  const span = parseFloat(statsForm.elements.range.value) || 86400;
+  const start = (Date.now() / 1000 - span).toFixed(3);
+  const data = await getJSON(`/api/opportunities/stats?start=${encodeURIComponent(start)}`);
+  if (!data || !Array.isArray(data.pairs)) {
+    statsCount.textContent = "no data from the API";
+    return;
+  }
+  const rows = data.pairs.filter((p) => p && typeof p.buy_exchange === "string"
+    && typeof p.sell_exchange === "string").map((p) => {
+    const tr = el("tr", "stats-row");
+    tr.dataset.pair = `${p.buy_exchange}|${p.sell_exchange}`;
+    const hist = el("td");
+    hist.append(histogram(p.duration_histogram));
+    tr.append(
+      el("td", null, p.buy_exchange), el("td", null, p.sell_exchange),
+      el("td", "num", typeof p.count === "number" ? p.count.toLocaleString("en-US") : "–"),
+      el("td", "num", fmtDuration(p.duration_p50_s)), el("td", "num", fmtDuration(p.duration_p90_s)),
+      el("td", "num", fmtDuration(p.duration_max_s)), hist,
+      el("td", "num", formatPct(p.mean_peak_net_pct)),
+      el("td", "num", fmtProfit(p.total_profit)),
+    );
+    return tr;
+  });
+  if (!rows.length) {
+    const tr = el("tr", "no-data");
+    const td = el("td", null, "No closed opportunity in this range.");
+    td.colSpan = 9;
+    tr.append(td);
+    rows.push(tr);
+  }
+  statsBody.replaceChildren(...rows);
+  const total = data.pairs.reduce((n, p) => n + (typeof p.count === "number" ? p.count : 0), 0);
+  statsCount.textContent = `${total.toLocaleString("en-US")} closed over ${data.pairs.length} venue pairs`;
+}
+
+statsForm.addEventListener("input", loadStats);
+statsForm.addEventListener("submit", (e) => e.preventDefault());
+
 form.addEventListener("input", render);
 form.addEventListener("submit", (e) => e.preventDefault());
 
 async function start() {
   await Promise.all([loadFees(), load()]);
+  loadWithdrawals();
+  loadTriangles();
+  loadStats();
   connectLive((type, data) => {
+    if (type === "triangle") {
+      setTriangles(data);
+      return;
+    }
     if (type !== "opportunity") return;
     upsert(data);
     schedule();
   });
   setInterval(load, 30000);
-  setInterval(() => { if (built) render(); }, 1000);
+  setInterval(loadTriangles, 30000);
+  setInterval(loadStats, 60000);
+  setInterval(() => { if (built) render(); tickTriangles(); }, 1000);
 }
 
 start();

@@ -1,0 +1,56 @@
+"""JSON under `/api` for triangular arbitrage and the per-venue-pair history of opportunities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from flask import Blueprint, jsonify, request
+
+from core import history, triangles
+from core.influx import InfluxError
+from web import api
+from web.api import NotFound, _require_known, _symbol_param, _time_range
+from web.extensions import services
+from web.params import BadRequest, parse_exchange, parse_int, parse_number
+
+bp = Blueprint("arbitrage_views", __name__, url_prefix="/api")
+
+MAX_TRIANGLES = 1000
+
+# Same answers as the main API blueprint: its handlers only see its own routes.
+bp.register_error_handler(BadRequest, api._bad_request)
+bp.register_error_handler(NotFound, api._not_found)
+bp.register_error_handler(redis.RedisError, api._redis_down)
+bp.register_error_handler(InfluxError, api._influx_down)
+
+
+@bp.get("/triangles")
+def triangle_list() -> Any:
+    """The profitable cycles within one venue found by the last scan, best net % first."""
+    exchange = parse_exchange(request.args.get("exchange"))
+    min_net = parse_number(request.args.get("min_net_pct"), "min_net_pct", 0.0, 0.0, 1000.0)
+    limit = parse_int(request.args.get("limit"), "limit", 100, 1, MAX_TRIANGLES)
+    state = services.state
+    snap = triangles.decode_snapshot(state.redis.get(state.prefix + triangles.REDIS_KEY))
+    rows = [
+        t for t in snap["triangles"]
+        if isinstance(t, dict)
+        and (exchange is None or t.get("exchange") == exchange)
+        and isinstance(t.get("net_pct"), int | float) and t["net_pct"] >= min_net
+    ]
+    return jsonify({"triangles": rows[:limit], "computed_ns": snap["computed_ns"]})
+
+
+@bp.get("/opportunities/stats")
+def opportunity_stats() -> Any:
+    """Closed opportunities of [start, end) per venue pair: count, durations, total profit."""
+    symbol = _symbol_param()
+    start_ns, end_ns = _time_range()
+    if symbol is not None:
+        _require_known(symbol, (history.OPPORTUNITIES, history.QUOTES))
+    pairs = history.opportunity_stats(services.influx, symbol, start_ns, end_ns)
+    return jsonify({
+        "start_ns": start_ns, "end_ns": end_ns, "symbol": symbol,
+        "duration_edges_s": list(history.DURATION_EDGES_S), "pairs": pairs,
+    })
