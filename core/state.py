@@ -15,11 +15,15 @@ from core.types import Depth, Opportunity, Quote
 # Newer-wins update of many hash fields (quotes in `quote:{symbol}`, books in `book:{symbol}`) in
 # one round trip. A packed value starts with its 19-digit ns timestamp; comparing as strings
 # (length first) keeps full ns precision, which Lua's doubles would not. Every applied value
-# bumps its symbol's version, so a reader can tell which snapshot it computed from.
+# bumps its symbol's version, so a reader can tell which snapshot it computed from. Versions are
+# max(previous + 1, Redis clock in µs): strictly rising, and still rising after the keys were
+# flushed or evicted, so decisions recorded before a reset can never outrank later snapshots.
 # KEYS: versions hash, then one hash key per item. ARGV: (field, packed, symbol) per item.
 # Returns, per item, 1 when stored and 0 when it was not newer.
 _UPDATE_LATEST = """
 local applied = {}
+local clock = redis.call("TIME")
+local now_us = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 for i = 2, #KEYS do
   local base = 3 * (i - 2)
   local field, packed, symbol = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
@@ -34,7 +38,9 @@ for i = 2, #KEYS do
   end
   if newer then
     redis.call("HSET", KEYS[i], field, packed)
-    redis.call("HINCRBY", KEYS[1], symbol, 1)
+    local version = tonumber(redis.call("HGET", KEYS[1], symbol) or "0")
+    if version < now_us then version = now_us else version = version + 1 end
+    redis.call("HSET", KEYS[1], symbol, string.format("%.0f", version))
     applied[i - 1] = 1
   else
     applied[i - 1] = 0

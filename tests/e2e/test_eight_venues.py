@@ -56,8 +56,11 @@ def test_all_eight_venues_store_exactly_count_points_each(
         return {row["exchange"]: int(row["n"]) for row in rows}
 
     expected = {venue: COUNT for venue in VENUES}
-    wait_for(lambda: counts() == expected, 90, f"exactly {COUNT} points per venue",
-             every_s=1.0)
+    try:
+        wait_for(lambda: counts() == expected, 90, f"exactly {COUNT} points per venue",
+                 every_s=1.0)
+    except TimeoutError as exc:  # say which venue is off, and by how much
+        raise AssertionError(f"{exc}: stored {counts()}, simulator {stats()}") from exc
     stored_s = time.monotonic() - started
     time.sleep(1.5)
     assert counts() == expected

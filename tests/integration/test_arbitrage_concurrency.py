@@ -159,3 +159,25 @@ def test_a_decision_from_an_older_snapshot_never_overwrites_a_newer_one(
     # ...and after the close, the old snapshot cannot reopen it either.
     assert private_state.upsert_many(stale_upserts) == [-1]
     assert private_state.opportunities() == []
+
+
+def test_decisions_recorded_before_a_flush_never_block_later_snapshots(
+    private_state: RedisState,
+) -> None:
+    """Versions follow the Redis clock, so keys flushed mid-flight cannot freeze a pair."""
+    from core.engine import decide
+
+    now = time.time_ns()
+    rules = Rules(lambda ex: 0.0, max_age_s=600.0)
+    symbol = f"FLU{uuid.uuid4().hex[:4].upper()}-USD"
+    quotes = [Quote("va", symbol, 99.0, 1.0, 100.0, 1.0, None, None, now),
+              Quote("vb", symbol, 102.0, 1.0, 103.0, 1.0, None, None, now)]
+    private_state.apply(quotes)
+    in_flight, _ = decide(private_state.snapshot([symbol]), rules, now)
+    private_state.clear()  # a flush or restart while a worker still holds its decision
+    assert private_state.upsert_many(in_flight) == [1]
+
+    private_state.apply([q._replace(ts_received_ns=now + 1) for q in quotes])
+    upserts, _ = decide(private_state.snapshot([symbol]), rules, now + 1)
+    assert upserts[0].version > in_flight[0].version
+    assert private_state.upsert_many(upserts) == [0]
