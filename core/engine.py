@@ -1,7 +1,8 @@
 """One arbitrage pass over Redis state: store quotes and books, recompute symbols, open and close.
 
-A pass costs four round trips however many symbols it touches: apply the batch, read one atomic
-snapshot of the touched symbols, write every opportunity change, publish (done by the caller).
+A pass costs four round trips however many symbols it touches: apply the batch and read the
+changed symbols in one atomic script, write the opens and updates, write the closes, publish
+(done by the caller).
 Every opportunity carries its snapshot's version, so with several workers a decision taken from
 an older snapshot never overwrites one taken from a newer snapshot.
 """
@@ -108,7 +109,18 @@ def refresh_symbols(
     changed: dict[str, set[str]] | None = None,
 ) -> None:
     """Recompute symbols from one atomic snapshot; open, update or close their opportunities."""
-    snapshots = state.snapshot(sorted(set(symbols)))
+    write_decisions(state, state.snapshot(sorted(set(symbols))), rules, now_ns, result, changed)
+
+
+def write_decisions(
+    state: RedisState,
+    snapshots: dict[str, Snapshot],
+    rules: Rules,
+    now_ns: int,
+    result: PassResult,
+    changed: dict[str, set[str]] | None = None,
+) -> None:
+    """Decide from snapshots and write the opens, updates and closes (two round trips)."""
     upserts, closes = decide(snapshots, rules, now_ns, changed)
     for opp, outcome in zip(upserts, state.upsert_many(upserts), strict=True):
         if outcome < 0:
@@ -134,7 +146,9 @@ def ingest(
 ) -> PassResult:
     """Store a batch's newest quotes and books and recompute the symbols whose state moved."""
     result = PassResult()
-    applied, applied_books = state.apply(newest_per_series(quotes), newest_books(books))
+    applied, applied_books, snapshots = state.apply_and_snapshot(
+        newest_per_series(quotes), newest_books(books)
+    )
     result.stored_quotes = len(applied)
     result.stored_books = len(applied_books)
     result.events.extend(("quote", q.to_dict()) for q in applied)
@@ -142,7 +156,7 @@ def ingest(
     for item in (*applied, *applied_books):
         changed.setdefault(item.symbol, set()).add(item.exchange)
     if changed:
-        refresh_symbols(state, changed, rules, now_ns, result, changed)
+        write_decisions(state, snapshots, rules, now_ns, result, changed)
     return result
 
 

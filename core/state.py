@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import orjson
@@ -12,23 +12,24 @@ from redis.commands.core import Script
 
 from core.types import Depth, Opportunity, Quote
 
-# Newer-wins update of many hash fields (quotes in `quote:{symbol}`, books in `book:{symbol}`) in
-# one round trip. A packed value starts with its 19-digit ns timestamp; comparing as strings
-# (length first) keeps full ns precision, which Lua's doubles would not. Every applied value
-# bumps its symbol's version, so a reader can tell which snapshot it computed from. Versions are
-# max(previous + 1, Redis clock in µs): strictly rising, and still rising after the keys were
-# flushed or evicted, so decisions recorded before a reset can never outrank later snapshots.
-# KEYS: versions hash, then one hash key per item. ARGV: (field, packed, symbol) per item.
-# Returns, per item, 1 when stored and 0 when it was not newer.
+# Newer-wins update of many hash fields (quotes in `quote:{symbol}`, books in `book:{symbol}`),
+# and the snapshot of every symbol that changed, in one atomic round trip. A packed value starts
+# with its 19-digit ns timestamp; comparing as strings (length first) keeps full ns precision,
+# which Lua's doubles would not. Every symbol a call changes gets a new version, so a reader can
+# tell which snapshot it computed from. Versions are max(previous + 1, Redis clock in µs):
+# strictly rising, and still rising after the keys were flushed or evicted, so decisions
+# recorded before a reset can never outrank later snapshots.
+# KEYS: versions hash, one hash key per item, then (quote, book, open set) per batch symbol.
+# ARGV: item count, (field, packed, symbol) per item, then the batch's symbols.
+# Returns {per item 1 stored / 0 not newer, {symbol, version, quotes, books, open} per change}.
 _UPDATE_LATEST = """
-local applied = {}
-local clock = redis.call("TIME")
-local now_us = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-for i = 2, #KEYS do
-  local base = 3 * (i - 2)
+local n_items = tonumber(ARGV[1])
+local applied, bumped = {}, {}
+for i = 1, n_items do
+  local base = 3 * (i - 1) + 1
   local field, packed, symbol = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
   local new_ts = string.match(packed, "^(%d+)|")
-  local old = redis.call("HGET", KEYS[i], field)
+  local old = redis.call("HGET", KEYS[i + 1], field)
   local newer = true
   if old then
     local old_ts = string.match(old, "^(%d+)|")
@@ -37,16 +38,34 @@ for i = 2, #KEYS do
     end
   end
   if newer then
-    redis.call("HSET", KEYS[i], field, packed)
-    local version = tonumber(redis.call("HGET", KEYS[1], symbol) or "0")
-    if version < now_us then version = now_us else version = version + 1 end
-    redis.call("HSET", KEYS[1], symbol, string.format("%.0f", version))
-    applied[i - 1] = 1
+    redis.call("HSET", KEYS[i + 1], field, packed)
+    bumped[symbol] = true
+    applied[i] = 1
   else
-    applied[i - 1] = 0
+    applied[i] = 0
   end
 end
-return applied
+local clock = redis.call("TIME")
+local now_us = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+for symbol in pairs(bumped) do
+  local version = tonumber(redis.call("HGET", KEYS[1], symbol) or "0")
+  if version < now_us then version = now_us else version = version + 1 end
+  redis.call("HSET", KEYS[1], symbol, string.format("%.0f", version))
+end
+-- Then, in the same atomic step, the snapshot of every symbol this call changed.
+-- Remaining ARGV: the batch's symbols; remaining KEYS: (quote, book, open set) per symbol.
+local out = {}
+local first_key = n_items + 2
+for j = 3 * n_items + 2, #ARGV do
+  local symbol = ARGV[j]
+  if bumped[symbol] then
+    local k = first_key + 3 * (j - 3 * n_items - 2)
+    out[#out + 1] = {symbol, redis.call("HGET", KEYS[1], symbol),
+                     redis.call("HGETALL", KEYS[k]), redis.call("HGETALL", KEYS[k + 1]),
+                     redis.call("SMEMBERS", KEYS[k + 2])}
+  end
+end
+return {applied, out}
 """
 
 # One consistent snapshot of several symbols: version, quotes, books and open opportunities.
@@ -56,6 +75,7 @@ local out = {}
 for i = 1, #ARGV do
   local base = 3 * (i - 1) + 1
   out[i] = {
+    ARGV[i],
     redis.call("HGET", KEYS[1], ARGV[i]) or "0",
     redis.call("HGETALL", KEYS[base + 1]),
     redis.call("HGETALL", KEYS[base + 2]),
@@ -125,12 +145,34 @@ _OPP_FIELDS_FLOAT = ("peak_net_pct", "sum_net_pct", "max_size", "max_profit")
 _OPP_FIELDS_INT = ("opened_ns", "updated_ns", "samples")
 
 
+class LazyBooks(Mapping[str, Depth]):
+    """A symbol's packed books by exchange, decoded only when the engine walks one."""
+
+    def __init__(self, symbol: str, packed: dict[str, str]) -> None:
+        self._symbol = symbol
+        self._packed = packed
+        self._decoded: dict[str, Depth] = {}
+
+    def __getitem__(self, exchange: str) -> Depth:
+        book = self._decoded.get(exchange)
+        if book is None:
+            book = unpack_depth(exchange, self._symbol, self._packed[exchange])
+            self._decoded[exchange] = book
+        return book
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._packed)
+
+    def __len__(self) -> int:
+        return len(self._packed)
+
+
 class Snapshot(NamedTuple):
     """One symbol's state read atomically: version, quotes and books by exchange, open members."""
 
     version: int
     quotes: dict[str, Quote]
-    books: dict[str, Depth]
+    books: Mapping[str, Depth]
     open_members: set[str]
 
 
@@ -284,32 +326,47 @@ class RedisState:
         ]
 
     # quotes and books
-    def apply(
+    def apply_and_snapshot(
         self, quotes: Iterable[Quote], books: Iterable[Depth] = ()
-    ) -> tuple[list[Quote], list[Depth]]:
-        """Store quotes and books newer-wins in one round trip; returns those that were newer."""
+    ) -> tuple[list[Quote], list[Depth], dict[str, Snapshot]]:
+        """Store quotes and books newer-wins, and read the symbols that changed, atomically.
+
+        Returns the quotes and books that were newer than what Redis held, and a snapshot of
+        each symbol they changed, taken right after this batch in the same script.
+        """
         quotes, books = list(quotes), list(books)
         if not quotes and not books:
-            return [], []
+            return [], [], {}
         keys = [self.versions_key]
-        args: list[str] = []
+        args: list[str] = [str(len(quotes) + len(books))]
         for q in quotes:
             keys.append(self.quote_key(q.symbol))
             args += [q.exchange, pack_quote(q), q.symbol]
         for b in books:
             keys.append(self.book_key(b.symbol))
             args += [b.exchange, pack_depth(b), b.symbol]
-        applied = self._pipeline([(self._update_latest, keys, args)])[0]
+        symbols = sorted({q.symbol for q in quotes} | {b.symbol for b in books})
+        for symbol in symbols:
+            keys += [self.quote_key(symbol), self.book_key(symbol), self.symbol_opps_key(symbol)]
+        args += symbols
+        applied, raw = self._pipeline([(self._update_latest, keys, args)])[0]
         # Symbols only ever join this set, so it is written when a symbol is new to us.
-        symbols = {q.symbol for q in quotes} | {b.symbol for b in books}
-        if not symbols <= self._known_symbols:
+        if not set(symbols) <= self._known_symbols:
             self.redis.sadd(self.symbols_key, *symbols)
-            self._known_symbols |= symbols
+            self._known_symbols.update(symbols)
         n = len(quotes)
         return (
             [q for q, ok in zip(quotes, applied[:n], strict=True) if ok],
             [b for b, ok in zip(books, applied[n:], strict=True) if ok],
+            self._snapshots(raw),
         )
+
+    def apply(
+        self, quotes: Iterable[Quote], books: Iterable[Depth] = ()
+    ) -> tuple[list[Quote], list[Depth]]:
+        """Store quotes and books newer-wins in one round trip; returns those that were newer."""
+        applied_quotes, applied_books, _ = self.apply_and_snapshot(quotes, books)
+        return applied_quotes, applied_books
 
     def update_quotes(self, quotes: Iterable[Quote]) -> list[Quote]:
         """Store quotes newer-wins; returns the ones that were newer than what Redis held."""
@@ -324,11 +381,15 @@ class RedisState:
         for symbol in wanted:
             keys += [self.quote_key(symbol), self.book_key(symbol), self.symbol_opps_key(symbol)]
         raw = self._pipeline([(self._snapshot, keys, wanted)])[0]
+        return self._snapshots(raw)
+
+    def _snapshots(self, raw: list[Any]) -> dict[str, Snapshot]:
+        """Decode script replies `[symbol, version, quotes, books, members]` into Snapshots."""
         out: dict[str, Snapshot] = {}
         cache = self._parsed
         if len(cache) > 100_000:  # bounded: old packed strings never come back
             cache.clear()
-        for symbol, (version, quotes, books, members) in zip(wanted, raw, strict=True):
+        for symbol, version, quotes, books, members in raw:
             parsed: dict[str, Quote] = {}
             for i in range(0, len(quotes), 2):
                 exchange, packed = quotes[i], quotes[i + 1]
@@ -337,10 +398,8 @@ class RedisState:
                     quote = cache[packed] = unpack_quote(exchange, symbol, packed)
                 parsed[exchange] = quote
             out[symbol] = Snapshot(
-                int(version),
-                parsed,
-                {books[i]: unpack_depth(books[i], symbol, books[i + 1])
-                 for i in range(0, len(books), 2)},
+                int(version or 0), parsed,
+                LazyBooks(symbol, dict(zip(books[::2], books[1::2], strict=True))),
                 set(members),
             )
         return out
