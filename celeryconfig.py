@@ -46,7 +46,9 @@ task_default_exchange = _exchange.name
 task_routes = {
     "tasks.storage.*": {"queue": STORAGE_QUEUE, "routing_key": STORAGE_QUEUE},
     "tasks.arbitrage.*": {"queue": ARBITRAGE_QUEUE, "routing_key": ARBITRAGE_QUEUE},
-    "tasks.triangles.*": {"queue": ARBITRAGE_QUEUE, "routing_key": ARBITRAGE_QUEUE},
+    # A scan a second of every venue's quotes: on the quiet reports queue, so a backlog of quote
+    # batches never delays (and expires) it.
+    "tasks.triangles.*": {"queue": REPORTS_QUEUE, "routing_key": REPORTS_QUEUE},
     "tasks.reports.*": {"queue": REPORTS_QUEUE, "routing_key": REPORTS_QUEUE},
     # Webhook posts wait on other people's servers: never in the arbitrage path.
     "tasks.alerts.*": {"queue": ALERTS_QUEUE, "routing_key": ALERTS_QUEUE},

@@ -99,4 +99,9 @@ def setup_logging(level: str | int | None = None) -> None:
         for handler in root.handlers:
             handler.setFormatter(logging.Formatter(LOG_FORMAT))
     root.setLevel(level_from_env(level))
+    # Celery logs two lines per task; quote batches are hundreds of tasks a second, so at INFO
+    # those lines would cost more than the work. DEBUG brings them back.
+    quiet = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+    for name in ("celery.app.trace", "celery.worker.strategy"):
+        logging.getLogger(name).setLevel(quiet)
     install_secret_filter(root.handlers)

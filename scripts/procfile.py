@@ -38,7 +38,10 @@ def procfile(exchanges: list[str], demo: bool) -> str:
         names = ",".join(exchanges)
         lines.append(
             f"simulator: python -m simulator --host {SIM_HOST} --port {SIM_PORT} "
-            f"--exchanges {names} --symbols ${{SYMBOLS:-{DEFAULT_SYMBOLS}}}"
+            f"--exchanges {names} --symbols ${{SYMBOLS:-{DEFAULT_SYMBOLS}}} "
+            # 100 changes/s per venue: busy like a real feed, and the whole stack (eight feeds,
+            # workers, web and simulator) still fits on two cores with room to spare.
+            f"--rate ${{SIM_RATE:-100}}"
         )
     for name in exchanges:
         urls = ""
