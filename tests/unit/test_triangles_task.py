@@ -19,9 +19,10 @@ def test_scan_is_registered_scheduled_and_short_lived() -> None:
     assert 0 < entry["options"]["expires"] <= 2.0
 
 
-def test_scan_routes_to_the_arbitrage_queue() -> None:
-    from celeryconfig import ARBITRAGE_QUEUE
+def test_scan_routes_to_the_reports_queue() -> None:
+    """Not behind a backlog of quote batches, where its short expiry would discard it."""
+    from celeryconfig import REPORTS_QUEUE
     from tasks import app
 
     route = app.amqp.router.route({}, "tasks.triangles.scan")
-    assert route["queue"].name == ARBITRAGE_QUEUE
+    assert route["queue"].name == REPORTS_QUEUE
