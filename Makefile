@@ -50,8 +50,14 @@ integration: venv services
 e2e: venv services browser
 	$(BIN)/python -m pytest -m e2e
 
+# Every benchmark with short defaults (each prints its same-run baselines and ratios).
+BENCH_SECONDS ?= 5
 bench: venv services
-	$(BIN)/python -m bench pipeline
+	$(BIN)/python -m bench pipeline --seconds $(BENCH_SECONDS)
+	$(BIN)/python -m bench latency --seconds $(BENCH_SECONDS)
+	$(BIN)/python -m bench adapters --seconds 2
+	$(BIN)/python -m bench fanout --seconds $(BENCH_SECONDS)
+	$(BIN)/python -m bench engine --seconds $(BENCH_SECONDS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -22,7 +22,9 @@ task_ignore_result = True
 result_backend = None
 
 task_serializer = "json"
-accept_content = ["json"]
+# Quote batches travel as msgpack (their tasks say so): 4-5× cheaper to encode and decode than
+# JSON and 30 % smaller, measured on a 500-row batch. Safe to accept: msgpack carries data only.
+accept_content = ["json", "msgpack"]
 timezone = "UTC"
 enable_utc = True
 

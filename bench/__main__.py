@@ -1,4 +1,4 @@
-"""`python -m bench pipeline|fanout [options] [--json]`: one benchmark, its figures printed."""
+"""`python -m bench <name> [--seconds S] [--json]`: one benchmark, its figures printed."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import sys
 
 def main() -> int:
     """Dispatch to the named benchmark's own command line."""
-    names = {"pipeline": "bench.pipeline", "fanout": "bench.fanout", "engine": "bench.engine"}
+    names = {
+        "pipeline": "bench.pipeline", "latency": "bench.latency", "adapters": "bench.adapters",
+        "fanout": "bench.fanout", "engine": "bench.engine",
+    }
     if len(sys.argv) < 2 or sys.argv[1] not in names:
         print(f"usage: python -m bench {{{'|'.join(names)}}} [options]", file=sys.stderr)
         return 2

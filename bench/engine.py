@@ -1,6 +1,7 @@
 """Engine: cost of the arbitrage pass per quote, and of a full recompute, on the real Redis.
 
-`python -m bench engine [--venues 8] [--symbols 200] [--batch 500] [--batches 200] [--json]`
+`python -m bench engine [--venues 8] [--symbols 200] [--batch 500] [--batches 200] [--seconds S]
+[--json]`
 
 A market of `venues` × `symbols` random-walking quotes (a few venues dislocated, so
 opportunities open and close) is fed through `core.engine.ingest` in batches of `batch` quotes,
@@ -82,6 +83,8 @@ def main() -> int:
     parser.add_argument("--symbols", type=int, default=200)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--batches", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=0.0,
+                        help="feed batches for this long instead of a fixed number (0: off)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     isolate()
@@ -105,11 +108,18 @@ def main() -> int:
         batches = [market.batch(args.batch) for _ in range(args.batches)]
 
         opened = 0
+        fed: list[list[Any]] = []
         start = time.perf_counter()
-        for batch in batches:
+        while True:  # every prepared batch once, or (with --seconds) round and round until then
+            batch = batches[len(fed) % len(batches)]
             opened += sum(1 for d in ingest(state, batch, rules, time.time_ns()).live
                           if d["action"] == "open")
+            fed.append(batch)
+            elapsed = time.perf_counter() - start
+            if (elapsed >= args.seconds) if args.seconds > 0 else len(fed) == len(batches):
+                break
         engine_s = time.perf_counter() - start
+        batches = fed
 
         start = time.perf_counter()
         for batch in batches:
@@ -126,7 +136,7 @@ def main() -> int:
         state.clear()
         baseline_state.clear()
 
-    quotes = args.batch * args.batches
+    quotes = args.batch * len(batches)
     figures = {
         "market": f"{args.venues} venues x {args.symbols} symbols, batches of {args.batch}",
         "quotes": quotes,

@@ -1,115 +1,434 @@
 """End to end: simulator → feed workers → RabbitMQ → Celery → InfluxDB and Redis.
 
-Baseline in the same run: the same number of quotes written straight to InfluxDB from this
-process in 5,000-line batches, with no Celery (the storage ceiling).
+`python -m bench pipeline [--seconds S | --count N] [--rate R] [--exchanges a,b] [--json]`
+
+The simulator emits for S seconds (or N changes per exchange), then every venue is silenced so
+its `/stats` count is final: that count is what was offered, and `lost` is it minus the points
+InfluxDB holds once the pipeline stops making progress. Delivery to Redis is counted on the live
+channel: the run's quote events, and when the last one arrived (the arbitrage path coalesces to
+the newest quote per series, so events are fewer than quotes; `redis_current` checks that Redis
+ends on the newest stored quote of every series). CPU seconds and peak RSS are sampled 4×/s per
+role, Celery prefork children included. Baselines in the same run (bench.baselines): one Celery
+task per quote, batched no-op tasks (the transport ceiling), direct InfluxDB writes (the storage
+ceiling), each with the pipeline's ratio to it.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import threading
 import time
 from typing import Any
 
+import psutil
 import requests
 
 from bench.stack import BIN, Stack, free_port, isolate, print_figures, wait_until
 
+SERVICES = {"beam.smp": "rabbitmq", "redis-server": "redis", "influxd": "influxdb"}
+SAMPLE_S = 0.25
+STALL_S = 3.0  # no new point for this long after emission ended: the pipeline is done (or stuck)
 
-def _count(influx: Any) -> int:
+
+class Sampler(threading.Thread):
+    """CPU seconds and peak RSS per role, each role's processes and their children summed."""
+
+    def __init__(self) -> None:
+        super().__init__(name="sampler", daemon=True)
+        self.roles: dict[str, list[int]] = {}
+        self.cpu_start: dict[int, float] = {}
+        self.cpu_last: dict[int, tuple[str, float]] = {}
+        self.peak_rss: dict[str, int] = {}
+        self.peak_proc_rss: dict[str, int] = {}
+        self.services = {p.pid: SERVICES[p.info["name"]]
+                         for p in psutil.process_iter(["name"]) if p.info["name"] in SERVICES}
+        self.started = time.monotonic()
+        self.stopped: float | None = None
+        self.machine_busy_pct = 0.0
+        self.history: dict[int, list[tuple[float, float]]] = {}  # pid → (time, cpu) samples
+        self._halt = threading.Event()
+
+    def add(self, role: str, pid: int) -> None:
+        """Follow `pid` (and its children) under `role`."""
+        self.roles.setdefault(role, []).append(pid)
+
+    def _procs(self) -> list[tuple[str, psutil.Process]]:
+        out: list[tuple[str, psutil.Process]] = []
+        for role, pids in list(self.roles.items()):
+            for pid in pids:
+                try:
+                    proc = psutil.Process(pid)
+                    out.append((role, proc))
+                    out.extend((role, child) for child in proc.children(recursive=True))
+                except psutil.NoSuchProcess:
+                    pass
+        for pid, role in self.services.items():
+            try:
+                out.append((role, psutil.Process(pid)))
+            except psutil.NoSuchProcess:
+                pass
+        return out
+
+    def sample(self) -> None:
+        """Take one sample of every followed process."""
+        rss: dict[str, int] = {}
+        for role, proc in self._procs():
+            try:
+                with proc.oneshot():
+                    t = proc.cpu_times()
+                    cpu = t.user + t.system + t.children_user + t.children_system
+                    mem = proc.memory_info().rss
+            except psutil.Error:
+                continue
+            self.cpu_start.setdefault(proc.pid, cpu if role in SERVICES.values() else 0.0)
+            self.cpu_last[proc.pid] = (role, cpu)
+            self.history.setdefault(proc.pid, []).append((time.monotonic(), cpu))
+            rss[role] = rss.get(role, 0) + mem
+            self.peak_proc_rss[role] = max(self.peak_proc_rss.get(role, 0), mem)
+        for role, total in rss.items():
+            self.peak_rss[role] = max(self.peak_rss.get(role, 0), total)
+
+    def mark(self) -> None:
+        """Count CPU from now on: the measured window starts (the first quote emitted)."""
+        self.sample()
+        self.cpu_start = {pid: cpu for pid, (_, cpu) in self.cpu_last.items()}
+        self.started = time.monotonic()
+        psutil.cpu_percent(None)  # the machine's busy % is measured from here
+
+    def run(self) -> None:
+        while not self._halt.wait(SAMPLE_S):
+            self.sample()
+
+    def stop(self) -> None:
+        """Take the last sample and end the thread."""
+        self._halt.set()
+        self.join(5)
+        self.sample()
+        self.stopped = time.monotonic()
+        self.machine_busy_pct = psutil.cpu_percent(None)
+
+    def figures(self) -> dict[str, dict[str, float]]:
+        """Per role: CPU seconds in the window, % of one core, peak summed and per-process RSS."""
+        window = (self.stopped or time.monotonic()) - self.started
+        cpu: dict[str, float] = {}
+        for pid, (role, last) in self.cpu_last.items():
+            cpu[role] = cpu.get(role, 0.0) + max(0.0, last - self.cpu_start.get(pid, 0.0))
+        busiest: dict[str, float] = {}  # role → its busiest process's peak over any 1 s
+        for pid, samples in self.history.items():
+            role = self.cpu_last[pid][0]
+            for (t1, c1), (t2, c2) in zip(samples, samples[4:], strict=False):
+                if t1 >= self.started and t2 > t1:
+                    busiest[role] = max(busiest.get(role, 0.0), (c2 - c1) / (t2 - t1))
+        out: dict[str, dict[str, float]] = {}
+        for role in [*self.roles, *sorted(set(SERVICES.values()))]:
+            if role not in cpu:
+                continue
+            out[role] = {"cpu_s": round(cpu[role], 2),
+                         "cpu_pct": round(100 * cpu[role] / window, 1) if window > 0 else 0.0,
+                         "peak_1s_proc_cpu_pct": round(100 * busiest.get(role, 0.0), 1),
+                         "peak_rss_mb": round(self.peak_rss.get(role, 0) / 2**20, 1),
+                         "peak_proc_rss_mb": round(self.peak_proc_rss.get(role, 0) / 2**20, 1)}
+            if role in SERVICES.values():
+                out[role]["shared"] = True  # other users of the service are counted too
+        return out
+
+
+class LiveCounter(threading.Thread):
+    """Counts quote events on the run's live channel and notes when the last one came."""
+
+    def __init__(self, redis_url: str, channel: str) -> None:
+        import redis
+
+        super().__init__(name="live-counter", daemon=True)
+        self.pubsub = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
+        self.pubsub.subscribe(channel)
+        self.quotes = 0
+        self.last: float | None = None
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            msg = self.pubsub.get_message(timeout=0.2)
+            if msg is not None and b'"type": "quote"' in msg["data"][:40]:
+                self.quotes += 1
+                self.last = time.monotonic()
+
+    def stop(self) -> None:
+        """End the thread and unsubscribe."""
+        self._halt.set()
+        self.join(5)
+        self.pubsub.close()
+
+
+def _stored(influx: Any) -> int:
     rows = influx.query_points("SELECT count(bid) AS n FROM quotes")
     return int(rows[0]["n"]) if rows else 0
 
 
-def baseline_direct_writes(count: int) -> float:
-    """Quotes/s for line-protocol writes from one process, no Celery."""
-    from core.config import get_settings
-    from core.influx import InfluxDB
-    from core.lineproto import quote_line
-    from core.types import Quote
+def _stored_by_exchange(influx: Any) -> dict[str, int]:
+    rows = influx.query_points("SELECT count(bid) AS n FROM quotes GROUP BY exchange")
+    return {r["exchange"]: int(r["n"]) for r in rows}
 
-    s = get_settings()
-    influx = InfluxDB(s.influxdb_url, s.influxdb_db + "_baseline")
-    influx.ensure_database()
-    t0 = time.time_ns()
-    quotes = [Quote("kraken", "BTC-USD", 100.0 + i % 7, 1.0, 101.0, 1.0, None, t0 + i, t0)
-              for i in range(count)]
+
+def _emitted_by_exchange(sim: str) -> dict[str, int]:
+    stats = requests.get(sim + "/stats", timeout=2).json()
+    return {name: sum(per.values()) for name, per in stats["emitted"].items()}
+
+
+def _emitted(sim: str) -> int:
+    return sum(_emitted_by_exchange(sim).values())
+
+
+def queue_depths(prefix: str) -> dict[str, dict[str, int]]:
+    """Ready and unacknowledged messages of the run's queues (rabbitmqctl; {} if unavailable)."""
     try:
-        start = time.perf_counter()
-        for i in range(0, count, 5000):
-            influx.write_lines([quote_line(q) for q in quotes[i : i + 5000]])
-        return count / (time.perf_counter() - start)
-    finally:
-        influx.drop_database()
+        out = subprocess.run(["rabbitmqctl", "list_queues", "-q", "name", "messages_ready",
+                              "messages_unacknowledged"], capture_output=True, text=True,
+                             timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    depths: dict[str, dict[str, int]] = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if (len(parts) == 3 and parts[0].startswith(prefix) and parts[1].isdigit()
+                and "pidbox" not in parts[0]):
+            depths[parts[0][len(prefix):]] = {"ready": int(parts[1]), "unacked": int(parts[2])}
+    return depths
 
 
-def run(count: int, exchanges: list[str], rate: int) -> dict[str, Any]:
-    """Run the whole stack on `count` changes per exchange; returns the figures."""
-    isolate()
+def delete_queues(names: list[str]) -> None:
+    """Remove the run's queues from the broker (they are durable and would outlive the run)."""
+    from kombu import Connection
+
+    from core.config import get_settings
+
+    with Connection(get_settings().broker_url) as conn:
+        channel = conn.channel()
+        for name in names:
+            try:
+                channel.queue_delete(name)
+            except Exception:  # noqa: BLE001  (already gone)
+                channel = conn.channel()
+
+
+def purge_queues(names: list[str]) -> None:
+    """Drop the messages waiting in the run's queues."""
+    from kombu import Connection
+
+    from core.config import get_settings
+
+    with Connection(get_settings().broker_url) as conn:
+        channel = conn.channel()
+        for name in names:
+            channel.queue_purge(name)
+
+
+def _consumers(queue: str) -> int:
+    from kombu import Connection
+
+    from core.config import get_settings
+
+    with Connection(get_settings().broker_url) as conn:
+        return int(conn.channel().queue_declare(queue, passive=True).consumer_count)
+
+
+def _celery(stack: Stack, queue: str, *extra: str) -> subprocess.Popen[bytes]:
+    return stack.start(str(BIN / "celery"), "-A", "tasks", "worker", *extra, "-Q", queue, "-n",
+                       f"{queue}@%h", "--concurrency", "2", "--loglevel", "WARNING")
+
+
+def run_baselines(per_quote: int, noop: int, direct: int) -> dict[str, float]:
+    """The three baselines, quotes/s each, with their own worker pair (stopped afterwards)."""
+    from bench import baselines
     from celeryconfig import ARBITRAGE_QUEUE, STORAGE_QUEUE
+
+    figures = {"baseline_direct_influx_qps": round(baselines.direct_writes(direct))}
+    with Stack() as stack:
+        for queue in (STORAGE_QUEUE, ARBITRAGE_QUEUE):
+            _celery(stack, queue, "-I", "bench.baselines")
+        for queue in (STORAGE_QUEUE, ARBITRAGE_QUEUE):
+            wait_until(lambda q=queue: _consumers(q) > 0, 60, f"baseline worker on {queue}")
+        figures["baseline_per_quote_tasks_qps"] = round(baselines.per_quote_tasks(per_quote))
+        purge_queues([STORAGE_QUEUE, ARBITRAGE_QUEUE])  # what did not fit in the budget
+        figures["baseline_noop_batches_qps"] = round(
+            baselines.noop_batches(noop, STORAGE_QUEUE, ARBITRAGE_QUEUE))
+    return figures
+
+
+def run(seconds: float | None = 5.0, count: int | None = None, rate: float = 0,
+        exchanges: tuple[str, ...] = ("bitstamp", "kraken"), baselines: bool = True,
+        per_quote: int = 3000, noop: int = 100_000, direct: int = 100_000,
+        stop_storage_after_s: float | None = None, drain_timeout_s: float = 60.0,
+        ) -> dict[str, Any]:
+    """Run the whole stack once (for `seconds`, or `count` changes per exchange); the figures.
+
+    `stop_storage_after_s` SIGSTOPs the storage worker that long into the emission (the loss
+    accounting test); the run then ends when InfluxDB has made no progress for a few seconds.
+    """
+    if (seconds is None) == (count is None):
+        raise ValueError("give exactly one of seconds and count")
+    isolate()
+    from celeryconfig import ALERTS_QUEUE, ARBITRAGE_QUEUE, REPORTS_QUEUE, STORAGE_QUEUE
     from core.config import get_settings
     from core.influx import InfluxDB
+    from core.state import RedisState
 
     s = get_settings()
     influx = InfluxDB(s.influxdb_url, s.influxdb_db)
     influx.ensure_database()
-    total = count * len(exchanges)
-    figures: dict[str, Any] = {"count_per_exchange": count, "exchanges": exchanges,
-                               "simulator_rate": rate}
-    figures["baseline_direct_influx_qps"] = round(baseline_direct_writes(total))
-    port = free_port()
-    sim = f"http://127.0.0.1:{port}"
+    state = RedisState.from_url(s.redis_url, s.key_prefix)
+    figures: dict[str, Any] = {"exchanges": ",".join(exchanges), "simulator_rate": rate,
+                               "seconds" if seconds is not None else "count_per_exchange":
+                               seconds if seconds is not None else count}
+    queues = [STORAGE_QUEUE, ARBITRAGE_QUEUE, REPORTS_QUEUE, ALERTS_QUEUE]
     try:
-        with Stack() as stack:
-            for queue in (STORAGE_QUEUE, ARBITRAGE_QUEUE):
-                stack.start(str(BIN / "celery"), "-A", "tasks", "worker", "-Q", queue, "-n",
-                            f"{queue}@%h", "--concurrency", "2", "--loglevel", "WARNING")
-            stack.start(str(BIN / "python"), "-m", "simulator", "--port", str(port),
-                        "--exchanges", ",".join(exchanges), "--count", str(count),
-                        "--rate", str(rate))
-            wait_until(lambda: requests.get(sim + "/stats", timeout=1).ok, 30, "simulator")
-            time.sleep(3.0)  # let the Celery workers finish starting
-            for name in exchanges:
-                stack.start(str(BIN / "python"), "-m", "workers", name, "--ws-url",
-                            f"ws://127.0.0.1:{port}/{name}", "--rest-url", f"{sim}/{name}")
-            started = time.monotonic()
-            from core.state import RedisState
-
-            state = RedisState.from_url(s.redis_url, s.key_prefix)
-            first_opp: list[float] = []
-
-            def all_stored() -> bool:
-                # At --rate 0 the run may end before the simulator's first dislocation.
-                if not first_opp and state.redis.zcard(state.opps_key) > 0:
-                    first_opp.append(time.monotonic())
-                return _count(influx) >= total
-
-            stored = wait_until(all_stored, 600, "all quotes stored")
-            figures["first_opportunity_s"] = (
-                round(first_opp[0] - started, 2) if first_opp else None)
-            elapsed = stored - started
-            time.sleep(1.0)
-            figures["stored"] = _count(influx)
-            figures["lost"] = total - figures["stored"]
-            figures["seconds"] = round(elapsed, 2)
-            figures["delivered_qps"] = round(total / elapsed)
+        if baselines:
+            figures.update(run_baselines(per_quote, noop, direct))
             state.clear()
+            delete_queues(queues)
+            influx.drop_database()  # baseline (a) stored its quotes here
+            influx.ensure_database()
+        figures.update(_pipeline(s, influx, state, seconds, count, rate, exchanges,
+                                 stop_storage_after_s, drain_timeout_s))
     finally:
+        state.clear()
         influx.drop_database()
-    figures["ratio_to_baseline"] = round(
-        figures["delivered_qps"] / figures["baseline_direct_influx_qps"], 3)
+        delete_queues(queues)
+    if baselines:
+        qps = figures["delivered_influx_qps"]
+        for name in ("per_quote_tasks", "noop_batches", "direct_influx"):
+            base = figures[f"baseline_{name}_qps"]
+            figures[f"ratio_to_{name}"] = round(qps / base, 3) if base else None
     return figures
 
 
+def _pipeline(s: Any, influx: Any, state: Any, seconds: float | None, count: int | None,
+              rate: float, exchanges: tuple[str, ...], stop_storage_after_s: float | None,
+              drain_timeout_s: float) -> dict[str, Any]:
+    from celeryconfig import ARBITRAGE_QUEUE, STORAGE_QUEUE
+
+    port = free_port()
+    sim = f"http://127.0.0.1:{port}"
+    figures: dict[str, Any] = {}
+    sampler = Sampler()
+    live = LiveCounter(s.redis_url, state.channel)
+    storage_stopped = False
+    with Stack() as stack:
+        storage = _celery(stack, STORAGE_QUEUE)
+        sampler.add("storage", storage.pid)
+        sampler.add("arbitrage", _celery(stack, ARBITRAGE_QUEUE).pid)
+        sim_args = ["--port", str(port), "--exchanges", ",".join(exchanges), "--rate", str(rate)]
+        if count is not None:
+            sim_args += ["--count", str(count)]
+        sampler.add("simulator", stack.start(str(BIN / "python"), "-m", "simulator",
+                                             *sim_args).pid)
+        wait_until(lambda: requests.get(sim + "/stats", timeout=1).ok, 30, "simulator")
+        for queue in (STORAGE_QUEUE, ARBITRAGE_QUEUE):
+            wait_until(lambda q=queue: _consumers(q) > 0, 60, f"worker on {queue}")
+        live.start()
+        sampler.start()
+        for name in exchanges:
+            sampler.add("feed", stack.start(
+                str(BIN / "python"), "-m", "workers", name, "--ws-url",
+                f"ws://127.0.0.1:{port}/{name}", "--rest-url", f"{sim}/{name}").pid)
+        wait_until(lambda: _emitted(sim) > 0, 60, "the first quote")
+        t0 = time.monotonic()
+        sampler.mark()
+        target = None if count is None else count * len(exchanges)
+        try:
+            while True:
+                now = time.monotonic() - t0
+                if (stop_storage_after_s is not None and not storage_stopped
+                        and now >= stop_storage_after_s):
+                    os.killpg(storage.pid, signal.SIGSTOP)
+                    storage_stopped = True
+                if (target is not None and _emitted(sim) >= target) or (
+                        seconds is not None and now >= seconds):
+                    break
+                time.sleep(0.1)
+            for name in exchanges:  # freeze the simulator's counts: they are the ground truth
+                requests.post(f"{sim}/control/{name}/silence", params={"seconds": 3600},
+                              timeout=5).raise_for_status()
+            t_emitted = time.monotonic()
+            time.sleep(0.3)
+            emitted_by = _emitted_by_exchange(sim)
+            emitted = sum(emitted_by.values())
+            stored, t_stored, last_change = 0, t_emitted, time.monotonic()
+            deadline = time.monotonic() + drain_timeout_s
+            while stored < emitted and time.monotonic() < deadline:
+                n = _stored(influx)
+                if n != stored:
+                    stored, t_stored, last_change = n, time.monotonic(), time.monotonic()
+                elif time.monotonic() - last_change > STALL_S:
+                    break
+                time.sleep(0.25)
+            sampler.stop()
+            stored_by = _stored_by_exchange(influx)
+            wait_until(lambda: time.monotonic() - (live.last or 0.0) > 1.0, 30,
+                       "a quiet live channel")
+            live.stop()
+            figures.update({
+                "emitted": emitted,
+                "offered_qps": round(emitted / (t_emitted - t0)),
+                "stored": stored,
+                "lost": emitted - stored,
+                "lost_by_exchange": {ex: n - stored_by.get(ex, 0) for ex, n in emitted_by.items()},
+                "delivered_influx_qps": round(stored / (t_stored - t0)),
+                "redis_quote_events": live.quotes,
+                "delivered_redis_qps": round(emitted / ((live.last or t0) - t0)),
+                "drain_s": round(max(t_stored, live.last or 0) - t_emitted, 2),
+                "redis_current": _redis_current(influx, state) if stored == emitted else None,
+                "backlog": queue_depths(s.queue_prefix),
+                "processes": sampler.figures(),
+                # All cores, everyone's processes: how much of the machine others took meanwhile.
+                "machine_busy_pct": sampler.machine_busy_pct,
+                "cores": psutil.cpu_count(),
+            })
+        finally:
+            if storage_stopped:
+                os.killpg(storage.pid, signal.SIGCONT)
+        if storage_stopped and "emitted" in figures:
+            # The quotes called lost must be exactly those held in the storage backlog.
+            wait_until(lambda: _stored(influx) >= figures["emitted"], drain_timeout_s,
+                       "the backlog stored after resuming the storage worker")
+            figures["stored_after_resume"] = _stored(influx)
+    return figures
+
+
+def _redis_current(influx: Any, state: Any) -> bool:
+    """Whether Redis holds the newest stored quote of every (exchange, symbol)."""
+    rows = influx.query_points("SELECT last(bid) AS bid FROM quotes GROUP BY exchange, symbol")
+    newest = {(r["exchange"], r["symbol"]): r["bid"] for r in rows}
+    held = {(q.exchange, q.symbol): q.bid for q in state.all_quotes()}
+    return newest == held
+
+
 def main() -> int:
-    """`python -m bench pipeline [--count N] [--rate R] [--exchanges a,b] [--json]`."""
+    """`python -m bench pipeline [--seconds S | --count N] [--rate R] [--exchanges a,b]`."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m bench pipeline")
-    parser.add_argument("--count", type=int, default=20000, help="changes per exchange")
-    parser.add_argument("--rate", type=int, default=0, help="simulator rate (0 = max)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--seconds", type=float, help="emit for S seconds (default 5)")
+    group.add_argument("--count", type=int, help="emit N changes per exchange instead")
+    parser.add_argument("--rate", type=float, default=0,
+                        help="simulator changes/s per exchange (0 = as fast as it goes)")
     parser.add_argument("--exchanges", default="bitstamp,kraken")
+    parser.add_argument("--per-quote", type=int, default=3000,
+                        help="quotes in baseline (a), one task per quote and path (10 s at most)")
+    parser.add_argument("--noop", type=int, default=100_000,
+                        help="quotes in baseline (c), 500-row no-op batches")
+    parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--stop-storage-after", type=float, metavar="S",
+                        help="SIGSTOP the storage worker S s into the run (loss accounting)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    figures = run(args.count, args.exchanges.split(","), args.rate)
+    seconds = 5.0 if args.seconds is None and args.count is None else args.seconds
+    figures = run(seconds, args.count, args.rate, tuple(args.exchanges.split(",")),
+                  baselines=not args.no_baselines, per_quote=args.per_quote, noop=args.noop,
+                  stop_storage_after_s=args.stop_storage_after)
     print_figures(figures, args.json)
     return 0
 

@@ -41,11 +41,25 @@ class BookSide:
         if text is not None:
             self.texts[price] = text
 
+    def replace(self, levels: Iterable[Level]) -> None:
+        """Forget every level, then set `levels` in order (as `set` would, size 0 deleting)."""
+        sizes = self.sizes
+        sizes.clear()
+        self.texts.clear()
+        for price, size in levels:
+            if size <= 0.0:
+                sizes.pop(price, None)
+            else:
+                sizes[price] = size
+        # One sort of the survivors instead of an insort per level.
+        self._keys[:] = sorted([-p for p in sizes] if self.descending else sizes)
+
     def best(self) -> Level | None:
         """The best (price, size), or None when the side is empty."""
-        if not self._keys:
+        keys = self._keys
+        if not keys:
             return None
-        price = self._price(self._keys[0])
+        price = -keys[0] if self.descending else keys[0]
         return price, self.sizes[price]
 
     def _price(self, key: float) -> float:
@@ -53,11 +67,17 @@ class BookSide:
 
     def levels(self, depth: int) -> list[Level]:
         """The best `depth` levels, best first."""
-        return [(p, self.sizes[p]) for p in (self._price(k) for k in self._keys[:depth])]
+        sizes = self.sizes
+        if self.descending:
+            return [(-k, sizes[-k]) for k in self._keys[:depth]]
+        return [(k, sizes[k]) for k in self._keys[:depth]]
 
     def level_texts(self, depth: int) -> list[tuple[str, str]]:
         """The wire text (price, size) of the best `depth` levels, best first."""
-        return [self.texts[self._price(k)] for k in self._keys[:depth]]
+        texts = self.texts
+        if self.descending:
+            return [texts[-k] for k in self._keys[:depth]]
+        return [texts[k] for k in self._keys[:depth]]
 
     def clear(self) -> None:
         self.sizes.clear()
@@ -82,11 +102,8 @@ class OrderBook:
 
     def snapshot(self, bids: Iterable[Level], asks: Iterable[Level]) -> None:
         """Replace the book with a full snapshot."""
-        self.clear()
-        for price, size in bids:
-            self.bids.set(price, size)
-        for price, size in asks:
-            self.asks.set(price, size)
+        self.bids.replace(bids)
+        self.asks.replace(asks)
 
     def side(self, is_bid: bool) -> BookSide:
         """The bid side when `is_bid`, else the ask side."""

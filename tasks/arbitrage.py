@@ -55,7 +55,7 @@ def _rows(rows: list[Any], kind: type[Quote] | type[Depth]) -> list[Any]:
     return out
 
 
-@app.task(name="tasks.arbitrage.ingest_quotes", acks_late=True)
+@app.task(name="tasks.arbitrage.ingest_quotes", acks_late=True, serializer="msgpack")
 def ingest_quotes(rows: list[Any], books: list[Any] | None = None) -> int:
     """Apply a batch's newest quotes and books to Redis and recompute the symbols they touched."""
     result = engine.ingest(

@@ -38,7 +38,8 @@ def rows_to_lines(rows: list[Any]) -> tuple[list[str], int]:
     return lines, bad
 
 
-@app.task(bind=True, name="tasks.storage.store_quotes", max_retries=None, acks_late=True)
+@app.task(bind=True, name="tasks.storage.store_quotes", max_retries=None, acks_late=True,
+          serializer="msgpack")
 def store_quotes(self: Task, rows: list[Any]) -> int:
     """Write a batch of quotes (rows of Quote fields) to the `quotes` measurement."""
     lines, bad = rows_to_lines(rows)

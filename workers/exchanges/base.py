@@ -7,9 +7,23 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import orjson
+
 from core.orderbook import OrderBook
 from core.types import Depth, Level, Market, Quote
 from workers.exchanges.fields import SHAPE_ERRORS
+
+
+def loads(text: str) -> Any:
+    """Decode a frame with orjson, retrying what it refuses with the standard decoder."""
+    # The retry keeps the standard decoder's verdict on what only it accepts (NaN, 1e400, lone
+    # surrogates: later refused field by field as before) and costs nothing on valid frames.
+    # Raises ValueError, TypeError or RecursionError (a deeply nested "[[[[...").
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
 
 # Every adapter class registers itself here by its `name` when its module is imported.
 REGISTRY: dict[str, type[Adapter]] = {}
@@ -157,16 +171,17 @@ class Adapter:
                       received_ns)]
 
     def each_entry(
-        self, entries: Any, parse: Callable[[Any], Quote | None]
+        self, entries: Any, parse: Callable[[Any, int], Quote | None], received_ns: int
     ) -> list[Quote]:
-        """Quotes from a frame's list of entries; a bad entry is counted (`bad_field`) without
-        losing its neighbours, since entries are independent."""
+        """Quotes from a frame's entries, each read by `parse(entry, received_ns)`."""
+        # A bad entry is counted (`bad_field`) without losing its neighbours: entries are
+        # independent.
         if type(entries) is not list:
             raise TypeError("entries are not a list")
         quotes: list[Quote] = []
         for entry in entries:
             try:
-                quote = parse(entry)
+                quote = parse(entry, received_ns)
             except SHAPE_ERRORS:
                 self.reject("bad_field")
                 continue
@@ -177,11 +192,14 @@ class Adapter:
     def decode_object(self, text: str) -> dict[str, Any] | None:
         """Parse a frame that must be a JSON object; count it and return None when it is not."""
         try:
-            msg = json.loads(text)
-        except (ValueError, TypeError, RecursionError):
-            # RecursionError: a deeply nested array ("[[[[...") exhausts the decoder's stack.
-            self.reject("bad_json")
-            return None
+            msg = orjson.loads(text)  # `loads` inlined: one call less on every frame
+        except orjson.JSONDecodeError:
+            try:
+                msg = json.loads(text)
+            except (ValueError, TypeError, RecursionError):
+                # RecursionError: a deeply nested array ("[[[[...") exhausts the decoder's stack.
+                self.reject("bad_json")
+                return None
         if type(msg) is not dict:
             self.reject("not_object")
             return None

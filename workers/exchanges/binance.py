@@ -23,7 +23,7 @@ from core.types import Market, Quote
 from workers.exchanges.base import Adapter
 from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import decimal_str as _price
-from workers.exchanges.fields import non_negative
+from workers.exchanges.fields import decimal_top, non_negative
 
 # 2 streams per market and 1,024 streams per connection.
 _STREAMS_PER_MARKET = 2
@@ -196,7 +196,7 @@ class BinanceAdapter(Adapter):
         update_id = _int(data["u"])
         if _is_zero(data["b"]) or _is_zero(data["a"]):
             return self.reject("empty_book")
-        top = (_price(data["b"]), _price(data["B"]), _price(data["a"]), _price(data["A"]))
+        top = decimal_top(data["b"], data["B"], data["a"], data["A"])
         previous = self._update_ids.get(native)
         if previous is not None and update_id < previous:
             # Ids only rise on a connection: an older one is a late frame, not news.

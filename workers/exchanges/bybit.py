@@ -12,6 +12,7 @@ Spot `tickers` carries no bid/ask (only `lastPrice`), so it feeds `last` alone.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, ClassVar
 
 from core.orderbook import OrderBook
@@ -20,7 +21,7 @@ from core.types import Market, Quote
 from workers.exchanges.base import Adapter
 from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import decimal_str as _price
-from workers.exchanges.fields import int_stamp, non_negative
+from workers.exchanges.fields import int_stamp
 
 _ARGS_PER_FRAME = 10  # Bybit spot refuses more ("args size >10")
 _BOOK_PREFIX = "orderbook."
@@ -43,11 +44,17 @@ def _levels(levels: Any, allow_zero: bool) -> list[tuple[float, float]]:
         # A level must be a [price, size] list: unpacking a 2-char string would "work".
         if type(level) is not list or len(level) != 2:
             raise TypeError("book level is not a [price, size] pair")
-        size_text = level[1]
-        if type(size_text) is not str:
-            raise TypeError("book size is not a string")
-        size = non_negative(float(size_text)) if allow_zero else _price(size_text)
-        parsed.append((_price(level[0]), size))
+        price_text, size_text = level
+        if type(size_text) is not str or type(price_text) is not str:
+            raise TypeError("book level is not a pair of decimal strings")
+        size = float(size_text)
+        price = float(price_text)
+        # non_negative / decimal_str inlined (this runs for every level of every push).
+        if not (0.0 <= size < math.inf if allow_zero else 0.0 < size < math.inf):
+            raise ValueError(f"bad book size: {size_text!r}")
+        if not 0.0 < price < math.inf:
+            raise ValueError(f"bad book price: {price_text!r}")
+        parsed.append((price, size))
     return parsed
 
 
@@ -76,6 +83,8 @@ class BybitAdapter(Adapter):
         # Per connection: the book and the last update id per native symbol.
         self._books: dict[str, OrderBook] = {}
         self._update_ids: dict[str, int] = {}
+        # Book topics already read: topic → (depth, native market), so a push skips the split.
+        self._book_topics: dict[str, tuple[int, str]] = {}
 
     @classmethod
     def parse_markets(cls, payload: Any) -> list[Market]:
@@ -167,12 +176,18 @@ class BybitAdapter(Adapter):
         `ts` (when the system generated the push, ms) is the quote's exchange time: it is on
         every push, and it is what orders the pushes of one book.
         """
-        _, depth, native = topic.split(".")
-        if not depth.isdigit():
-            raise ValueError(f"bad book depth in {topic!r}")
-        market = self.markets.get(native)
-        if market is None:
-            return self.reject("unknown_market")
+        parsed = self._book_topics.get(topic)
+        if parsed is None:
+            _, depth, native = topic.split(".")
+            if not depth.isdigit():
+                raise ValueError(f"bad book depth in {topic!r}")
+            if native not in self.markets:
+                return self.reject("unknown_market")
+            if len(self._book_topics) > 4 * len(self.markets):
+                self._book_topics.clear()  # odd spellings of depths cannot grow it unbounded
+            parsed = self._book_topics[topic] = (int(depth), native)
+        levels, native = parsed
+        market = self.markets[native]
         data = msg["data"]
         if data["s"] != native:
             raise ValueError(f"topic {topic!r} carries {data['s']!r}")
@@ -195,7 +210,8 @@ class BybitAdapter(Adapter):
             return self.reject("stale_update")
         book = self._books.get(native)
         if kind == "snapshot":
-            book = self._books.setdefault(native, OrderBook())
+            if book is None:
+                book = self._books[native] = OrderBook()
             book.snapshot(bids, asks)
         elif book is None or previous is None:
             # A delta only makes sense on top of this connection's snapshot.
@@ -211,7 +227,7 @@ class BybitAdapter(Adapter):
             return self.reject("empty_book")
         if top[0] >= top[2]:
             return self.reject("crossed_book")
-        if int(depth) > 1:
+        if levels > 1:
             # A level-1 book's Depth would repeat the Quote; deeper ones are worth walking.
             self.book_depth(native, book, received_ns)
         if not self.top_changed(native, top):

@@ -45,15 +45,49 @@ def decimal_str(text: Any) -> float:
     # Venues that send strings: refusing other types keeps `true` or a list from slipping in.
     if type(text) is not str:
         raise TypeError(f"expected a decimal string, got {type(text).__name__}")
-    return positive(float(text))
+    value = float(text)
+    if 0.0 < value < math.inf:  # positive() inlined: this runs several times per frame
+        return value
+    raise ValueError(f"not a positive finite number: {value!r}")
 
 
 def json_number(value: Any) -> float:
     """A JSON number from the wire as a finite positive float."""
     # bool is an int subclass in Python: exact type checks keep `true` from passing as 1.0.
-    if type(value) is not float and type(value) is not int:
-        raise TypeError(f"expected a JSON number, got {type(value).__name__}")
-    return positive(float(value))
+    kind = type(value)
+    if kind is float:
+        number = value
+    elif kind is int:
+        number = float(value)
+    else:
+        raise TypeError(f"expected a JSON number, got {kind.__name__}")
+    if 0.0 < number < math.inf:  # positive() inlined: this runs several times per frame
+        return number
+    raise ValueError(f"not a positive finite number: {value!r}")
+
+
+def decimal_top(bid: Any, bid_size: Any, ask: Any, ask_size: Any) -> tuple[float, float, float,
+                                                                          float]:
+    """Four decimal strings (a top of book) as `decimal_str` reads them, in one call."""
+    if type(bid) is str and type(bid_size) is str and type(ask) is str and type(ask_size) is str:
+        top = (float(bid), float(bid_size), float(ask), float(ask_size))
+        if (0.0 < top[0] < math.inf and 0.0 < top[1] < math.inf and 0.0 < top[2] < math.inf
+                and 0.0 < top[3] < math.inf):
+            return top
+    # Something is off: the field-by-field path raises the same error it always did.
+    return decimal_str(bid), decimal_str(bid_size), decimal_str(ask), decimal_str(ask_size)
+
+
+def number_top(bid: Any, bid_size: Any, ask: Any, ask_size: Any) -> tuple[float, float, float,
+                                                                         float]:
+    """Four JSON numbers (a top of book) as `json_number` reads them, in one call."""
+    if type(bid) is float and type(bid_size) is float and type(ask) is float \
+            and type(ask_size) is float:
+        if (0.0 < bid < math.inf and 0.0 < bid_size < math.inf and 0.0 < ask < math.inf
+                and 0.0 < ask_size < math.inf):
+            return bid, bid_size, ask, ask_size
+    # Integers, or something off: the field-by-field path (same values, same errors).
+    return json_number(bid), json_number(bid_size), json_number(ask), json_number(ask_size)
 
 
 def int_stamp(value: Any, to_ns: int) -> int:
@@ -66,10 +100,35 @@ def int_stamp(value: Any, to_ns: int) -> int:
     return stamp * to_ns
 
 
+# Seconds since the epoch of `YYYY-MM-DDTHH:MM:SS` prefixes already parsed by the full path, for
+# the common `<prefix>.<digits>Z` spelling; cleared when full (a prefix lasts one second).
+_SECONDS_OF_PREFIX: dict[str, int] = {}
+_PREFIX_CACHE_SIZE = 4096
+_FRACTION_SCALE = tuple(10 ** (9 - n) for n in range(10))  # ns per unit of an n-digit fraction
+
+
 def parse_rfc3339_ns(text: str) -> int:
     """An RFC 3339 time (`2026-01-01T00:00:01.234567891Z`) as exact integer ns since the epoch."""
     if type(text) is not str:
         raise TypeError(f"expected an RFC 3339 string, got {type(text).__name__}")
+    # Fast path: a prefix the full parser already validated, then `.` 1-9+ ASCII digits, `Z`.
+    seconds = _SECONDS_OF_PREFIX.get(text[:19])
+    if seconds is not None and text[19:20] == "." and text[-1] in "Zz":
+        fraction = text[20:-1]
+        if fraction.isascii() and fraction.isdigit():  # isascii: no other scripts' digits
+            if len(fraction) <= 9:
+                return seconds * 1_000_000_000 + int(fraction) * _FRACTION_SCALE[len(fraction)]
+            return seconds * 1_000_000_000 + int(fraction[:9])
+    nanos = _parse_rfc3339_ns(text)
+    if len(text) >= 19 and text[19:20] == "." and text[-1] in "Zz":
+        if len(_SECONDS_OF_PREFIX) >= _PREFIX_CACHE_SIZE:
+            _SECONDS_OF_PREFIX.clear()
+        _SECONDS_OF_PREFIX[text[:19]] = nanos // 1_000_000_000
+    return nanos
+
+
+def _parse_rfc3339_ns(text: str) -> int:
+    """The full RFC 3339 parse behind `parse_rfc3339_ns` (validates every part)."""
     match = _RFC3339.fullmatch(text)
     if match is None:
         raise ValueError(f"not an RFC 3339 time: {text!r}")

@@ -16,7 +16,7 @@ from core.types import Market, Quote
 from workers.exchanges.base import Adapter
 from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import json_number as _number
-from workers.exchanges.fields import parse_rfc3339_ns
+from workers.exchanges.fields import number_top, parse_rfc3339_ns
 
 # Kraken publishes no per-request symbol limit; modest batches keep each frame small and the
 # per-symbol acks of one request few.
@@ -139,7 +139,7 @@ class KrakenAdapter(Adapter):
                    "low": 63101.0, "high": 64550.0, "change": 712.3, "change_pct": 1.12,
                    "timestamp": "2026-01-01T00:00:01.234567Z"}]}
         """
-        return self.each_entry(entries, lambda entry: self._ticker_entry(entry, received_ns))
+        return self.each_entry(entries, self._ticker_entry, received_ns)
 
     def _ticker_entry(self, entry: Any, received_ns: int) -> Quote | None:
         """One ticker entry → a Quote, or None when unusable (counted) or unchanged."""
@@ -148,8 +148,7 @@ class KrakenAdapter(Adapter):
         if market is None:
             self.reject("unknown_market")
             return None
-        top = (_number(entry["bid"]), _number(entry["bid_qty"]),
-               _number(entry["ask"]), _number(entry["ask_qty"]))
+        top = number_top(entry["bid"], entry["bid_qty"], entry["ask"], entry["ask_qty"])
         last = entry.get("last")
         if last is not None:
             last = _number(last)

@@ -24,7 +24,7 @@ from core.types import Market, Quote
 from workers.exchanges.base import Adapter
 from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import decimal_str as _price
-from workers.exchanges.fields import int_stamp, non_negative
+from workers.exchanges.fields import decimal_top, int_stamp, non_negative
 
 LIVE_CHANNEL = "tickers"
 # Books sent as a snapshot then updates (the checksummed ones), and books sent whole each push.
@@ -201,7 +201,7 @@ class OkxAdapter(Adapter):
          "high24h":"31073","low24h":"28020.3","sodUtc0":"29028.8","sodUtc8":"30337.7",
          "volCcy24h":"525802090.62716611","vol24h":"17602.13085371","ts":"1652459224956"}]}
         """
-        return self.each_entry(entries, lambda entry: self._ticker_entry(entry, received_ns))
+        return self.each_entry(entries, self._ticker_entry, received_ns)
 
     def _ticker_entry(self, entry: Any, received_ns: int) -> Quote | None:
         """One ticker entry → a Quote, or None when unusable (counted), unchanged or booked."""
@@ -220,7 +220,7 @@ class OkxAdapter(Adapter):
                 self._last[inst] = last
             self.reject("empty_book")
             return None
-        top = (_price(fields[0]), _price(fields[1]), _price(fields[2]), _price(fields[3]))
+        top = decimal_top(*fields)
         if last is not None:
             self._last[inst] = last
         if inst in self._books:

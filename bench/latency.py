@@ -1,0 +1,316 @@
+"""Latency: simulator emission → `/ws` client that opted out of coalescing, under background load.
+
+`python -m bench latency [--seconds S] [--rate R] [--json]`
+
+The stack is the real one: the simulator serving eight venues × four symbols, one feed worker
+per venue, one arbitrage and one storage Celery worker (prefork, concurrency 2), one gunicorn
+web process, and a websocket client on `/ws` that sent `{"coalesce": false}` (so the hub's
+200 ms per-key window does not hide the path's own latency). `--rate` is the total quotes/s
+offered by the simulator, spread evenly over the venues (its `--rate` is per exchange).
+
+Latency of a quote = client receive wall time − the quote's `ts_exchange_ns`. The probe venues
+are Coinbase (`l2update`/`ticker` `time`) and Kraken (ticker `timestamp`): the simulator stamps
+each change with the wall clock in µs when it builds the frame, immediately before sending it,
+and these two venues carry that stamp at µs resolution (OKX and Bybit carry it in ms, nudged
+1 ms past the previous change, which would add up to a millisecond of error), so no side channel
+is needed. Their quotes are part of the background load, not extra traffic.
+
+Baseline in the same run: a plain Redis subscriber on the live channel, in a process of its own,
+takes the same measurement on the same quotes with no web hop. Matching each quote at both
+receivers splits its path into simulator → feed worker (`ts_received_ns − ts_exchange_ns`),
+feed worker → Redis pub/sub (the 20 ms arbitrage batcher window, Celery publish, RabbitMQ,
+the prefork task and the Redis publish) and Redis → `/ws` (the web hop).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import sys
+import time
+from typing import Any
+
+from bench.stack import BIN, Stack, free_port, isolate, print_figures, wait_until
+
+VENUES = ("binance", "bitfinex", "bitstamp", "bybit", "coinbase", "gemini", "kraken", "okx")
+SYMBOLS = "BTC-USD,ETH-USD,BTC-USDT,ETH-USDT"
+QUEUES = ("storage", "arbitrage", "reports", "alerts")  # celeryconfig's, after the prefix
+PROBE_VENUES = ("coinbase", "kraken")  # frames carry the simulator's emission time in µs
+TARGET_P50_MS = 25.0
+TARGET_P99_MS = 60.0
+WARMUP_S = 1.5  # after the first probe quote reaches the client: workers and hub settle
+DRAIN_TIMEOUT_S = 30.0  # a backlog behind the window drains before the figures are taken
+
+Sample = tuple[str, str, int, int, int]  # exchange, symbol, ts_exchange_ns, ts_received_ns, recv
+
+
+def _sample(raw: str | bytes, now: int) -> Sample | None:
+    """A probe venue's quote event as a sample; None for anything else."""
+    event = json.loads(raw)
+    if event.get("type") != "quote":
+        return None
+    data = event["data"]
+    if data["exchange"] not in PROBE_VENUES or data.get("ts_exchange_ns") is None:
+        return None
+    return (data["exchange"], data["symbol"], data["ts_exchange_ns"], data["ts_received_ns"],
+            now)
+
+
+async def _ws_loop(url: str, ready: Any, seen: Any, stop: Any) -> tuple[list[Sample], bool]:
+    """Probe quotes received on `/ws` until `stop`, and whether the server closed first."""
+    import aiohttp
+
+    samples: list[Sample] = []
+    async with aiohttp.ClientSession() as session, \
+            session.ws_connect(url, heartbeat=None, max_msg_size=0) as ws:
+        await ws.send_str(json.dumps({"coalesce": False}))
+        ready.set()
+        while not stop.is_set():
+            try:
+                msg = await ws.receive(timeout=0.2)
+            except TimeoutError:
+                continue
+            now = time.time_ns()
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                return samples, True
+            sample = _sample(msg.data, now)
+            if sample is not None:
+                samples.append(sample)
+                seen.value = max(seen.value, sample[2])
+    return samples, False
+
+
+def ws_collector(url: str, ready: Any, seen: Any, stop: Any, out: Any) -> None:
+    """Receive every event on `/ws` uncoalesced; probe quotes go to `out` (own process) and
+    `seen` holds the newest emission time received."""
+    import asyncio
+
+    out.put(asyncio.run(_ws_loop(url, ready, seen, stop)))
+
+
+def redis_collector(redis_url: str, channel: str, ready: Any, stop: Any, out: Any) -> None:
+    """The baseline receiver: a plain subscriber on the live channel (own process)."""
+    import redis
+
+    pubsub = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(channel)
+    pubsub.get_message(timeout=1.0)  # the subscription's confirmation
+    ready.set()
+    samples: list[Sample] = []
+    while not stop.is_set():
+        msg = pubsub.get_message(timeout=0.2)
+        if msg is None or msg["type"] != "message":
+            continue
+        now = time.time_ns()
+        sample = _sample(msg["data"], now)
+        if sample is not None:
+            samples.append(sample)
+    pubsub.close()
+    out.put(samples)
+
+
+def percentiles(values_ns: list[int], prefix: str = "") -> dict[str, float | None]:
+    """p50, p90, p99 and max in ms (nearest rank) of nanosecond values."""
+    names = [f"{prefix}p50_ms", f"{prefix}p90_ms", f"{prefix}p99_ms", f"{prefix}max_ms"]
+    if not values_ns:
+        return dict.fromkeys(names)
+    ordered = sorted(values_ns)
+    picks = [ordered[min(len(ordered) - 1, int(q * len(ordered)))] for q in (0.5, 0.9, 0.99)]
+    return {name: round(v / 1e6, 2) for name, v in zip(names, [*picks, ordered[-1]], strict=True)}
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a is not None and b else None
+
+
+def _median_ms(values_ns: list[int]) -> float | None:
+    return percentiles(values_ns)["p50_ms"]
+
+
+def _emitted(sim: str) -> int:
+    import requests
+
+    stats = requests.get(sim + "/stats", timeout=5).json()
+    return sum(sum(per_symbol.values()) for per_symbol in stats["emitted"].values())
+
+
+def _backlog(queue: str) -> int | None:
+    """Messages waiting in a RabbitMQ queue (None when it cannot be read)."""
+    from kombu import Connection
+
+    from core.config import get_settings
+
+    try:
+        with Connection(get_settings().broker_url) as conn:
+            return int(conn.default_channel.queue_declare(queue, passive=True).message_count)
+    except Exception:  # noqa: BLE001  (a figure, not a failure)
+        return None
+
+
+def _delete_queues(names: list[str]) -> None:
+    """Remove this run's RabbitMQ queues so repeated runs leave nothing behind."""
+    from kombu import Connection
+
+    from core.config import get_settings
+
+    try:
+        with Connection(get_settings().broker_url) as conn:
+            for name in names:
+                try:
+                    conn.default_channel.queue_delete(name)
+                except Exception:  # noqa: BLE001  (never declared: fine)
+                    pass
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def summarize(ws: list[Sample], base: list[Sample], window: tuple[int, int],
+              seconds: float) -> dict[str, Any]:
+    """Percentiles at both receivers for quotes emitted inside `window`, and the stage split."""
+    lo, hi = window
+    ws = [s for s in ws if lo <= s[2] < hi]
+    base = [s for s in base if lo <= s[2] < hi]
+    figures: dict[str, Any] = {"samples": len(ws), "samples_per_s": round(len(ws) / seconds, 1)}
+    figures.update(percentiles([s[4] - s[2] for s in ws]))
+    figures["baseline_samples"] = len(base)
+    figures.update(percentiles([s[4] - s[2] for s in base], "baseline_"))
+    for q in ("p50", "p90", "p99"):
+        figures[f"ratio_{q}"] = _ratio(figures[f"{q}_ms"], figures[f"baseline_{q}_ms"])
+    at_redis = {s[:4]: s[4] for s in base}
+    matched = [(s, at_redis[s[:4]]) for s in ws if s[:4] in at_redis]
+    figures["matched"] = len(matched)
+    figures["stage_sim_to_feed_p50_ms"] = _median_ms([s[3] - s[2] for s in base])
+    figures["stage_feed_to_redis_p50_ms"] = _median_ms([s[4] - s[3] for s in base])
+    figures["stage_redis_to_ws_p50_ms"] = _median_ms([s[4] - r for s, r in matched])
+    figures["stage_redis_to_ws_p99_ms"] = percentiles([s[4] - r for s, r in matched])["p99_ms"]
+    return figures
+
+
+def run(seconds: float = 10, background_rate: float = 5000,
+        venues: tuple[str, ...] = VENUES, symbols: str = SYMBOLS) -> dict[str, Any]:
+    """Start the stack, measure for `seconds` at `background_rate` quotes/s offered in total;
+    the caller's prefixes are restored afterwards, so a test session can call it in-process."""
+    from core.config import reset_settings
+
+    saved = {k: os.environ.get(k) for k in ("KEY_PREFIX", "QUEUE_PREFIX", "INFLUXDB_DB")}
+    isolate()
+    reset_settings()
+    try:
+        return _run(seconds, background_rate, venues, symbols)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        reset_settings()
+
+
+def _run(seconds: float, background_rate: float, venues: tuple[str, ...],
+         symbols: str) -> dict[str, Any]:
+    """The measurement itself, under this run's own prefixes."""
+    import requests
+
+    from core.config import get_settings
+    from core.influx import InfluxDB
+    from core.state import RedisState
+
+    s = get_settings()
+    # celeryconfig may already be imported under the caller's prefix: name the queues here.
+    queues = {name: f"{s.queue_prefix}{name}" for name in QUEUES}
+    influx = InfluxDB(s.influxdb_url, s.influxdb_db)
+    influx.ensure_database()
+    state = RedisState.from_url(s.redis_url, s.key_prefix)
+    per_venue = background_rate / len(venues)
+    figures: dict[str, Any] = {
+        "seconds": seconds, "venues": len(venues), "symbols": len(symbols.split(",")),
+        "probe_venues": ",".join(PROBE_VENUES), "offered_qps": round(per_venue * len(venues)),
+        "simulator_rate_per_venue": round(per_venue, 2),
+    }
+    sim_port, web_port = free_port(), free_port()
+    sim = f"http://127.0.0.1:{sim_port}"
+    ctx = multiprocessing.get_context("spawn")
+    stop = ctx.Event()
+    ws_ready, redis_ready = ctx.Event(), ctx.Event()
+    seen = ctx.Value("q", 0)
+    ws_out, redis_out = ctx.Queue(), ctx.Queue()
+    collectors: list[Any] = []
+    try:
+        with Stack() as stack:
+            for queue in (queues["storage"], queues["arbitrage"]):
+                stack.start(str(BIN / "celery"), "-A", "tasks", "worker", "-Q", queue, "-n",
+                            f"{queue}@%h", "--concurrency", "2", "--loglevel", "WARNING")
+            stack.start(str(BIN / "python"), "-m", "simulator", "--port", str(sim_port),
+                        "--exchanges", ",".join(venues), "--symbols", symbols,
+                        "--rate", str(per_venue))
+            stack.start(str(BIN / "gunicorn"), "web:create_app()", "--bind",
+                        f"127.0.0.1:{web_port}", "--worker-class", "gthread", "--workers", "1",
+                        "--threads", "16")
+            wait_until(lambda: requests.get(sim + "/stats", timeout=1).ok, 30, "simulator")
+            wait_until(lambda: requests.get(f"http://127.0.0.1:{web_port}/healthz", timeout=2)
+                       .status_code in (200, 503), 30, "the web app")
+            collectors = [
+                ctx.Process(target=ws_collector, daemon=True,
+                            args=(f"ws://127.0.0.1:{web_port}/ws", ws_ready, seen, stop, ws_out)),
+                ctx.Process(target=redis_collector, daemon=True,
+                            args=(s.redis_url, state.channel, redis_ready, stop, redis_out)),
+            ]
+            for proc in collectors:
+                proc.start()
+            wait_until(lambda: ws_ready.is_set() and redis_ready.is_set(), 30, "the receivers")
+            time.sleep(2.0)  # the Celery workers finish starting
+            for name in venues:
+                stack.start(str(BIN / "python"), "-m", "workers", name, "--ws-url",
+                            f"ws://127.0.0.1:{sim_port}/{name}", "--rest-url", f"{sim}/{name}")
+            wait_until(lambda: seen.value > 0, 60, "the first probe quote at the /ws client")
+            time.sleep(WARMUP_S)
+            backlog0 = _backlog(queues["arbitrage"])
+            emitted0, t0 = _emitted(sim), time.time_ns()
+            time.sleep(seconds)
+            emitted1, t1 = _emitted(sim), time.time_ns()
+            figures["emitted_qps"] = round((emitted1 - emitted0) / ((t1 - t0) / 1e9))
+            figures["arbitrage_backlog_start"] = backlog0
+            figures["arbitrage_backlog_end"] = _backlog(queues["arbitrage"])
+            # The path is FIFO: once a quote emitted after the window arrives, so has the rest.
+            drained = time.monotonic()
+            while seen.value < t1 and time.monotonic() - drained < DRAIN_TIMEOUT_S:
+                time.sleep(0.05)
+            figures["drained"] = seen.value >= t1  # False: late quotes are missing, not slow
+            figures["drain_s"] = round(time.monotonic() - drained, 2)
+            stop.set()
+            (ws_samples, closed_early), redis_samples = (ws_out.get(timeout=30),
+                                                         redis_out.get(timeout=30))
+            figures["ws_closed_early"] = closed_early
+            for proc in collectors:
+                proc.join(10)
+    finally:
+        stop.set()
+        for proc in collectors:
+            if proc.is_alive():
+                proc.terminate()
+        state.clear()
+        influx.drop_database()
+        _delete_queues(list(queues.values()))
+    figures.update(summarize(ws_samples, redis_samples, (t0, t1), (t1 - t0) / 1e9))
+    p50, p99 = figures["p50_ms"], figures["p99_ms"]
+    figures["target_p50_met"] = p50 is not None and p50 <= TARGET_P50_MS
+    figures["target_p99_met"] = p99 is not None and p99 <= TARGET_P99_MS
+    return figures
+
+
+def main() -> int:
+    """`python -m bench latency [--seconds S] [--rate R] [--json]`."""
+    parser = argparse.ArgumentParser(prog="python -m bench latency")
+    parser.add_argument("--seconds", type=float, default=10, help="measurement window")
+    parser.add_argument("--rate", type=float, default=5000,
+                        help="background quotes/s offered in total (spread over the venues)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    print_figures(run(args.seconds, args.rate), args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
