@@ -79,7 +79,13 @@ class Client:
             self.abort()
 
     async def close(self, code: int, message: bytes, timeout: float = 3.0) -> None:
-        """Close politely; abort if the client does not take the close frame in time."""
+        """Close politely; abort if the client does not take the close frame in time.
+
+        Frames already queued go out first: they were counted as emitted, so a control close
+        must not drop them (the `--count` accounting promises counted = delivered).
+        """
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._drained.wait(), timeout)
         try:
             await asyncio.wait_for(self.ws.close(code=code, message=message), timeout)
         except (TimeoutError, ConnectionError, RuntimeError):

@@ -184,10 +184,10 @@ def test_a_new_opportunity_appears_without_a_reload(
     wait_for(lambda: browser.find_element(By.ID, "opp-count").text != "", 15,
              "the opportunities page to load its data")
     before = opportunity_keys(browser)
-    # A dislocation long enough to look at: bitstamp's ETH-USD 3 % rich for 15 s (the random
+    # A dislocation long enough to look at: bitstamp's ETH-USD 3 % rich for 45 s (the random
     # ones last 1-3 s, which a row may not outlive while the test clicks through it).
     response = requests.post(SIMULATOR["url"] + "/control/bitstamp/dislocate",
-                             params={"symbol": "ETH-USD", "shift": "0.03", "seconds": "15"},
+                             params={"symbol": "ETH-USD", "shift": "0.03", "seconds": "45"},
                              timeout=5)
     assert response.status_code == 200, response.text
     new_key = ""
@@ -199,7 +199,8 @@ def test_a_new_opportunity_appears_without_a_reload(
         new_key = fresh[0] if fresh else ""
         return bool(new_key)
 
-    wait_for(dislocated_row, 20, "a new ETH-USD row selling on bitstamp", every_s=0.25)
+    # Generous: on a loaded machine the arbitrage queue may run seconds behind.
+    wait_for(dislocated_row, 40, "a new ETH-USD row selling on bitstamp", every_s=0.25)
     check_new_row(browser, new_key)
     assert browser.execute_script("return window.__sameDocument") == "yes", "page reloaded"
     screenshot(browser, "opportunities")

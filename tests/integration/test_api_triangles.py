@@ -17,7 +17,7 @@ from core.state import RedisState
 from core.types import Quote
 from tasks.resources import fee_of
 from tasks.triangles import SNAPSHOT_TTL_S, scan
-from tests.procs import Proc, wait_for
+from tests.procs import celery_worker, wait_for
 from web import create_app
 
 pytestmark = pytest.mark.integration
@@ -117,10 +117,17 @@ def test_a_later_scan_replaces_the_list(seeded: RedisState) -> None:
     assert ["USD", "BTC", "ETH", "USD"] not in [r["path"] for r in second["triangles"]]
 
 
-def test_the_beat_task_runs_on_a_real_worker(worker: Proc, seeded: RedisState) -> None:
-    scan.delay()  # routed to the arbitrage queue, which the session's worker consumes
-    wait_for(lambda: stored(seeded)["computed_ns"] is not None, 30,
-             "the worker to store the triangle list")
+def test_the_beat_task_runs_on_a_real_worker(settings: Settings, seeded: RedisState) -> None:
+    from celeryconfig import REPORTS_QUEUE
+
+    # Routed to the reports queue (never behind a backlog of quote batches): a worker on it.
+    proc = celery_worker([REPORTS_QUEUE], f"tri-{settings.queue_prefix}", concurrency=1)
+    try:
+        scan.delay()
+        wait_for(lambda: stored(seeded)["computed_ns"] is not None, 30,
+                 "the worker to store the triangle list")
+    finally:
+        proc.stop()
     assert stored(seeded)["triangles"][0]["path"] == ["USD", "BTC", "ETH", "USD"]
 
 
