@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,42 +61,38 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
     return value
 
 
-def parse_volumes(text: str) -> dict[str, float]:
-    """Parse `FEE_VOLUME_30D` (`kraken:50000,binance:2e6`): each venue's 30-day volume."""
-    volumes: dict[str, float] = {}
+def _parse_venue_numbers(
+    text: str, accept: Callable[[float], bool], variable: str, shape: str
+) -> dict[str, float]:
+    """Parse `venue:number,...` (`=` works too); an entry `accept` refuses is a ConfigError."""
+    numbers: dict[str, float] = {}
     for item in text.split(","):
         item = item.strip()
         if not item:
             continue
-        sep = ":" if ":" in item else "="
-        name, sep, value = item.partition(sep)
+        name, sep, value = item.partition(":" if ":" in item else "=")
         try:
-            volume = float(value)
+            number = float(value)
         except ValueError:
-            volume = -1.0
-        if not sep or not name.strip() or volume < 0:
-            raise ConfigError(f"FEE_VOLUME_30D entry {item!r} is not exchange:volume (>= 0)")
-        volumes[name.strip().lower()] = volume
-    return volumes
+            number = float("nan")
+        if not sep or not name.strip() or not accept(number):
+            raise ConfigError(f"{variable} entry {item!r} is not {shape}")
+        numbers[name.strip().lower()] = number
+    return numbers
+
+
+def parse_volumes(text: str) -> dict[str, float]:
+    """Parse `FEE_VOLUME_30D` (`kraken:50000,binance:2e6`): each venue's 30-day volume."""
+    return _parse_venue_numbers(
+        text, lambda v: v >= 0, "FEE_VOLUME_30D", "exchange:volume (>= 0)"
+    )
 
 
 def parse_fees(text: str) -> dict[str, float]:
     """Parse `TAKER_FEES` (`kraken:0.0026,bitstamp:0.004`; `=` works too) into fractions."""
-    fees: dict[str, float] = {}
-    for item in text.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        sep = ":" if ":" in item else "="
-        name, sep, value = item.partition(sep)
-        try:
-            fee = float(value)
-        except ValueError:
-            fee = -1.0
-        if not sep or not name.strip() or not 0 <= fee < 1:
-            raise ConfigError(f"TAKER_FEES entry {item!r} is not exchange=fraction (0 <= f < 1)")
-        fees[name.strip().lower()] = fee
-    return fees
+    return _parse_venue_numbers(
+        text, lambda f: 0 <= f < 1, "TAKER_FEES", "exchange=fraction (0 <= f < 1)"
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,9 @@ an older snapshot never overwrites one taken from a newer snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from core.arbitrage import Rules, find_opportunities, is_fresh
 from core.state import RedisState, Snapshot
@@ -30,26 +30,28 @@ class PassResult:
     superseded: int = 0  # decisions refused because a newer snapshot already decided
 
 
-def newest_per_series(quotes: Iterable[Quote]) -> list[Quote]:
-    """Keep only the newest quote per (exchange, symbol): the rest is history, not state."""
-    newest: dict[tuple[str, str], Quote] = {}
-    for quote in quotes:
-        key = (quote.exchange, quote.symbol)
+Item = TypeVar("Item", Quote, Depth)
+
+
+def _newest(items: Iterable[Item], ts_of: Callable[[Item], int]) -> list[Item]:
+    """Keep only the newest item per (exchange, symbol): the rest is history, not state."""
+    newest: dict[tuple[str, str], Item] = {}
+    for item in items:
+        key = (item.exchange, item.symbol)
         held = newest.get(key)
-        if held is None or quote.ts_ns >= held.ts_ns:
-            newest[key] = quote
+        if held is None or ts_of(item) >= ts_of(held):
+            newest[key] = item
     return list(newest.values())
+
+
+def newest_per_series(quotes: Iterable[Quote]) -> list[Quote]:
+    """The newest quote per (exchange, symbol), by the quote's own time."""
+    return _newest(quotes, lambda q: q.ts_ns)
 
 
 def newest_books(books: Iterable[Depth]) -> list[Depth]:
-    """Keep only the newest book per (exchange, symbol)."""
-    newest: dict[tuple[str, str], Depth] = {}
-    for book in books:
-        key = (book.exchange, book.symbol)
-        held = newest.get(key)
-        if held is None or book.ts_ns >= held.ts_ns:
-            newest[key] = book
-    return list(newest.values())
+    """The newest book per (exchange, symbol)."""
+    return _newest(books, lambda b: b.ts_ns)
 
 
 def closing_time(member: str, snap: Snapshot, now_ns: int, max_age_s: float) -> int:

@@ -50,11 +50,25 @@ def make_line(
     return f"{escape_measurement(measurement)}{tag_text} {field_text} {ts_ns}"
 
 
+_SERIES: dict[tuple[str, str], str] = {}  # (exchange, symbol) → escaped `quotes,...` prefix
+
+
+def _series(exchange: str, symbol: str) -> str:
+    """The escaped measurement and tags of one series, built once (a hot path in storage)."""
+    prefix = _SERIES.get((exchange, symbol))
+    if prefix is None:
+        if len(_SERIES) > 100_000:  # bounded against hostile series names
+            _SERIES.clear()
+        prefix = f"quotes,exchange={escape_tag(exchange)},symbol={escape_tag(symbol)} "
+        _SERIES[(exchange, symbol)] = prefix
+    return prefix
+
+
 def quote_line(quote: Quote) -> str:
     """A quote as a `quotes` point at the exchange's time when sent, else receipt time."""
     last = "" if quote.last is None else f",last={float(quote.last)!r}"
     return (
-        f"quotes,exchange={escape_tag(quote.exchange)},symbol={escape_tag(quote.symbol)} "
+        f"{_series(quote.exchange, quote.symbol)}"
         f"bid={float(quote.bid)!r},ask={float(quote.ask)!r},"
         f"bid_size={float(quote.bid_size)!r},ask_size={float(quote.ask_size)!r}{last} "
         f"{quote.ts_ns}"
