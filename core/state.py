@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -174,6 +173,20 @@ class Snapshot(NamedTuple):
     quotes: dict[str, Quote]
     books: Mapping[str, Depth]
     open_members: set[str]
+
+
+def _jsonable(value: Any) -> Any:
+    """What orjson cannot encode by itself: other mappings and sets."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"cannot encode {type(value).__name__} in a live event")
+
+
+def _event(event_type: str, data: Any) -> bytes:
+    """A live event as JSON bytes (orjson: several times faster than json, NaN → null)."""
+    return orjson.dumps({"type": event_type, "data": data}, default=_jsonable)
 
 
 def pack_quote(quote: Quote) -> str:
@@ -519,13 +532,13 @@ class RedisState:
     # live events
     def publish(self, event_type: str, data: Mapping[str, Any] | list[Any]) -> None:
         """Publish a live event (`quote`, `opportunity`, `feed`) to the web processes."""
-        self.redis.publish(self.channel, json.dumps({"type": event_type, "data": data}))
+        self.redis.publish(self.channel, _event(event_type, data))
 
     def publish_many(self, events: Iterable[tuple[str, Any]]) -> None:
         """Publish several live events in one round trip."""
         pipe = self.redis.pipeline(transaction=False)
         for event_type, data in events:
-            pipe.publish(self.channel, json.dumps({"type": event_type, "data": data}))
+            pipe.publish(self.channel, _event(event_type, data))
         pipe.execute()
 
     def clear(self) -> None:
