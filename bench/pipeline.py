@@ -151,7 +151,8 @@ class LiveCounter(threading.Thread):
     def run(self) -> None:
         while not self._halt.is_set():
             msg = self.pubsub.get_message(timeout=0.2)
-            if msg is not None and b'"type": "quote"' in msg["data"][:40]:
+            # Events are compact JSON starting with their type; a substring test avoids parsing.
+            if msg is not None and msg["data"].startswith(b'{"type":"quote"'):
                 self.quotes += 1
                 self.last = time.monotonic()
 
@@ -377,7 +378,8 @@ def _pipeline(s: Any, influx: Any, state: Any, seconds: float | None, count: int
                 "lost_by_exchange": {ex: n - stored_by.get(ex, 0) for ex, n in emitted_by.items()},
                 "delivered_influx_qps": round(stored / (t_stored - t0)),
                 "redis_quote_events": live.quotes,
-                "delivered_redis_qps": round(emitted / ((live.last or t0) - t0)),
+                "delivered_redis_qps": (round(emitted / (live.last - t0))
+                                if live.last is not None and live.last > t0 else 0),
                 "drain_s": round(max(t_stored, live.last or 0) - t_emitted, 2),
                 "redis_current": _redis_current(influx, state) if stored == emitted else None,
                 "backlog": queue_depths(s.queue_prefix),
