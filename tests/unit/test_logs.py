@@ -176,3 +176,25 @@ def test_gunicorn_config_logs_in_the_same_format_with_the_filter(
     assert conf["root"] == {"level": logging.WARNING, "handlers": ["console"]}
     for name in ("gunicorn.error", "gunicorn.access"):
         assert conf["loggers"][name]["handlers"] == [] and conf["loggers"][name]["propagate"]
+
+
+@pytest.mark.parametrize(("level", "expected"), [
+    ("INFO", logging.WARNING), ("WARNING", logging.WARNING), ("DEBUG", logging.DEBUG),
+])
+def test_per_task_celery_lines_only_at_debug(level: str, expected: int) -> None:
+    """Hundreds of quote batches a second would drown the log in received/succeeded lines."""
+    root = logging.getLogger()
+    saved = root.level
+    try:
+        setup_logging(level)
+        for name in ("celery.app.trace", "celery.worker.strategy"):
+            assert logging.getLogger(name).level == expected
+    finally:
+        root.setLevel(saved)
+
+
+def test_flower_runs_without_per_task_events() -> None:
+    """Three broker events per quote batch would cost more than the batches themselves."""
+    flower = runpy.run_path(str(Path(__file__).resolve().parents[2] / "scripts" / "flower.py"))
+    command = flower["flower_command"]("127.0.0.1", 5555)
+    assert "--enable_events=False" in command and "--address=127.0.0.1" in command
