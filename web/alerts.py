@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis
 from flask import Blueprint, current_app, jsonify, request
 
 from core.alerts import MAX_DELIVERIES, AlertStore
 from core.config import Settings
+from web.api import json_error_handlers
 from web.extensions import services
-from web.params import BadRequest, parse_int
+from web.params import parse_int
 
 bp = Blueprint("alerts", __name__, url_prefix="/api")
+json_error_handlers(bp)  # same JSON errors as the rest of /api
 
 
 @bp.get("/alerts")
@@ -32,13 +33,3 @@ def alerts() -> Any:
         },
     })
 
-
-@bp.errorhandler(BadRequest)
-def _bad_request(exc: BadRequest) -> Any:
-    return jsonify({"error": str(exc)}), 400
-
-
-@bp.errorhandler(redis.RedisError)
-def _redis_down(exc: redis.RedisError) -> Any:
-    current_app.logger.warning("Redis unavailable: %s", exc)
-    return jsonify({"error": "state store (Redis) unavailable"}), 503

@@ -114,31 +114,38 @@ def _quote_currency(symbol: str) -> str | None:
         return None
 
 
-@bp.errorhandler(BadRequest)
 def _bad_request(exc: BadRequest) -> Any:
     return jsonify({"error": str(exc)}), 400
 
 
-@bp.errorhandler(NotFound)
 def _not_found(exc: NotFound) -> Any:
     return jsonify({"error": str(exc)}), 404
 
 
-@bp.errorhandler(redis.RedisError)
 def _redis_down(exc: redis.RedisError) -> Any:
     current_app.logger.warning("Redis unavailable: %s", exc)
     return jsonify({"error": "state store (Redis) unavailable"}), 503
 
 
-@bp.errorhandler(InfluxError)
 def _influx_down(exc: InfluxError) -> Any:
     current_app.logger.warning("InfluxDB unavailable: %s", exc)
     return jsonify({"error": "history store (InfluxDB) unavailable"}), 503
 
 
-@bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> Any:
     return jsonify({"error": exc.description}), exc.code
+
+
+def json_error_handlers(target: Blueprint) -> None:
+    """Give an /api blueprint the same JSON errors: 400, 404, 503 per store, other HTTP codes."""
+    target.register_error_handler(BadRequest, _bad_request)
+    target.register_error_handler(NotFound, _not_found)
+    target.register_error_handler(redis.RedisError, _redis_down)
+    target.register_error_handler(InfluxError, _influx_down)
+    target.register_error_handler(HTTPException, _http_error)
+
+
+json_error_handlers(bp)
 
 
 def register_json_errors(app: Flask) -> None:

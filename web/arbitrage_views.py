@@ -4,25 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis
 from flask import Blueprint, jsonify, request
 
 from core import history, triangles
-from core.influx import InfluxError
 from web import api
-from web.api import NotFound, _require_known, _symbol_param, _time_range
+from web.api import _require_known, _symbol_param, _time_range
 from web.extensions import services
-from web.params import BadRequest, parse_exchange, parse_int, parse_number
+from web.params import parse_exchange, parse_int, parse_number
 
 bp = Blueprint("arbitrage_views", __name__, url_prefix="/api")
 
 MAX_TRIANGLES = 1000
 
 # Same answers as the main API blueprint: its handlers only see its own routes.
-bp.register_error_handler(BadRequest, api._bad_request)
-bp.register_error_handler(NotFound, api._not_found)
-bp.register_error_handler(redis.RedisError, api._redis_down)
-bp.register_error_handler(InfluxError, api._influx_down)
+api.json_error_handlers(bp)
 
 
 @bp.get("/triangles")
