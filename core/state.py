@@ -51,37 +51,21 @@ for symbol in pairs(bumped) do
   if version < now_us then version = now_us else version = version + 1 end
   redis.call("HSET", KEYS[1], symbol, string.format("%.0f", version))
 end
--- Then, in the same atomic step, the snapshot of every symbol this call changed.
--- Remaining ARGV: the batch's symbols; remaining KEYS: (quote, book, open set) per symbol.
+-- Then, in the same atomic step, the snapshot of every listed symbol this call changed (with
+-- no items: of every listed symbol, which makes this the plain snapshot script too).
+-- Remaining ARGV: the symbols; remaining KEYS: (quote, book, open set) per symbol.
 local out = {}
 local first_key = n_items + 2
 for j = 3 * n_items + 2, #ARGV do
   local symbol = ARGV[j]
-  if bumped[symbol] then
+  if n_items == 0 or bumped[symbol] then
     local k = first_key + 3 * (j - 3 * n_items - 2)
-    out[#out + 1] = {symbol, redis.call("HGET", KEYS[1], symbol),
+    out[#out + 1] = {symbol, redis.call("HGET", KEYS[1], symbol) or "0",
                      redis.call("HGETALL", KEYS[k]), redis.call("HGETALL", KEYS[k + 1]),
                      redis.call("SMEMBERS", KEYS[k + 2])}
   end
 end
 return {applied, out}
-"""
-
-# One consistent snapshot of several symbols: version, quotes, books and open opportunities.
-# KEYS: versions hash, then (quote hash, book hash, open set) per symbol. ARGV: the symbols.
-_SNAPSHOT = """
-local out = {}
-for i = 1, #ARGV do
-  local base = 3 * (i - 1) + 1
-  out[i] = {
-    ARGV[i],
-    redis.call("HGET", KEYS[1], ARGV[i]) or "0",
-    redis.call("HGETALL", KEYS[base + 1]),
-    redis.call("HGETALL", KEYS[base + 2]),
-    redis.call("SMEMBERS", KEYS[base + 3]),
-  }
-end
-return out
 """
 
 # Open or update one opportunity unless a newer snapshot already decided it. Tracks opened_ns,
@@ -268,12 +252,10 @@ class RedisState:
         # Packed quote → Quote: most quotes of a snapshot were read (and parsed) last pass too.
         self._parsed: dict[str, Quote] = {}
         self._update_latest = client.register_script(_UPDATE_LATEST)
-        self._snapshot = client.register_script(_SNAPSHOT)
         self._upsert_opportunity = client.register_script(_UPSERT_OPPORTUNITY)
         self._close_opportunity = client.register_script(_CLOSE_OPPORTUNITY)
         self._scripts = (
-            self._update_latest, self._snapshot, self._upsert_opportunity,
-            self._close_opportunity,
+            self._update_latest, self._upsert_opportunity, self._close_opportunity,
         )
 
     def _pipeline(self, calls: list[tuple[Script, list[str], list[str]]]) -> list[Any]:
@@ -339,6 +321,36 @@ class RedisState:
         ]
 
     # quotes and books
+    def _store(
+        self, quotes: list[Quote], books: list[Depth], symbols: list[str]
+    ) -> tuple[list[Quote], list[Depth], dict[str, Snapshot]]:
+        """Run the newer-wins script: store items, then snapshot those of `symbols` it changed
+        (every one of `symbols` when there are no items)."""
+        keys = [self.versions_key]
+        args: list[str] = [str(len(quotes) + len(books))]
+        for q in quotes:
+            keys.append(self.quote_key(q.symbol))
+            args += [q.exchange, pack_quote(q), q.symbol]
+        for b in books:
+            keys.append(self.book_key(b.symbol))
+            args += [b.exchange, pack_depth(b), b.symbol]
+        for symbol in symbols:
+            keys += [self.quote_key(symbol), self.book_key(symbol), self.symbol_opps_key(symbol)]
+        args += symbols
+        applied, raw = self._pipeline([(self._update_latest, keys, args)])[0]
+        n = len(quotes)
+        return (
+            [q for q, ok in zip(quotes, applied[:n], strict=True) if ok],
+            [b for b, ok in zip(books, applied[n:], strict=True) if ok],
+            self._snapshots(raw),
+        )
+
+    def _remember_symbols(self, symbols: set[str]) -> None:
+        """Symbols only ever join this set, so it is written when a symbol is new to us."""
+        if not symbols <= self._known_symbols:
+            self.redis.sadd(self.symbols_key, *symbols)
+            self._known_symbols.update(symbols)
+
     def apply_and_snapshot(
         self, quotes: Iterable[Quote], books: Iterable[Depth] = ()
     ) -> tuple[list[Quote], list[Depth], dict[str, Snapshot]]:
@@ -350,35 +362,20 @@ class RedisState:
         quotes, books = list(quotes), list(books)
         if not quotes and not books:
             return [], [], {}
-        keys = [self.versions_key]
-        args: list[str] = [str(len(quotes) + len(books))]
-        for q in quotes:
-            keys.append(self.quote_key(q.symbol))
-            args += [q.exchange, pack_quote(q), q.symbol]
-        for b in books:
-            keys.append(self.book_key(b.symbol))
-            args += [b.exchange, pack_depth(b), b.symbol]
-        symbols = sorted({q.symbol for q in quotes} | {b.symbol for b in books})
-        for symbol in symbols:
-            keys += [self.quote_key(symbol), self.book_key(symbol), self.symbol_opps_key(symbol)]
-        args += symbols
-        applied, raw = self._pipeline([(self._update_latest, keys, args)])[0]
-        # Symbols only ever join this set, so it is written when a symbol is new to us.
-        if not set(symbols) <= self._known_symbols:
-            self.redis.sadd(self.symbols_key, *symbols)
-            self._known_symbols.update(symbols)
-        n = len(quotes)
-        return (
-            [q for q, ok in zip(quotes, applied[:n], strict=True) if ok],
-            [b for b, ok in zip(books, applied[n:], strict=True) if ok],
-            self._snapshots(raw),
-        )
+        symbols = {q.symbol for q in quotes} | {b.symbol for b in books}
+        result = self._store(quotes, books, sorted(symbols))
+        self._remember_symbols(symbols)
+        return result
 
     def apply(
         self, quotes: Iterable[Quote], books: Iterable[Depth] = ()
     ) -> tuple[list[Quote], list[Depth]]:
         """Store quotes and books newer-wins in one round trip; returns those that were newer."""
-        applied_quotes, applied_books, _ = self.apply_and_snapshot(quotes, books)
+        quotes, books = list(quotes), list(books)
+        if not quotes and not books:
+            return [], []
+        applied_quotes, applied_books, _ = self._store(quotes, books, [])
+        self._remember_symbols({q.symbol for q in quotes} | {b.symbol for b in books})
         return applied_quotes, applied_books
 
     def update_quotes(self, quotes: Iterable[Quote]) -> list[Quote]:
@@ -390,11 +387,7 @@ class RedisState:
         wanted = list(symbols)
         if not wanted:
             return {}
-        keys = [self.versions_key]
-        for symbol in wanted:
-            keys += [self.quote_key(symbol), self.book_key(symbol), self.symbol_opps_key(symbol)]
-        raw = self._pipeline([(self._snapshot, keys, wanted)])[0]
-        return self._snapshots(raw)
+        return self._store([], [], wanted)[2]
 
     def _snapshots(self, raw: list[Any]) -> dict[str, Snapshot]:
         """Decode script replies `[symbol, version, quotes, books, members]` into Snapshots."""
@@ -421,11 +414,6 @@ class RedisState:
         """The newest quote per exchange for one symbol."""
         raw = self.redis.hgetall(self.quote_key(symbol))
         return {ex: unpack_quote(ex, symbol, packed) for ex, packed in raw.items()}
-
-    def books_for(self, symbol: str) -> dict[str, Depth]:
-        """The newest book levels per exchange for one symbol (book venues only)."""
-        raw = self.redis.hgetall(self.book_key(symbol))
-        return {ex: unpack_depth(ex, symbol, packed) for ex, packed in raw.items()}
 
     def symbols(self) -> list[str]:
         """Every symbol a quote has been stored for, sorted."""
