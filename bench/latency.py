@@ -32,7 +32,15 @@ import sys
 import time
 from typing import Any
 
-from bench.stack import BIN, Stack, free_port, isolate, print_figures, wait_until
+from bench.stack import (
+    BIN,
+    Stack,
+    free_port,
+    isolate,
+    print_figures,
+    wait_until,
+    worker_options,
+)
 
 VENUES = ("binance", "bitfinex", "bitstamp", "bybit", "coinbase", "gemini", "kraken", "okx")
 SYMBOLS = "BTC-USD,ETH-USD,BTC-USDT,ETH-USDT"
@@ -241,7 +249,7 @@ def _run(seconds: float, background_rate: float, venues: tuple[str, ...],
         with Stack() as stack:
             for queue in (queues["storage"], queues["arbitrage"]):
                 stack.start(str(BIN / "celery"), "-A", "tasks", "worker", "-Q", queue, "-n",
-                            f"{queue}@%h", "--concurrency", "2", "--loglevel", "WARNING")
+                            f"{queue}@%h", *worker_options(queue), "--loglevel", "WARNING")
             stack.start(str(BIN / "python"), "-m", "simulator", "--port", str(sim_port),
                         "--exchanges", ",".join(venues), "--symbols", symbols,
                         "--rate", str(per_venue))

@@ -25,7 +25,15 @@ from typing import Any
 import psutil
 import requests
 
-from bench.stack import BIN, Stack, free_port, isolate, print_figures, wait_until
+from bench.stack import (
+    BIN,
+    Stack,
+    free_port,
+    isolate,
+    print_figures,
+    wait_until,
+    worker_options,
+)
 
 SERVICES = {"beam.smp": "rabbitmq", "redis-server": "redis", "influxd": "influxdb"}
 SAMPLE_S = 0.25
@@ -237,7 +245,7 @@ def _consumers(queue: str) -> int:
 
 def _celery(stack: Stack, queue: str, *extra: str) -> subprocess.Popen[bytes]:
     return stack.start(str(BIN / "celery"), "-A", "tasks", "worker", *extra, "-Q", queue, "-n",
-                       f"{queue}@%h", "--concurrency", "2", "--loglevel", "WARNING")
+                       f"{queue}@%h", *worker_options(queue), "--loglevel", "WARNING")
 
 
 def run_baselines(per_quote: int, noop: int, direct: int) -> dict[str, float]:

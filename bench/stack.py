@@ -27,6 +27,13 @@ def isolate() -> str:
     return run
 
 
+def worker_options(queue: str) -> tuple[str, ...]:
+    """The Procfile's pool options for the worker of `queue` (prefixed or not)."""
+    from core.config import WORKER_OPTIONS
+
+    return next(opts for role, opts in WORKER_OPTIONS.items() if queue.endswith(role))
+
+
 def free_port() -> int:
     """A TCP port nothing listens on right now."""
     with socket.socket() as sock:

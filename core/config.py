@@ -13,6 +13,16 @@ DEFAULT_EXCHANGES = "binance,bitfinex,bitstamp,bybit,coinbase,gemini,kraken,okx"
 # USD and USDT pairs both: binance.com, OKX and Bybit list no USD pairs (never merged with USDT).
 DEFAULT_SYMBOLS = "BTC-USD,ETH-USD,BTC-USDT,ETH-USDT"
 
+# Pool options per Celery worker role (Procfile, compose and the benchmarks use these). The
+# arbitrage worker waits on Redis most of each small batch, so threads overlap those waits: at
+# 400 batches/s prefork with 2 processes queued for seconds where 8 threads kept up (BENCHMARKS.md).
+WORKER_OPTIONS: dict[str, tuple[str, ...]] = {
+    "storage": ("--concurrency", "2"),
+    "arbitrage": ("--pool", "threads", "--concurrency", "8"),
+    "reports": ("--concurrency", "1"),
+    "alerts": ("--concurrency", "2"),
+}
+
 
 class ConfigError(ValueError):
     """A setting has a value that cannot be used."""

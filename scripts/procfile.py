@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from core.config import DEFAULT_EXCHANGES, DEFAULT_SYMBOLS  # noqa: E402
+from core.config import DEFAULT_EXCHANGES, DEFAULT_SYMBOLS, WORKER_OPTIONS  # noqa: E402
 
 SIM_HOST = "127.0.0.1"
 SIM_PORT = 8765
@@ -16,16 +16,13 @@ SIM_PORT = 8765
 
 def procfile(exchanges: list[str], demo: bool) -> str:
     """The Procfile text: Celery workers, beat, web, one feed per exchange (and the simulator)."""
+    # alerts has its own worker: a webhook slow to answer must not wait behind a report.
     lines = [
-        "storage: celery -A tasks worker -Q ${QUEUE_PREFIX}storage -n storage@%h "
-        "--concurrency 2 --loglevel ${LOG_LEVEL:-INFO}",
-        "arbitrage: celery -A tasks worker -Q ${QUEUE_PREFIX}arbitrage -n arbitrage@%h "
-        "--concurrency 2 --loglevel ${LOG_LEVEL:-INFO}",
-        "reports: celery -A tasks worker -Q ${QUEUE_PREFIX}reports -n reports@%h "
-        "--concurrency 1 --loglevel ${LOG_LEVEL:-INFO}",
-        # Its own worker: a webhook that is slow to answer must not wait behind an hourly report.
-        "alerts: celery -A tasks worker -Q ${QUEUE_PREFIX}alerts -n alerts@%h "
-        "--concurrency 2 --loglevel ${LOG_LEVEL:-INFO}",
+        f"{role}: celery -A tasks worker -Q ${{QUEUE_PREFIX}}{role} -n {role}@%h "
+        f"{' '.join(options)} --loglevel ${{LOG_LEVEL:-INFO}}"
+        for role, options in WORKER_OPTIONS.items()
+    ]
+    lines += [
         "beat: celery -A tasks beat --schedule var/celerybeat-schedule "
         "--loglevel ${LOG_LEVEL:-INFO}",
         # Flower on 127.0.0.1:5555 behind FLOWER_BASIC_AUTH (generated and printed when unset).

@@ -291,3 +291,18 @@ def test_dockerignore_keeps_secrets_and_local_state_out() -> None:
     """The build context excludes .env, the virtualenv, var/ and git."""
     entries = set((ROOT / ".dockerignore").read_text().split())
     assert {".env", ".venv", "var", ".git"} <= entries
+
+
+def test_workers_use_the_same_pool_options_everywhere() -> None:
+    """Compose, the Procfile and the benchmarks start each worker with WORKER_OPTIONS."""
+    from bench.stack import worker_options
+    from core.config import WORKER_OPTIONS
+
+    procfile = {line.split(":", 1)[0]: line.split(":", 1)[1]
+                for line in (ROOT / "Procfile").read_text().splitlines() if ":" in line}
+    for role, options in WORKER_OPTIONS.items():
+        command = SERVICES[role]["command"]
+        assert command[-len(options):] == list(options), role
+        assert f"-n {role}@%h {' '.join(options)} --loglevel" in procfile[role], role
+        assert worker_options(f"ctbench.x.{role}") == options
+    assert WORKER_OPTIONS["arbitrage"][:2] == ("--pool", "threads")
