@@ -2,6 +2,10 @@
 
 `python -m bench pipeline [--seconds S | --count N] [--rate R] [--exchanges a,b] [--json]`
 
+The simulator pre-generates its frames (`--pregenerate`: every change rendered before the first
+is sent, so the load generator costs little more than its socket writes; `--live-frames` renders
+them as they go, as `make demo` does). In `--seconds` mode it is given a budget of
+PREGEN_QPS_PER_VENUE × S changes per exchange (or rate × S at a fixed rate).
 The simulator emits for S seconds (or N changes per exchange), then every venue is silenced so
 its `/stats` count is final: that count is what was offered, and `lost` is it minus the points
 InfluxDB holds once the pipeline stops making progress. Delivery to Redis is counted on the live
@@ -37,6 +41,7 @@ from bench.stack import (
 
 SERVICES = {"beam.smp": "rabbitmq", "redis-server": "redis", "influxd": "influxdb"}
 SAMPLE_S = 0.25
+PREGEN_QPS_PER_VENUE = 25_000  # half the 50,000 quotes/s target for each of two venues
 STALL_S = 3.0  # no new point for this long after emission ended: the pipeline is done (or stuck)
 
 
@@ -270,7 +275,7 @@ def run(seconds: float | None = 5.0, count: int | None = None, rate: float = 0,
         exchanges: tuple[str, ...] = ("bitstamp", "kraken"), baselines: bool = True,
         per_quote: int = 3000, noop: int = 100_000, direct: int = 100_000,
         stop_storage_after_s: float | None = None, drain_timeout_s: float = 60.0,
-        ) -> dict[str, Any]:
+        live_frames: bool = False) -> dict[str, Any]:
     """Run the whole stack once (for `seconds`, or `count` changes per exchange); the figures.
 
     `stop_storage_after_s` SIGSTOPs the storage worker that long into the emission (the loss
@@ -289,6 +294,7 @@ def run(seconds: float | None = 5.0, count: int | None = None, rate: float = 0,
     influx.ensure_database()
     state = RedisState.from_url(s.redis_url, s.key_prefix)
     figures: dict[str, Any] = {"exchanges": ",".join(exchanges), "simulator_rate": rate,
+                               "frames": "live" if live_frames else "pre-generated",
                                "seconds" if seconds is not None else "count_per_exchange":
                                seconds if seconds is not None else count}
     queues = [STORAGE_QUEUE, ARBITRAGE_QUEUE, REPORTS_QUEUE, ALERTS_QUEUE]
@@ -300,7 +306,7 @@ def run(seconds: float | None = 5.0, count: int | None = None, rate: float = 0,
             influx.drop_database()  # baseline (a) stored its quotes here
             influx.ensure_database()
         figures.update(_pipeline(s, influx, state, seconds, count, rate, exchanges,
-                                 stop_storage_after_s, drain_timeout_s))
+                                 stop_storage_after_s, drain_timeout_s, live_frames))
     finally:
         state.clear()
         influx.drop_database()
@@ -315,7 +321,7 @@ def run(seconds: float | None = 5.0, count: int | None = None, rate: float = 0,
 
 def _pipeline(s: Any, influx: Any, state: Any, seconds: float | None, count: int | None,
               rate: float, exchanges: tuple[str, ...], stop_storage_after_s: float | None,
-              drain_timeout_s: float) -> dict[str, Any]:
+              drain_timeout_s: float, live_frames: bool) -> dict[str, Any]:
     from celeryconfig import ARBITRAGE_QUEUE, STORAGE_QUEUE
 
     port = free_port()
@@ -329,8 +335,14 @@ def _pipeline(s: Any, influx: Any, state: Any, seconds: float | None, count: int
         sampler.add("storage", storage.pid)
         sampler.add("arbitrage", _celery(stack, ARBITRAGE_QUEUE).pid)
         sim_args = ["--port", str(port), "--exchanges", ",".join(exchanges), "--rate", str(rate)]
-        if count is not None:
-            sim_args += ["--count", str(count)]
+        if not live_frames and count is None and seconds is not None:
+            count_to_send = int((rate if rate > 0 else PREGEN_QPS_PER_VENUE) * seconds) + 1
+        else:
+            count_to_send = count
+        if count_to_send is not None:
+            sim_args += ["--count", str(count_to_send)]
+        if not live_frames:
+            sim_args.append("--pregenerate")
         sampler.add("simulator", stack.start(str(BIN / "python"), "-m", "simulator",
                                              *sim_args).pid)
         wait_until(lambda: requests.get(sim + "/stats", timeout=1).ok, 30, "simulator")
@@ -342,10 +354,11 @@ def _pipeline(s: Any, influx: Any, state: Any, seconds: float | None, count: int
             sampler.add("feed", stack.start(
                 str(BIN / "python"), "-m", "workers", name, "--ws-url",
                 f"ws://127.0.0.1:{port}/{name}", "--rest-url", f"{sim}/{name}").pid)
-        wait_until(lambda: _emitted(sim) > 0, 60, "the first quote")
+        # Pre-generation renders every change first (seconds for a few hundred thousand).
+        wait_until(lambda: _emitted(sim) > 0, 300, "the first quote")
         t0 = time.monotonic()
         sampler.mark()
-        target = None if count is None else count * len(exchanges)
+        target = None if count_to_send is None else count_to_send * len(exchanges)
         try:
             while True:
                 now = time.monotonic() - t0
@@ -431,6 +444,8 @@ def main() -> int:
     parser.add_argument("--noop", type=int, default=100_000,
                         help="quotes in baseline (c), 500-row no-op batches")
     parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--live-frames", action="store_true",
+                        help="the simulator renders frames as it sends them (not pre-generated)")
     parser.add_argument("--stop-storage-after", type=float, metavar="S",
                         help="SIGSTOP the storage worker S s into the run (loss accounting)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -438,7 +453,7 @@ def main() -> int:
     seconds = 5.0 if args.seconds is None and args.count is None else args.seconds
     figures = run(seconds, args.count, args.rate, tuple(args.exchanges.split(",")),
                   baselines=not args.no_baselines, per_quote=args.per_quote, noop=args.noop,
-                  stop_storage_after_s=args.stop_storage_after)
+                  stop_storage_after_s=args.stop_storage_after, live_frames=args.live_frames)
     print_figures(figures, args.json)
     return 0
 

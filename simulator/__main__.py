@@ -58,6 +58,12 @@ def parse_args(argv: list[str] | None = None) -> SimConfig:
         help="random dislocation schedule (default %(default)s); off leaves only those requested "
         "with POST /control/<exchange>/dislocate",
     )
+    parser.add_argument(
+        "--pregenerate",
+        action="store_true",
+        help="render all --count changes per exchange once subscriptions settle, then send "
+        "them (benchmarks: the load generator then costs little more than its writes)",
+    )
     args = parser.parse_args(argv)
     try:
         exchanges = parse_exchanges(args.exchanges, list(VENUES))
@@ -68,6 +74,8 @@ def parse_args(argv: list[str] | None = None) -> SimConfig:
         parser.error("--rate must be >= 0")
     if args.count is not None and args.count < 0:
         parser.error("--count must be >= 0")
+    if args.pregenerate and args.count is None:
+        parser.error("--pregenerate needs --count (the changes to render up front)")
     if not 0 <= args.port <= 65535:
         parser.error("--port must be in 0..65535")
     return SimConfig(
@@ -79,6 +87,7 @@ def parse_args(argv: list[str] | None = None) -> SimConfig:
         count=args.count,
         seed=args.seed,
         dislocations=args.dislocations == "on",
+        pregenerate=args.pregenerate,
     )
 
 
@@ -97,6 +106,7 @@ async def serve(config: SimConfig) -> None:
     rate = "unthrottled" if config.rate <= 0 else f"{config.rate:g}/s per exchange"
     count = "" if config.count is None else f", count {config.count} per exchange"
     random_off = "" if config.dislocations else ", random dislocations off"
+    random_off += ", pre-generated" if config.pregenerate else ""
     print(f"simulator: {','.join(config.symbols)} at {rate}{count}, seed {config.seed}"
           f"{random_off}", flush=True)
     for line in sim.endpoints(config.host, port):

@@ -27,6 +27,7 @@ class SimConfig:
     count: int | None = None  # total changes per exchange, then idle
     seed: int = DEFAULT_SEED
     dislocations: bool = True  # the random schedule; off leaves only requested dislocations
+    pregenerate: bool = False  # render all `count` changes before sending any (benchmarks)
 
 
 def parse_exchanges(text: str, known: list[str]) -> tuple[str, ...]:

@@ -91,11 +91,19 @@ class Simulator:
             for name in config.exchanges
         }
         self.emitters = {
-            name: Emitter(venue, config.rate, config.count) for name, venue in self.venues.items()
+            name: Emitter(venue, config.rate, config.count, config.pregenerate)
+            for name, venue in self.venues.items()
         }
+        for emitter in self.emitters.values():
+            emitter.all_ready = self._all_rendered
         self._tasks: list[asyncio.Task[None]] = []
         self._unsilence: dict[str, asyncio.TimerHandle] = {}
         self._edges: set[asyncio.Task[None]] = set()  # pending ends of requested dislocations
+
+    def _all_rendered(self) -> bool:
+        """Every venue with subscribers has its pre-generated changes ready."""
+        return all(e.ready is not None or not e.venue.active_symbols()
+                   for e in self.emitters.values())
 
     # --- app ------------------------------------------------------------------------------
 
@@ -221,6 +229,9 @@ class Simulator:
             "emitted": {name: dict(v.emitted) for name, v in self.venues.items()},
             "clients": {name: len(v.clients) for name, v in self.venues.items()},
             "silenced": {name: v.silent for name, v in self.venues.items()},
+            # Pre-rendered changes not yet sent (null: not pre-generating, or not rendered yet).
+            "pregenerated": {name: None if e.ready is None else len(e.ready)
+                             for name, e in self.emitters.items()},
         }
 
     async def handle_control(self, request: web.Request) -> web.StreamResponse:

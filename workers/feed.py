@@ -25,6 +25,10 @@ READ_TICK_S = 0.25
 # Websocket protocol pings (besides the venue's app-level ping), as most venues expect.
 PROTOCOL_PING_S = 20.0
 CONNECT_TIMEOUT_S = 10.0
+# Bytes asked of the socket per read. websocket-client asks for exactly the bytes it needs (two
+# for a header, then the payload): two or three system calls per frame. Reading ahead serves
+# most frames from memory; it keeps whatever a read returns beyond the frame for the next one.
+READ_AHEAD_BYTES = 8192
 
 
 def celery_stats_sender() -> SendEvents:
@@ -84,6 +88,7 @@ class FeedWorker:
         ws = websocket.create_connection(
             self.ws_url, timeout=CONNECT_TIMEOUT_S, skip_utf8_validation=True
         )
+        read_ahead(ws)
         self.connections += 1
         self.conn_state = "connected"
         self.connected_since_ns = time.time_ns()
@@ -212,6 +217,23 @@ class FeedWorker:
     def stop(self) -> None:
         """Ask the loop to end; safe from a signal handler (it only sets a flag)."""
         self.stop_event.set()
+
+
+def read_ahead(ws: websocket.WebSocket) -> None:
+    """Make `ws` read READ_AHEAD_BYTES per system call instead of exactly what a frame needs.
+
+    The frame buffer already keeps any excess a read returns (for the next frame), so only
+    its read function changes; a websocket-client without that layout is left as it is.
+    """
+    frames = getattr(ws, "frame_buffer", None)
+    raw = getattr(ws, "_recv", None)
+    if frames is None or raw is None or not hasattr(frames, "recv"):
+        return
+
+    def recv(_wanted: int) -> bytes:
+        return raw(READ_AHEAD_BYTES)
+
+    frames.recv = recv
 
 
 def close_code(frame: Any) -> int | None:

@@ -217,9 +217,14 @@ class Venue(ABC):
 
     def emit(self, symbol: str, now_us: int) -> list[Outgoing]:
         """Advance `symbol` by one top-of-book change, count it and build its frames."""
-        change = self.market.next_change(self.name, symbol, now_us)
+        frames = self.frames_for(symbol, now_us)
         self.emitted[symbol] += 1
-        return self.render(change)
+        return frames
+
+    def frames_for(self, symbol: str, now_us: int) -> list[Outgoing]:
+        """Advance `symbol` by one change and build its frames without counting it (it is
+        counted when sent: pre-generated frames are built long before)."""
+        return self.render(self.market.next_change(self.name, symbol, now_us))
 
     def listing_routes(self) -> Iterable[tuple[str, Callable[[], object]]]:
         """(path, builder) pairs for the server's router."""
