@@ -2,8 +2,9 @@
 
 `python -m bench latency [--seconds S] [--rate R] [--json]`
 
-The stack is the real one: the simulator serving eight venues × four symbols, one feed worker
-per venue, one arbitrage and one storage Celery worker (prefork, concurrency 2), one gunicorn
+The stack is the real one: simulators serving eight venues × four symbols (the six background
+venues from pre-generated frames, the two probe venues rendered live), one feed worker per
+venue, one arbitrage and one storage Celery worker (the Procfile's pools), one gunicorn
 web process, and a websocket client on `/ws` that sent `{"coalesce": false}` (so the hub's
 200 ms per-key window does not hide the path's own latency). `--rate` is the total quotes/s
 offered by the simulator, spread evenly over the venues (its `--rate` is per exchange).
@@ -49,6 +50,7 @@ PROBE_VENUES = ("coinbase", "kraken")  # frames carry the simulator's emission t
 TARGET_P50_MS = 25.0
 TARGET_P99_MS = 60.0
 WARMUP_S = 1.5  # after the first probe quote reaches the client: workers and hub settle
+PREGEN_MARGIN_S = 90.0  # background changes rendered beyond the window: startup and drain
 DRAIN_TIMEOUT_S = 30.0  # a backlog behind the window drains before the figures are taken
 
 Sample = tuple[str, str, int, int, int]  # exchange, symbol, ts_exchange_ns, ts_received_ns, recv
@@ -237,8 +239,14 @@ def _run(seconds: float, background_rate: float, venues: tuple[str, ...],
         "probe_venues": ",".join(PROBE_VENUES), "offered_qps": round(per_venue * len(venues)),
         "simulator_rate_per_venue": round(per_venue, 2),
     }
-    sim_port, web_port = free_port(), free_port()
-    sim = f"http://127.0.0.1:{sim_port}"
+    # Two simulators: the probe venues render live (their frames carry the send time), the
+    # background venues send pre-generated frames, so the load generator takes little CPU.
+    probe_port, load_port, web_port = free_port(), free_port(), free_port()
+    probe_sim, load_sim = f"http://127.0.0.1:{probe_port}", f"http://127.0.0.1:{load_port}"
+    background = [v for v in venues if v not in PROBE_VENUES]
+    port_of = {v: probe_port if v in PROBE_VENUES else load_port for v in venues}
+    budget = int(per_venue * (seconds + WARMUP_S + PREGEN_MARGIN_S)) + 1
+    sims = [probe_sim] + ([load_sim] if background else [])
     ctx = multiprocessing.get_context("spawn")
     stop = ctx.Event()
     ws_ready, redis_ready = ctx.Event(), ctx.Event()
@@ -250,13 +258,19 @@ def _run(seconds: float, background_rate: float, venues: tuple[str, ...],
             for queue in (queues["storage"], queues["arbitrage"]):
                 stack.start(str(BIN / "celery"), "-A", "tasks", "worker", "-Q", queue, "-n",
                             f"{queue}@%h", *worker_options(queue), "--loglevel", "WARNING")
-            stack.start(str(BIN / "python"), "-m", "simulator", "--port", str(sim_port),
-                        "--exchanges", ",".join(venues), "--symbols", symbols,
-                        "--rate", str(per_venue))
+            stack.start(str(BIN / "python"), "-m", "simulator", "--port", str(probe_port),
+                        "--exchanges", ",".join(v for v in venues if v in PROBE_VENUES),
+                        "--symbols", symbols, "--rate", str(per_venue))
+            if background:
+                stack.start(str(BIN / "python"), "-m", "simulator", "--port", str(load_port),
+                            "--exchanges", ",".join(background), "--symbols", symbols,
+                            "--rate", str(per_venue), "--count", str(budget), "--pregenerate")
             stack.start(str(BIN / "gunicorn"), "web:create_app()", "--bind",
                         f"127.0.0.1:{web_port}", "--worker-class", "gthread", "--workers", "1",
                         "--threads", "16")
-            wait_until(lambda: requests.get(sim + "/stats", timeout=1).ok, 30, "simulator")
+            for sim in sims:
+                wait_until(lambda sim=sim: requests.get(sim + "/stats", timeout=1).ok, 30,
+                           "simulator")
             wait_until(lambda: requests.get(f"http://127.0.0.1:{web_port}/healthz", timeout=2)
                        .status_code in (200, 503), 30, "the web app")
             collectors = [
@@ -270,14 +284,18 @@ def _run(seconds: float, background_rate: float, venues: tuple[str, ...],
             wait_until(lambda: ws_ready.is_set() and redis_ready.is_set(), 30, "the receivers")
             time.sleep(2.0)  # the Celery workers finish starting
             for name in venues:
+                port = port_of[name]
                 stack.start(str(BIN / "python"), "-m", "workers", name, "--ws-url",
-                            f"ws://127.0.0.1:{sim_port}/{name}", "--rest-url", f"{sim}/{name}")
+                            f"ws://127.0.0.1:{port}/{name}", "--rest-url",
+                            f"http://127.0.0.1:{port}/{name}")
             wait_until(lambda: seen.value > 0, 60, "the first probe quote at the /ws client")
+            if background:  # the background load flows once its frames are rendered
+                wait_until(lambda: _emitted(load_sim) > 0, 300, "the background load")
             time.sleep(WARMUP_S)
             backlog0 = _backlog(queues["arbitrage"])
-            emitted0, t0 = _emitted(sim), time.time_ns()
+            emitted0, t0 = sum(_emitted(sim) for sim in sims), time.time_ns()
             time.sleep(seconds)
-            emitted1, t1 = _emitted(sim), time.time_ns()
+            emitted1, t1 = sum(_emitted(sim) for sim in sims), time.time_ns()
             figures["emitted_qps"] = round((emitted1 - emitted0) / ((t1 - t0) / 1e9))
             figures["arbitrage_backlog_start"] = backlog0
             figures["arbitrage_backlog_end"] = _backlog(queues["arbitrage"])
