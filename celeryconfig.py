@@ -16,6 +16,9 @@ ALERTS_QUEUE = f"{_prefix}alerts"
 broker_url = _settings.broker_url
 broker_connection_retry_on_startup = True
 broker_pool_limit = 10
+# Publisher confirms: a publish returns only once RabbitMQ has taken the message (for persistent
+# messages on durable queues, written it to disk); until then the feed worker keeps the batch.
+broker_transport_options = {"confirm_publish": True}
 
 # Quote batches are data, not jobs whose results anyone waits for.
 task_ignore_result = True

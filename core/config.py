@@ -57,6 +57,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}")
+    return value
+
+
 def _nonnegative(env: Mapping[str, str], name: str, default: float) -> float:
     value = _float(env, name, default)
     if value < 0:
@@ -131,6 +138,7 @@ class Settings:
     fees_file: str = "fees.yaml"
     fee_volume_30d: dict[str, float] = field(default_factory=dict)
     book_depth: int = 10
+    feed_buffer_batches: int = 1000
     trade_notional: float = 1000.0
     min_size: float = 0.0
     min_notional: float = 0.0
@@ -174,6 +182,7 @@ class Settings:
             fees_file=env.get("FEES_FILE") or d.fees_file,
             fee_volume_30d=parse_volumes(env.get("FEE_VOLUME_30D", "")),
             book_depth=_int(env, "BOOK_DEPTH", d.book_depth),
+            feed_buffer_batches=_positive_int(env, "FEED_BUFFER_BATCHES", d.feed_buffer_batches),
             trade_notional=_nonnegative(env, "TRADE_NOTIONAL", d.trade_notional),
             min_size=_nonnegative(env, "MIN_SIZE", d.min_size),
             min_notional=_nonnegative(env, "MIN_NOTIONAL", d.min_notional),

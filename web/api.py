@@ -284,6 +284,9 @@ def exchanges() -> Any:
             "errors": json.loads(status.get("errors", "{}") or "{}"),
             "markets": int(status.get("markets", 0) or 0),
             "last_message_age_s": round((now - last_ns) / 1e9, 3) if last_ns else None,
+            # The feed worker's local buffer (batches held while RabbitMQ is unreachable).
+            "buffer": {key: int(status.get(f"buffer_{key}", 0) or 0)
+                       for key in ("batches", "quotes", "capacity", "dropped", "dropped_quotes")},
         })
     return jsonify({"exchanges": rows})
 

@@ -116,12 +116,19 @@ class ScrapeCollector:
         age = GaugeMetricFamily(
             "cryptotracker_feed_quote_age_seconds",
             "Seconds since the venue's last websocket message", labels=label)
+        buffered = GaugeMetricFamily(
+            "cryptotracker_feed_buffer_batches",
+            "Batches a feed worker holds while RabbitMQ is unreachable", labels=label)
+        dropped = CounterMetricFamily(
+            "cryptotracker_feed_buffer_dropped_quotes",
+            "Quotes dropped from a full feed buffer", labels=label)
         for exchange, status in sorted(feeds.items()):
             if not status:  # this venue's feed worker never reported
                 continue
             for family, field in ((messages, "messages"), (quotes, "quotes"),
                                   (reconnects, "reconnects"), (parse_errors, "parse_errors"),
-                                  (connections, "connections")):
+                                  (connections, "connections"), (buffered, "buffer_batches"),
+                                  (dropped, "buffer_dropped_quotes")):
                 value = _num(status.get(field))
                 if value is not None:
                     family.add_metric([exchange], value)
@@ -129,7 +136,8 @@ class ScrapeCollector:
             last_ns = _num(status.get("last_message_ns"))
             if last_ns:
                 age.add_metric([exchange], max(0.0, (self.now_ns - last_ns) / 1e9))
-        return [messages, quotes, reconnects, parse_errors, connections, connected, age]
+        return [messages, quotes, reconnects, parse_errors, connections, connected, age, buffered,
+                dropped]
 
     def _ingest_lag(self, quotes: Sequence[Any]) -> Metric:
         newest: dict[str, int] = {}

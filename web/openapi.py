@@ -166,6 +166,14 @@ _SCHEMAS: dict[str, Any] = {
         "errors": {"type": "object", "additionalProperties": {"type": "integer"}},
         "markets": _INT,
         "last_message_age_s": _NULL_NUM,
+        "buffer": _obj({
+            "batches": {"type": "integer", "description": "Batches the feed worker holds for "
+                                                          "RabbitMQ now (0 when it is up)."},
+            "quotes": _INT, "capacity": _INT,
+            "dropped": {"type": "integer", "description": "Storage batches dropped from a "
+                                                          "full buffer since the worker started."},
+            "dropped_quotes": _INT,
+        }),
     }),
     "AlertDelivery": _obj({
         "key": {"type": "string", "description": "symbol|buy_exchange|sell_exchange"},

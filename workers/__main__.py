@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
 
     markets = discover(adapter_cls, args.rest_url, symbols, stop)
-    publisher = Publisher(celery_sender())
+    publisher = Publisher(celery_sender(), capacity=settings.feed_buffer_batches)
     group = FeedGroup(adapter_cls, markets, ws_url, publisher,
                       send_events=celery_event_sender(), depth_levels=settings.book_depth)
     state = RedisState.from_url(settings.redis_url, settings.key_prefix)

@@ -7,6 +7,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,7 +36,9 @@ def celery_sender() -> SendBatch:
     from tasks.storage import store_quotes
 
     targets = {"arbitrage": ingest_quotes, "storage": store_quotes}
-    policy = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2.0}
+    # One quick reconnect attempt, then the Publisher's buffer holds the batch: a broker outage
+    # must not stall batching behind seconds of retries inside one send.
+    policy = {"max_retries": 1, "interval_start": 0.1, "interval_step": 0.2, "interval_max": 0.5}
 
     def send(path: str, rows: list[tuple[Any, ...]], depth_rows: list[list[Any]]) -> None:
         kwargs = {"books": depth_rows} if depth_rows else None
@@ -44,20 +47,53 @@ def celery_sender() -> SendBatch:
     return send
 
 
-class Publisher(threading.Thread):
-    """Owns the Batcher; the websocket thread only hands it quotes and depth through a queue."""
+# Retry delays while the broker refuses batches: 0.2 s doubling to 5 s.
+RETRY_FIRST_S = 0.2
+RETRY_MAX_S = 5.0
+STOP_FLUSH_S = 30.0  # on shutdown, how long to keep trying to hand held batches to the broker
 
-    def __init__(self, send: SendBatch, batcher: Batcher | None = None) -> None:
+
+class Publisher(threading.Thread):
+    """Owns the Batcher; the websocket thread only hands it quotes and depth through a queue.
+
+    Batches the broker cannot take are held in a bounded local buffer, in order, and resent
+    when it is back, while quotes keep arriving and being batched. Held arbitrage batches are
+    merged into one (the newest quote and book per series: all the arbitrage state needs);
+    storage batches are kept whole up to `capacity`, beyond which the oldest is dropped and
+    counted. A batch resent after an unconfirmed publish may arrive twice: both tasks are
+    idempotent (InfluxDB overwrites the same point; Redis keeps the newer quote).
+    """
+
+    def __init__(self, send: SendBatch, batcher: Batcher | None = None,
+                 capacity: int = 1000) -> None:
         super().__init__(name="publisher", daemon=True)
         self.send = send
         self.batcher = batcher or Batcher.default()
+        self.capacity = capacity
         self.inbox: queue.SimpleQueue[tuple[list[Quote], Sequence[Depth]] | None] = (
             queue.SimpleQueue())
         self.published_batches = 0
         self.published_quotes = 0
         self.published_depths = 0
         self.failed_sends = 0
+        self.dropped_batches = 0  # storage batches dropped from a full buffer
+        self.dropped_quotes = 0
+        # (path, quote rows, depth rows) not yet taken by the broker, oldest first.
+        self._held: deque[tuple[str, list[tuple[Any, ...]], list[list[Any]]]] = deque()
+        self._held_storage = 0
+        self._attempt = 0
+        self._retry_at = 0.0
         self._stopping = False
+
+    @property
+    def buffer_batches(self) -> int:
+        """Batches held for the broker right now."""
+        return len(self._held)
+
+    @property
+    def buffer_quotes(self) -> int:
+        """Quotes in the held batches."""
+        return sum(len(rows) for _, rows, _ in list(self._held))
 
     def put(self, quotes: list[Quote], depths: Sequence[Depth] = ()) -> None:
         """Hand over quotes (and depth) from the websocket thread (never blocks)."""
@@ -70,6 +106,8 @@ class Publisher(threading.Thread):
     def run(self) -> None:
         while True:
             deadline = self.batcher.next_deadline()
+            if self._held:
+                deadline = self._retry_at if deadline is None else min(deadline, self._retry_at)
             timeout = 0.5 if deadline is None else max(0.0, deadline - time.monotonic())
             try:
                 item = self.inbox.get(timeout=timeout)
@@ -91,28 +129,80 @@ class Publisher(threading.Thread):
                         self._publish(self.batcher.add(more[0], time.monotonic(), more[1]))
             if self._stopping:
                 self._publish(self.batcher.drain())
+                self._flush_before_exit()
                 return
             self._publish(self.batcher.due(time.monotonic()))
 
     def _publish(self, batches: list[Batch]) -> None:
+        """Hold the new batches behind any already held, then send what the broker takes."""
         for path, quotes, depths in batches:
-            if not quotes and not depths:
-                continue
-            rows = [tuple(q) for q in quotes]
-            depth_rows = [depth_row(d) for d in depths]
-            attempt = 0
-            # Keep the batch until the broker takes it: quotes are never dropped here.
-            while True:
-                try:
-                    self.send(path, rows, depth_rows)
-                    break
-                except Exception as exc:  # noqa: BLE001  (any broker failure: keep retrying)
-                    self.failed_sends += 1
-                    delay = min(5.0, 0.2 * 2**attempt)
-                    attempt += 1
-                    log.warning("publishing %d quotes and %d books to %s failed (%s); "
-                                "retry in %.1f s", len(rows), len(depth_rows), path, exc, delay)
-                    time.sleep(delay)
+            if quotes or depths:
+                self._hold(path, [tuple(q) for q in quotes], [depth_row(d) for d in depths])
+        self._flush()
+
+    def _hold(self, path: str, rows: list[tuple[Any, ...]], depth_rows: list[list[Any]]) -> None:
+        if path == "arbitrage":
+            for i, (held_path, held_rows, held_depths) in enumerate(self._held):
+                if held_path == "arbitrage":  # at most one: merge, newest per series wins
+                    self._held[i] = (path, _newest(held_rows + rows), _newest(held_depths
+                                                                              + depth_rows))
+                    return
+        else:
+            if self._held_storage >= self.capacity:
+                self._drop_oldest_storage()
+            self._held_storage += 1
+        self._held.append((path, rows, depth_rows))
+
+    def _drop_oldest_storage(self) -> None:
+        for i, (path, rows, _) in enumerate(self._held):
+            if path != "arbitrage":
+                del self._held[i]
+                self._held_storage -= 1
+                self.dropped_batches += 1
+                self.dropped_quotes += len(rows)
+                log.error("feed buffer full (%d storage batches): dropped the oldest, %d quotes "
+                          "(%d dropped so far)", self.capacity, len(rows), self.dropped_quotes)
+                return
+
+    def _flush(self) -> None:
+        """Send held batches in order until the broker refuses one (then retry later)."""
+        if not self._held or time.monotonic() < self._retry_at:
+            return
+        while self._held:
+            path, rows, depth_rows = self._held[0]
+            try:
+                self.send(path, rows, depth_rows)
+            except Exception as exc:  # noqa: BLE001  (any broker failure: hold and retry)
+                self.failed_sends += 1
+                delay = min(RETRY_MAX_S, RETRY_FIRST_S * 2**self._attempt)
+                self._attempt += 1
+                self._retry_at = time.monotonic() + delay
+                log.warning("publishing to %s failed (%s); holding %d batches (%d quotes), "
+                            "retry in %.1f s", path, exc, len(self._held), self.buffer_quotes,
+                            delay)
+                return
+            self._held.popleft()
+            if path != "arbitrage":
+                self._held_storage -= 1
+            if self._attempt:
+                log.info("broker back: sent a held batch to %s, %d still held", path,
+                         len(self._held))
+            self._attempt = 0
             self.published_batches += 1
             self.published_quotes += len(rows)
             self.published_depths += len(depth_rows)
+
+    def _flush_before_exit(self) -> None:
+        """On stop, keep retrying held batches for a while; say what could not be sent."""
+        give_up = time.monotonic() + STOP_FLUSH_S
+        while self._held and time.monotonic() < give_up:
+            time.sleep(max(0.0, min(self._retry_at, give_up) - time.monotonic()))
+            self._flush()
+        if self._held:
+            log.error("stopping with %d batches (%d quotes) the broker never took",
+                      len(self._held), self.buffer_quotes)
+
+
+def _newest(rows: list[Any]) -> list[Any]:
+    """One row per (exchange, symbol): the last one given (rows arrive oldest first)."""
+    return list({(row[0], row[1]): row for row in rows}.values())
