@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run demo test unit integration e2e lint bench services browser venv clean
+.PHONY: run demo test unit integration e2e lint bench soak services browser venv clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ bench: venv services
 	$(BIN)/python -m bench adapters --seconds 2
 	$(BIN)/python -m bench fanout --seconds $(BENCH_SECONDS)
 	$(BIN)/python -m bench engine --seconds $(BENCH_SECONDS)
+	$(BIN)/python -m bench soak --seconds $(BENCH_SECONDS) --warmup 1 --sample-s 1
+
+# The reliability soak: ten minutes at 5,000 quotes/s over eight venues (BENCHMARKS.md).
+soak: venv services
+	$(BIN)/python -m bench soak --seconds 600 --rate 5000
 
 lint: venv
 	$(BIN)/ruff check .

@@ -9,7 +9,7 @@ def main() -> int:
     """Dispatch to the named benchmark's own command line."""
     names = {
         "pipeline": "bench.pipeline", "latency": "bench.latency", "adapters": "bench.adapters",
-        "fanout": "bench.fanout", "engine": "bench.engine",
+        "fanout": "bench.fanout", "engine": "bench.engine", "soak": "bench.soak",
     }
     if len(sys.argv) < 2 or sys.argv[1] not in names:
         print(f"usage: python -m bench {{{'|'.join(names)}}} [options]", file=sys.stderr)
