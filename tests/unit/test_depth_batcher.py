@@ -167,4 +167,7 @@ def test_celery_sender_passes_books_only_when_there_are_some(
         None, {"books": [depth_row(book(1))]}, {"books": [depth_row(book(2))]}]
     assert all(c["retry"] is True and c["retry_policy"] for c in ingest.calls)
     assert store.calls == [{"args": [rows], "kwargs": None, "retry": True,
-                            "retry_policy": ingest.calls[0]["retry_policy"]}]
+                            "retry_policy": ingest.calls[0]["retry_policy"],
+                            "argsrepr": "[<1 quotes>]", "kwargsrepr": "{}"}]
+    # Flower's summary of a batch, not a repr of every row (that was a third of a publish).
+    assert ingest.calls[1]["kwargsrepr"] == "{'books': <1 books>}"
