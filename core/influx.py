@@ -70,9 +70,14 @@ class InfluxDB:
         return response
 
     def ping(self) -> bool:
-        """True when InfluxDB answers its health endpoint."""
+        """True when InfluxDB answers its health endpoint and accepts our credentials."""
         try:
-            return self._request("GET", "/ping").status_code == 204
+            if self._request("GET", "/ping").status_code != 204:
+                return False
+            # /ping needs no credentials: a wrong password would look healthy until the first
+            # read or write. Any user (even READ-only) may list the databases it can see.
+            self._request("GET", "/query", params={"q": "SHOW DATABASES"})
+            return True
         except InfluxError:
             return False
 
