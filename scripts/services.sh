@@ -37,7 +37,9 @@ fi
 
 if ! port_open 5672; then
   echo "services: starting RabbitMQ"
-  export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+  # AMQP, the Erlang port mapper and the inter-node port all on loopback only.
+  export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 ERL_EPMD_ADDRESS=127.0.0.1
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
   rabbitmq-server -detached
   wait_port RabbitMQ 5672 90
 fi

@@ -30,7 +30,8 @@ def _check_rabbitmq() -> dict[str, Any]:
 
 
 def _check_influxdb() -> dict[str, Any]:
-    return {"ok": True} if services.influx.ping() else {"ok": False, "error": "no answer to /ping"}
+    return {"ok": True} if services.influx.ping() else {"ok": False,
+                                                   "error": "no answer, or credentials refused"}
 
 
 @bp.get("/healthz")

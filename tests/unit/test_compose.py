@@ -210,13 +210,17 @@ def test_credentials_come_from_the_environment_and_are_required() -> None:
         assert senv["REDIS_URL"] == "redis://:${REDIS_PASSWORD:?set REDIS_PASSWORD}@redis:6379/0"
         assert senv["QUEUE_PREFIX"] == ""
         assert "guest" not in json.dumps(senv)
-    assert env["INFLUXDB_USER"].startswith("${INFLUXDB_USER:?")
+    # The web app reads with the READ-only user the influxdb service creates.
+    assert env["INFLUXDB_USER"].startswith("${INFLUXDB_READ_USER:?")
+    assert env["INFLUXDB_PASSWORD"].startswith("${INFLUXDB_READ_PASSWORD:?")
     rabbit = SERVICES["rabbitmq"]["environment"]
     assert rabbit["RABBITMQ_DEFAULT_PASS"].startswith("${RABBITMQ_PASSWORD:?")
     assert "--requirepass" in command("redis")
     influx = SERVICES["influxdb"]["environment"]
     assert influx["INFLUXDB_HTTP_AUTH_ENABLED"] == "true"
     assert influx["INFLUXDB_ADMIN_PASSWORD"].startswith("${INFLUXDB_ADMIN_PASSWORD:?")
+    assert influx["INFLUXDB_READ_USER"] == env["INFLUXDB_USER"]
+    assert influx["INFLUXDB_READ_USER_PASSWORD"] == env["INFLUXDB_PASSWORD"]
     assert SERVICES["flower"]["environment"]["FLOWER_BASIC_AUTH"].startswith(
         "${FLOWER_BASIC_AUTH:?"
     )
