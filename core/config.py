@@ -145,6 +145,20 @@ class Settings:
     key_prefix: str = "ct:"
     queue_prefix: str = ""
 
+    def __repr__(self) -> str:
+        """Every field, with passwords (and the password part of URLs) masked."""
+        from core.logs import MASK, mask_secrets
+
+        parts = []
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if name.endswith(("password", "basic_auth", "webhook_url")) and value:
+                value = MASK
+            elif isinstance(value, str):
+                value = mask_secrets(value)
+            parts.append(f"{name}={value!r}")
+        return f"Settings({', '.join(parts)})"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Build settings from `env` (default: the process environment)."""

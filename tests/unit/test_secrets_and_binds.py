@@ -203,3 +203,18 @@ def test_compose_flower_api_needs_credentials() -> None:
     assert str(env.get("FLOWER_UNAUTHENTICATED_API", "false")).lower() == "false"
     command = " ".join(SERVICES["flower"]["command"])
     assert "basic_auth" not in command and "FLOWER_BASIC_AUTH" not in command
+
+
+def test_settings_repr_masks_every_secret() -> None:
+    """A Settings printed or logged by accident shows no password, URL password or webhook."""
+    from core.config import Settings
+
+    settings = Settings.from_env({
+        "BROKER_URL": "amqp://ct:brokerpass1@mq:5672/ct", "REDIS_URL": "redis://:redispass2@r:6379/0",
+        "INFLUXDB_PASSWORD": "influxpass3", "FLOWER_BASIC_AUTH": "admin:flowerpass4",
+        "ALERT_WEBHOOK_URL": "https://hooks.example/T0/secretpath5",
+    })
+    text = repr(settings)
+    for secret in ("brokerpass1", "redispass2", "influxpass3", "flowerpass4", "secretpath5"):
+        assert secret not in text
+    assert "amqp://ct:***@mq:5672/ct" in text and "influxdb_db='cryptotracker'" in text
