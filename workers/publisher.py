@@ -32,25 +32,9 @@ def celery_sender() -> SendBatch:
     Depth goes to `ingest_quotes` as the `books` keyword, and only when there is some, so a
     batch of quotes alone looks exactly as it did before books existed.
     """
-    from tasks.arbitrage import ingest_quotes
-    from tasks.storage import store_quotes
+    from workers.task_sender import celery_task_sender
 
-    targets = {"arbitrage": ingest_quotes, "storage": store_quotes}
-    # One quick reconnect attempt, then the Publisher's buffer holds the batch: a broker outage
-    # must not stall batching behind seconds of retries inside one send.
-    policy = {"max_retries": 1, "interval_start": 0.1, "interval_step": 0.2, "interval_max": 0.5}
-
-    def send(path: str, rows: list[tuple[Any, ...]], depth_rows: list[list[Any]]) -> None:
-        kwargs = {"books": depth_rows} if depth_rows else None
-        # Celery would otherwise build a safe repr of every row for its argsrepr header: a third
-        # of the CPU of a publish, for a header only Flower shows. A summary says as much.
-        targets[path].apply_async(
-            args=[rows], kwargs=kwargs, retry=True, retry_policy=policy,
-            argsrepr=f"[<{len(rows)} quotes>]",
-            kwargsrepr=f"{{'books': <{len(depth_rows)} books>}}" if depth_rows else "{}",
-        )
-
-    return send
+    return celery_task_sender()
 
 
 # Retry delays while the broker refuses batches: 0.2 s doubling to 5 s.

@@ -11,7 +11,7 @@ import pytest
 
 from core.types import Depth, Quote
 from workers.batcher import Batch, Batcher, BatchPath
-from workers.publisher import Publisher, celery_sender, depth_row
+from workers.publisher import Publisher, depth_row
 
 pytestmark = pytest.mark.unit
 
@@ -135,39 +135,3 @@ def test_publisher_keeps_a_depth_only_batch_until_the_broker_takes_it() -> None:
     publisher.join(timeout=5)
     assert send.attempts == 3 and publisher.failed_sends == 2
     assert send.sent == [("arbitrage", [], [depth_row(book(1))])]
-
-
-class FakeTask:
-    """Records apply_async calls in place of a Celery task (no broker in unit tests)."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-
-    def apply_async(self, **options: Any) -> None:
-        self.calls.append(options)
-
-
-def test_celery_sender_passes_books_only_when_there_are_some(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import tasks.arbitrage
-    import tasks.storage
-
-    ingest, store = FakeTask(), FakeTask()
-    monkeypatch.setattr(tasks.arbitrage, "ingest_quotes", ingest)
-    monkeypatch.setattr(tasks.storage, "store_quotes", store)
-    send = celery_sender()
-    rows = [tuple(quote(1))]
-    send("arbitrage", rows, [])
-    send("arbitrage", rows, [depth_row(book(1))])
-    send("arbitrage", [], [depth_row(book(2))])
-    send("storage", rows, [])
-    assert [c["args"] for c in ingest.calls] == [[rows], [rows], [[]]]
-    assert [c["kwargs"] for c in ingest.calls] == [
-        None, {"books": [depth_row(book(1))]}, {"books": [depth_row(book(2))]}]
-    assert all(c["retry"] is True and c["retry_policy"] for c in ingest.calls)
-    assert store.calls == [{"args": [rows], "kwargs": None, "retry": True,
-                            "retry_policy": ingest.calls[0]["retry_policy"],
-                            "argsrepr": "[<1 quotes>]", "kwargsrepr": "{}"}]
-    # Flower's summary of a batch, not a repr of every row (that was a third of a publish).
-    assert ingest.calls[1]["kwargsrepr"] == "{'books': <1 books>}"
