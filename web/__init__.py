@@ -33,7 +33,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config)
     services.init_app(app)
 
-    from web import alerts, api, arbitrage_views, fees, health, live, metrics, pages, reports
+    from web import (
+        alerts,
+        api,
+        arbitrage_views,
+        fees,
+        health,
+        live,
+        metrics,
+        pages,
+        reports,
+        security,
+    )
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
@@ -43,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(alerts.bp)
     app.register_blueprint(fees.bp)
     app.register_blueprint(arbitrage_views.bp)
-    live.sock.init_app(app)
+    live.init_app(app)
+    security.init_app(app)  # CSP and companions on every response
     api.register_json_errors(app)
     return app

@@ -149,12 +149,13 @@ json_error_handlers(bp)
 
 
 def register_json_errors(app: Flask) -> None:
-    """Unrouted paths under /api answer JSON too (blueprint handlers only see routed requests)."""
+    """Unrouted paths and methods under /api and on /healthz answer JSON too (blueprint handlers
+    only see routed requests)."""
 
     @app.errorhandler(404)
     @app.errorhandler(405)
     def _api_not_found(exc: HTTPException) -> Any:
-        if request.path.startswith("/api/") or request.path == "/api":
+        if request.path.startswith("/api/") or request.path in ("/api", "/healthz"):
             return jsonify({"error": exc.description}), exc.code
         return exc
 

@@ -34,6 +34,10 @@ MAX_QUEUED_BYTES = 4 * 1024 * 1024
 MAX_CLIENT_MESSAGE = 4096  # bytes of one client → server message
 MAX_SUBSCRIBE = 500  # symbols in one subscribe list
 MAX_SYMBOL_LEN = 64
+# On close, discard what the peer still sends for at most this long before closing the socket:
+# closing with unread data makes the kernel reset the connection, and a reset can destroy the
+# close frame (1008, 1009) before the peer reads it.
+LINGER_S = 1.0
 
 T = TypeVar("T")
 
@@ -437,6 +441,21 @@ class LockedSocket:
     def sendall(self, data: bytes) -> None:
         with self.lock:
             self.raw.sendall(data)
+
+    def close(self) -> None:
+        """Lingering close: send FIN after our close frame, read and drop the peer's data until
+        it closes too (or `LINGER_S` passes), then close, so the peer sees our close code."""
+        try:
+            self.raw.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + LINGER_S
+            while (left := deadline - time.monotonic()) > 0:
+                self.raw.settimeout(left)
+                if not self.raw.recv(65536):
+                    break
+        except OSError:  # already shut down or reset, or the linger timed out
+            pass
+        finally:
+            self.raw.close()
 
     def abort(self) -> None:
         """Shut the socket down without the lock: a writer may be blocked holding it."""

@@ -4,6 +4,13 @@ Each connection uses its request thread as the sender (writing the client's outb
 small thread reading the client's messages. Keepalive: an idle connection gets an application
 `{"type": "ping", "data": {"ts_ns": ...}}` every 20 s (a JSON ping rather than a protocol ping
 because browsers cannot see protocol pings, and because only one thread then writes data).
+
+Hostile clients: a message is answered with an error event when it is not a valid subscribe or
+coalesce message (`web.hub.parse_client_message`, which also refuses more than
+`MAX_CLIENT_MESSAGE` bytes); a message growing past `MAX_MESSAGE_BYTES` closes the connection
+with 1009 before it is buffered whole; more than `RATE_BURST` messages at once, or a sustained
+`RATE_PER_S` per second, closes it with 1008. Clients never publish: nothing they send reaches
+Redis or another client.
 """
 
 from __future__ import annotations
@@ -11,13 +18,16 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 
 import redis
 from flask import Flask, current_app
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
+from wsproto.frame_protocol import CloseReason
 
 from web.hub import (
+    LINGER_S,
     Client,
     ClientMessageError,
     Hub,
@@ -28,10 +38,40 @@ from web.hub import (
 
 log = logging.getLogger(__name__)
 
+# The library closes with 1009 once one message passes this, counting as frames arrive, so a 10 MB
+# frame is never held whole. Between MAX_CLIENT_MESSAGE and this, a message gets an error event.
+MAX_MESSAGE_BYTES = 64 * 1024
+# Inbound token bucket per connection: a page sends a handful of messages per minute.
+RATE_PER_S = 20.0
+RATE_BURST = 50
+
 sock = Sock()
 
 _hub_lock = threading.Lock()
 _ids = itertools.count(1)
+
+
+def init_app(app: Flask) -> None:
+    """Register `/ws` on `app` with the inbound message size limit."""
+    app.config.setdefault("SOCK_SERVER_OPTIONS", {"max_message_size": MAX_MESSAGE_BYTES})
+    sock.init_app(app)
+
+
+class RateLimit:
+    """Token bucket: `burst` messages at once, refilled at `per_s`; `allow` spends one."""
+
+    def __init__(self, per_s: float = RATE_PER_S, burst: int = RATE_BURST) -> None:
+        self.per_s, self.burst = per_s, float(burst)
+        self._tokens, self._at = float(burst), time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.per_s)
+        self._at = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
 
 
 def get_hub(app: Flask) -> Hub:
@@ -48,12 +88,20 @@ def get_hub(app: Flask) -> Hub:
 
 
 def _read_client(ws: object, client: Client, hub: Hub) -> None:
-    """Apply the client's subscribe/coalesce messages; answer bad ones with an error event."""
+    """Apply the client's subscribe/coalesce messages; answer bad ones with an error event and
+    close a client that floods (1008)."""
+    limit = RateLimit()
     try:
         while not client.closed:
             raw = ws.receive()  # type: ignore[attr-defined]
             if raw is None:
                 continue
+            if not limit.allow():
+                log.warning("closing websocket client %s: more than %d messages at %.0f/s",
+                            client.name, RATE_BURST, RATE_PER_S)
+                ws.close(reason=CloseReason.POLICY_VIOLATION,  # type: ignore[attr-defined]
+                         message=f"rate limit: at most {RATE_PER_S:.0f} messages per second")
+                break
             try:
                 hub.update(client, parse_client_message(raw))
             except ClientMessageError as exc:
@@ -81,3 +129,6 @@ def live(ws: object) -> None:
         hub.remove(client)
         if client.dropped:
             locked.abort()
+        # Let the library's reader finish its lingering close (LockedSocket.close) before the
+        # server closes the socket under it.
+        ws.thread.join(LINGER_S + 1.0)  # type: ignore[attr-defined]

@@ -6,41 +6,13 @@ import time
 from typing import Any
 
 import redis
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, current_app, render_template
 
 from core.types import Quote
 from web.extensions import services
 from web.fees import schedule
 
 bp = Blueprint("pages", __name__)
-
-
-def _csp() -> str:
-    """The page policy: our own scripts and styles only, websockets back to this host."""
-    host = request.host
-    return "; ".join([
-        "default-src 'self'",
-        "script-src 'self'",
-        # uPlot sizes its elements through element.style (CSSOM), which style-src does not block.
-        "style-src 'self'",
-        "img-src 'self' data:",
-        f"connect-src 'self' ws://{host} wss://{host}",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ])
-
-
-@bp.after_app_request
-def _security_headers(response: Response) -> Response:
-    """Harden every HTML response, error pages included; JSON and static files pass unchanged."""
-    if response.mimetype == "text/html":
-        response.headers["Content-Security-Policy"] = _csp()
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers["X-Frame-Options"] = "DENY"
-    return response
 
 
 def _safe_state(default: Any, fn: Any, *args: Any) -> tuple[Any, bool]:
