@@ -139,6 +139,20 @@ def _median_ms(values_ns: list[int]) -> float | None:
     return percentiles(values_ns)["p50_ms"]
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes so far."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def _emitted(sim: str) -> int:
     import requests
 
@@ -283,20 +297,25 @@ def _run(seconds: float, background_rate: float, venues: tuple[str, ...],
                 proc.start()
             wait_until(lambda: ws_ready.is_set() and redis_ready.is_set(), 30, "the receivers")
             time.sleep(2.0)  # the Celery workers finish starting
+            feeds = []
             for name in venues:
                 port = port_of[name]
-                stack.start(str(BIN / "python"), "-m", "workers", name, "--ws-url",
-                            f"ws://127.0.0.1:{port}/{name}", "--rest-url",
-                            f"http://127.0.0.1:{port}/{name}")
+                feeds.append(stack.start(str(BIN / "python"), "-m", "workers", name, "--ws-url",
+                                         f"ws://127.0.0.1:{port}/{name}", "--rest-url",
+                                         f"http://127.0.0.1:{port}/{name}").pid)
             wait_until(lambda: seen.value > 0, 60, "the first probe quote at the /ws client")
             if background:  # the background load flows once its frames are rendered
                 wait_until(lambda: _emitted(load_sim) > 0, 300, "the background load")
             time.sleep(WARMUP_S)
             backlog0 = _backlog(queues["arbitrage"])
+            feed_cpu0 = _cpu_seconds(feeds)
             emitted0, t0 = sum(_emitted(sim) for sim in sims), time.time_ns()
             time.sleep(seconds)
             emitted1, t1 = sum(_emitted(sim) for sim in sims), time.time_ns()
             figures["emitted_qps"] = round((emitted1 - emitted0) / ((t1 - t0) / 1e9))
+            # CPU time, not wall time: comparable across runs however busy the machine is.
+            figures["feed_cpu_us_per_quote"] = round(
+                1e6 * (_cpu_seconds(feeds) - feed_cpu0) / max(1, emitted1 - emitted0), 1)
             figures["arbitrage_backlog_start"] = backlog0
             figures["arbitrage_backlog_end"] = _backlog(queues["arbitrage"])
             # The path is FIFO: once a quote emitted after the window arrives, so has the rest.

@@ -24,6 +24,7 @@ def test_latency_smoke_reports_percentiles_and_baseline() -> None:
     assert figures["ratio_p50"] is not None and figures["ratio_p99"] is not None
     assert figures["stage_feed_to_redis_p50_ms"] is not None
     assert isinstance(figures["target_p50_met"], bool)
+    assert figures["feed_cpu_us_per_quote"] > 0  # the feed workers did measurable work
 
 
 @pytest.mark.unit
