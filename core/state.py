@@ -271,7 +271,12 @@ class RedisState:
                 pipe.evalsha(script.sha, len(keys), *keys, *args)
             try:
                 return pipe.execute()
+            except redis.exceptions.ConnectionError:
+                # Redis may come back empty: write the symbols set again (state rebuilds).
+                self._known_symbols.clear()
+                raise
             except redis.exceptions.NoScriptError:
+                self._known_symbols.clear()  # a restarted (emptied) Redis: as above
                 if attempt == 2:
                     raise
                 for script in self._scripts:

@@ -49,6 +49,9 @@ class TaskSender:
 
     def _ready(self) -> Callable[..., Any]:
         if self._publish is None:
+            # Connect with the same short policy first: the producer's own connect would retry
+            # for seconds while the broker is down, stalling the batching behind it.
+            self.connection.ensure_connection(**RETRY)
             self._producer = Producer(self.connection)
             self._publish = self.connection.ensure(self._producer, self._producer.publish,
                                                    **RETRY)
@@ -63,11 +66,18 @@ class TaskSender:
         kwargsrepr = f"{{'books': <{len(depth_rows)} books>}}" if depth_rows else "{}"
         headers = task_headers(task_name, task_id, f"[<{len(rows)} quotes>]", kwargsrepr,
                                self.origin)
-        self._ready()(
-            ([rows], kwargs, _NO_LINKS), exchange=queue.exchange, routing_key=queue.routing_key,
-            headers=headers, serializer="msgpack", delivery_mode=2, correlation_id=task_id,
-            reply_to="", declare=[queue],  # a queue no worker declared yet still gets it
-        )
+        try:
+            self._ready()(
+                ([rows], kwargs, _NO_LINKS), exchange=queue.exchange,
+                routing_key=queue.routing_key, headers=headers, serializer="msgpack",
+                delivery_mode=2, correlation_id=task_id, reply_to="",
+                declare=[queue],  # a queue no worker declared yet still gets it
+            )
+        except Exception:
+            # A failed `ensure` leaves the producer without a channel, and every later publish
+            # would fail on it even once the broker is back: start over on the next batch.
+            self._producer = self._publish = None
+            raise
 
     def close(self) -> None:
         """Release the connection."""
