@@ -12,8 +12,12 @@ from datetime import date
 from typing import Any
 
 # Caught around a frame parse: any of these means a field had the wrong shape or type.
-# AttributeError covers a non-dict where `.get` is called (e.g. a numeric channel name).
-SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError)
+# AttributeError covers a non-dict where `.get` is called (e.g. a numeric channel name);
+# OverflowError a JSON integer too big for a float (`1e400` spelled out) or an infinite one
+# where an integer is due; RecursionError a value nested ~1,000 deep (orjson decodes up to
+# 1,024 levels) when it is formatted or re-encoded, as an error frame's text is.
+SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError,
+                RecursionError)
 
 # RFC 3339 date-time; re.ASCII so `\d` never accepts other scripts' digits. Digits past the
 # ninth in the fraction are below 1 ns and are dropped.
@@ -23,6 +27,9 @@ _RFC3339 = re.compile(
     re.ASCII,
 )
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+# The latest exchange time accepted: InfluxDB stores int64 ns, and one point past it fails the
+# whole write of the batch it is in (2262-04-11T23:47:16.854775807Z).
+MAX_NS = 2**63 - 1
 
 
 def positive(value: float) -> float:
@@ -94,10 +101,10 @@ def int_stamp(value: Any, to_ns: int) -> int:
     """An integer time (digit string or int) times `to_ns` → ns, never through a float."""
     if type(value) is not str and type(value) is not int:
         raise TypeError(f"expected an integer time, got {type(value).__name__}")
-    stamp = int(value)
-    if stamp <= 0:
-        raise ValueError(f"not a positive timestamp: {value!r}")
-    return stamp * to_ns
+    nanos = int(value) * to_ns
+    if not 0 < nanos <= 9_223_372_036_854_775_807:  # MAX_NS, spelled out: no global lookup
+        raise ValueError(f"not a positive int64 ns timestamp: {value!r}")
+    return nanos
 
 
 # Seconds since the epoch of `YYYY-MM-DDTHH:MM:SS` prefixes already parsed by the full path, for
@@ -120,7 +127,9 @@ def parse_rfc3339_ns(text: str) -> int:
                 return seconds * 1_000_000_000 + int(fraction) * _FRACTION_SCALE[len(fraction)]
             return seconds * 1_000_000_000 + int(fraction[:9])
     nanos = _parse_rfc3339_ns(text)
-    if len(text) >= 19 and text[19:20] == "." and text[-1] in "Zz":
+    # Only a prefix whose every fraction stays in range is cached for the fast path.
+    if (len(text) >= 19 and text[19:20] == "." and text[-1] in "Zz"
+            and nanos // 1_000_000_000 * 1_000_000_000 + 999_999_999 <= MAX_NS):
         if len(_SECONDS_OF_PREFIX) >= _PREFIX_CACHE_SIZE:
             _SECONDS_OF_PREFIX.clear()
         _SECONDS_OF_PREFIX[text[:19]] = nanos // 1_000_000_000
@@ -143,5 +152,8 @@ def _parse_rfc3339_ns(text: str) -> int:
     if not zulu:
         offset = int(off_h) * 3_600 + int(off_m) * 60
         seconds -= offset if sign == "+" else -offset
-    nanos = int(fraction.ljust(9, "0")) if fraction else 0
-    return seconds * 1_000_000_000 + nanos
+    nanos = seconds * 1_000_000_000 + (int(fraction.ljust(9, "0")) if fraction else 0)
+    if not 0 <= nanos <= MAX_NS:
+        # Before the epoch or past int64 ns: no venue means it, and storage could not take it.
+        raise ValueError(f"time out of range: {text!r}")
+    return nanos

@@ -69,8 +69,12 @@ def _levels(levels: Any) -> list[tuple[float, float, str, str]]:
         if type(level) is not list or len(level) < 2:
             raise TypeError("book level is not [px, sz, ...]")
         px, sz = level[0], level[1]
-        if type(sz) is not str:
-            raise TypeError("book size is not a string")
+        if type(sz) is not str or type(px) is not str:
+            raise TypeError("book level is not two strings")
+        if not (px.isascii() and sz.isascii()):
+            # float() reads other scripts' digits ("５.1"), but the checksum is over ASCII
+            # text: such a level would make every later checksum of the book fail to compute.
+            raise ValueError(f"book level is not ASCII: {level!r}")
         parsed.append((_price(px), non_negative(float(sz)), px, sz))
     return parsed
 
