@@ -18,6 +18,7 @@ from workers.publisher import Publisher
 log = logging.getLogger(__name__)
 
 _SUMMED = ("messages", "quotes", "reconnects", "markets")
+LAST_ERROR_CHARS = 500
 
 
 def venue_state(states: Sequence[str]) -> str:
@@ -44,7 +45,8 @@ def aggregate(name: str, workers: Sequence[FeedWorker], publisher: Publisher,
         "last_message_ns": max((int(p["last_message_ns"]) for p in parts), default=0),
         "parse_errors": sum(errors.values()),
         "errors": json.dumps(dict(errors), sort_keys=True),
-        "last_error": last_error,
+        # Venue text, possibly huge or hostile: bounded before it reaches Redis and the pages.
+        "last_error": last_error[:LAST_ERROR_CHARS],
         "symbols": ",".join(sorted(m.symbol for w in workers for m in w.adapter.markets.values())),
         "published_batches": publisher.published_batches,
         # The local buffer that holds batches while the broker is unreachable: how full it is.

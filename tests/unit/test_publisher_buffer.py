@@ -138,3 +138,19 @@ def test_the_feed_status_says_how_full_the_buffer_is() -> None:
     assert aggregate("kraken", [], publisher, "ws://example")["buffer_batches"] == 0
     publisher.stop()
     publisher.join(timeout=10)
+
+
+def test_a_huge_venue_error_is_bounded_in_the_status() -> None:
+    from types import SimpleNamespace
+
+    from workers.status import LAST_ERROR_CHARS, aggregate
+
+    adapter = SimpleNamespace(errors={"venue_error": 1}, last_error="<b>" + "x" * 100_000,
+                              markets={})
+    feed = SimpleNamespace(adapter=adapter, status=lambda: {
+        "state": "connected", "connected_since_ns": 1, "last_message_ns": 2, "messages": 1,
+        "quotes": 0, "reconnects": 0, "markets": 0})
+    publisher = Publisher(Broker())
+    status = aggregate("kraken", [feed], publisher, "ws://x")  # type: ignore[list-item]
+    assert len(status["last_error"]) == LAST_ERROR_CHARS
+    assert status["last_error"].startswith("<b>xx")
