@@ -1,5 +1,5 @@
-"""The publishing thread: drains parsed quotes and depth into the Batcher and sends each batch
-as a task."""
+"""Batching on the websocket threads and a sending thread that times the flushes, publishes each
+batch as a task and holds what the broker does not take."""
 
 from __future__ import annotations
 
