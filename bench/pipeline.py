@@ -195,6 +195,30 @@ def _emitted(sim: str) -> int:
     return sum(_emitted_by_exchange(sim).values())
 
 
+def freeze_emission(sim: str, exchanges: tuple[str, ...]) -> tuple[float, dict[str, int]]:
+    """Silence every venue, so the simulator's counts are final: when, and the counts."""
+    for name in exchanges:
+        requests.post(f"{sim}/control/{name}/silence", params={"seconds": 3600},
+                      timeout=5).raise_for_status()
+    frozen_at = time.monotonic()
+    time.sleep(0.3)  # frames already sent are still counted
+    return frozen_at, _emitted_by_exchange(sim)
+
+
+def drain(influx: Any, emitted: int, timeout_s: float) -> tuple[int, float]:
+    """Wait until InfluxDB holds `emitted` points or stops gaining: (stored, when last grew)."""
+    stored, t_stored, last_change = 0, time.monotonic(), time.monotonic()
+    deadline = time.monotonic() + timeout_s
+    while stored < emitted and time.monotonic() < deadline:
+        n = _stored(influx)
+        if n != stored:
+            stored, t_stored, last_change = n, time.monotonic(), time.monotonic()
+        elif time.monotonic() - last_change > STALL_S:
+            break
+        time.sleep(0.25)
+    return stored, t_stored
+
+
 def queue_depths(prefix: str) -> dict[str, dict[str, int]]:
     """Ready and unacknowledged messages of the run's queues (rabbitmqctl; {} if unavailable)."""
     try:
@@ -370,22 +394,9 @@ def _pipeline(s: Any, influx: Any, state: Any, seconds: float | None, count: int
                         seconds is not None and now >= seconds):
                     break
                 time.sleep(0.1)
-            for name in exchanges:  # freeze the simulator's counts: they are the ground truth
-                requests.post(f"{sim}/control/{name}/silence", params={"seconds": 3600},
-                              timeout=5).raise_for_status()
-            t_emitted = time.monotonic()
-            time.sleep(0.3)
-            emitted_by = _emitted_by_exchange(sim)
+            t_emitted, emitted_by = freeze_emission(sim, exchanges)
             emitted = sum(emitted_by.values())
-            stored, t_stored, last_change = 0, t_emitted, time.monotonic()
-            deadline = time.monotonic() + drain_timeout_s
-            while stored < emitted and time.monotonic() < deadline:
-                n = _stored(influx)
-                if n != stored:
-                    stored, t_stored, last_change = n, time.monotonic(), time.monotonic()
-                elif time.monotonic() - last_change > STALL_S:
-                    break
-                time.sleep(0.25)
+            stored, t_stored = drain(influx, emitted, drain_timeout_s)
             sampler.stop()
             stored_by = _stored_by_exchange(influx)
             wait_until(lambda: time.monotonic() - (live.last or 0.0) > 1.0, 30,

@@ -27,14 +27,13 @@ import requests
 
 from bench.pipeline import (
     SERVICES,
-    STALL_S,
     _celery,
     _consumers,
     _emitted,
-    _emitted_by_exchange,
-    _stored,
     _stored_by_exchange,
     delete_queues,
+    drain,
+    freeze_emission,
     queue_depths,
 )
 from bench.stack import BIN, Stack, free_port, isolate, print_figures, wait_until
@@ -200,22 +199,9 @@ def run(seconds: float, rate: float, exchanges: tuple[str, ...], symbols: str,
             timeline.t0 = t0
             timeline.start()
             time.sleep(seconds)
-            for name in exchanges:  # freeze the simulator's counts: they are the ground truth
-                requests.post(f"{sim}/control/{name}/silence", params={"seconds": 3600},
-                              timeout=5).raise_for_status()
-            t_end = time.monotonic()
-            time.sleep(0.3)
-            emitted_by = _emitted_by_exchange(sim)
+            t_end, emitted_by = freeze_emission(sim, exchanges)  # the ground truth
             emitted = sum(emitted_by.values())
-            stored, last_change = 0, time.monotonic()
-            deadline = time.monotonic() + drain_timeout_s
-            while stored < emitted and time.monotonic() < deadline:
-                n = _stored(influx)
-                if n != stored:
-                    stored, last_change = n, time.monotonic()
-                elif time.monotonic() - last_change > STALL_S:
-                    break
-                time.sleep(0.5)
+            stored, _ = drain(influx, emitted, drain_timeout_s)
             drain_s = time.monotonic() - t_end
             timeline.stop()
             stop_ws.set()

@@ -250,7 +250,10 @@ class RedisState:
         self.channel = f"{prefix}live"
         self._known_symbols: set[str] = set()
         # Packed quote → Quote: most quotes of a snapshot were read (and parsed) last pass too.
-        self._parsed: dict[str, Quote] = {}
+        # The last decoded quote per series, by its packed text: a snapshot mostly repeats
+        # unchanged quotes of other venues. One entry per series, so it never grows with time
+        # (keyed by packed text it grew by one entry per quote: +3.5 MB/min in the soak).
+        self._parsed: dict[tuple[str, str], tuple[str, Quote]] = {}
         self._update_latest = client.register_script(_UPDATE_LATEST)
         self._upsert_opportunity = client.register_script(_UPSERT_OPPORTUNITY)
         self._close_opportunity = client.register_script(_CLOSE_OPPORTUNITY)
@@ -398,15 +401,16 @@ class RedisState:
         """Decode script replies `[symbol, version, quotes, books, members]` into Snapshots."""
         out: dict[str, Snapshot] = {}
         cache = self._parsed
-        if len(cache) > 100_000:  # bounded: old packed strings never come back
-            cache.clear()
         for symbol, version, quotes, books, members in raw:
             parsed: dict[str, Quote] = {}
             for i in range(0, len(quotes), 2):
                 exchange, packed = quotes[i], quotes[i + 1]
-                quote = cache.get(packed)
-                if quote is None or quote.exchange != exchange or quote.symbol != symbol:
-                    quote = cache[packed] = unpack_quote(exchange, symbol, packed)
+                held = cache.get((exchange, symbol))
+                if held is not None and held[0] == packed:
+                    quote = held[1]
+                else:
+                    quote = unpack_quote(exchange, symbol, packed)
+                    cache[(exchange, symbol)] = (packed, quote)
                 parsed[exchange] = quote
             out[symbol] = Snapshot(
                 int(version or 0), parsed,

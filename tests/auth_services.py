@@ -13,7 +13,7 @@ from pathlib import Path
 import requests
 
 from tests.influx_server import InfluxServer
-from tests.procs import free_port, wait_for
+from tests.procs import free_port, terminate, wait_for
 
 
 def new_secret() -> str:
@@ -70,13 +70,7 @@ class AuthRedis:
         client.close()
 
     def stop(self) -> None:
-        if self.popen is not None and self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(5)
+        terminate(self.popen, 10)
         self.popen = None
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from tests.procs import free_port, wait_for
+from tests.procs import free_port, terminate, wait_for
 
 CONFIG = """reporting-disabled = true
 bind-address = "127.0.0.1:{rpc_port}"
@@ -60,11 +60,5 @@ class InfluxServer:
 
     def stop(self) -> None:
         """Stop influxd and wait for it to exit."""
-        if self.popen is not None and self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(20)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(5)
+        terminate(self.popen, 20)
         self.popen = None

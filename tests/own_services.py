@@ -12,7 +12,7 @@ from pathlib import Path
 import redis
 
 from tests.influx_server import InfluxServer
-from tests.procs import free_port, wait_for
+from tests.procs import free_port, terminate, wait_for
 
 __all__ = ["InfluxServer", "RabbitServer", "RedisServer"]
 
@@ -50,13 +50,7 @@ class RedisServer:
 
     def stop(self) -> None:
         """Stop redis-server (nothing is saved) and wait for it to exit."""
-        if self.popen is not None and self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(5)
+        terminate(self.popen, 10)
         self.popen = None
 
 

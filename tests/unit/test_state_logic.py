@@ -128,3 +128,14 @@ def test_clear_removes_only_this_prefix(state: RedisState) -> None:
     state.update_quotes([q("a", 100, 101, T0)])
     state.clear()
     assert state.redis.keys("*") == ["other:key"]
+
+
+def test_decoded_quotes_are_cached_per_series_not_per_quote(state: RedisState) -> None:
+    """The snapshot decoder keeps one quote per series: memory stays flat however long it runs."""
+    for i in range(300):
+        state.apply_and_snapshot([q("kraken", 100 + i, 101 + i, T0 + i),
+                                  q("bitstamp", 99 + i, 100 + i, T0 + i, symbol="ETH-USD")])
+    assert len(state._parsed) == 2
+    snapshots = state.snapshot(["BTC-USD", "ETH-USD"])
+    assert snapshots["BTC-USD"].quotes["kraken"].bid == 399  # the cached entry is the newest
+    assert snapshots["ETH-USD"].quotes["bitstamp"].bid == 398
