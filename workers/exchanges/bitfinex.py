@@ -64,9 +64,10 @@ class _Channel:
 
 
 # js_number's spellings by value: book prices and amounts repeat from one checksum to the next,
-# and spelling one through Decimal costs ~3 µs. Cleared when full.
+# and spelling one through Decimal costs ~3 µs. Cleared when full (65,536 entries kept the feed
+# worker at 62 MB; the 60 MB budget wants it smaller).
 _JS_TEXT: dict[float, str] = {}
-_JS_TEXT_SIZE = 65_536
+_JS_TEXT_SIZE = 8_192  # ~1 MB: a few books × 25 levels repeat well within this
 
 
 def js_number(value: float) -> str:
