@@ -219,6 +219,16 @@ def drain(influx: Any, emitted: int, timeout_s: float) -> tuple[int, float]:
     return stored, t_stored
 
 
+def loss_figures(emitted_by: dict[str, int], stored: int,
+                 stored_by: dict[str, int]) -> dict[str, Any]:
+    """The simulator's counts against InfluxDB's points: stored, lost, lost per exchange."""
+    return {
+        "stored": stored,
+        "lost": sum(emitted_by.values()) - stored,
+        "lost_by_exchange": {ex: n - stored_by.get(ex, 0) for ex, n in emitted_by.items()},
+    }
+
+
 def queue_depths(prefix: str) -> dict[str, dict[str, int]]:
     """Ready and unacknowledged messages of the run's queues (rabbitmqctl; {} if unavailable)."""
     try:
@@ -405,9 +415,7 @@ def _pipeline(s: Any, influx: Any, state: Any, seconds: float | None, count: int
             figures.update({
                 "emitted": emitted,
                 "offered_qps": round(emitted / (t_emitted - t0)),
-                "stored": stored,
-                "lost": emitted - stored,
-                "lost_by_exchange": {ex: n - stored_by.get(ex, 0) for ex, n in emitted_by.items()},
+                **loss_figures(emitted_by, stored, stored_by),
                 "delivered_influx_qps": round(stored / (t_stored - t0)),
                 "redis_quote_events": live.quotes,
                 "delivered_redis_qps": (round(emitted / (live.last - t0))

@@ -34,6 +34,7 @@ from bench.pipeline import (
     delete_queues,
     drain,
     freeze_emission,
+    loss_figures,
     queue_depths,
 )
 from bench.stack import BIN, Stack, free_port, isolate, print_figures, wait_until
@@ -210,9 +211,7 @@ def run(seconds: float, rate: float, exchanges: tuple[str, ...], symbols: str,
             figures.update({
                 "emitted": emitted,
                 "delivered_qps": round(emitted / (t_end - t0)),
-                "stored": stored,
-                "lost": emitted - stored,
-                "lost_by_exchange": {ex: n - stored_by.get(ex, 0) for ex, n in emitted_by.items()},
+                **loss_figures(emitted_by, stored, stored_by),
                 "drain_s": round(drain_s, 1),
                 "ws_events": ws_counts.get("events", 0),
                 "ws_errors": ws_counts.get("errors", 0),

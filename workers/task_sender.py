@@ -79,10 +79,6 @@ class TaskSender:
             self._producer = self._publish = None
             raise
 
-    def close(self) -> None:
-        """Release the connection."""
-        self.connection.release()
-
 
 def celery_task_sender() -> TaskSender:
     """A sender for the feed worker: arbitrage → `ingest_quotes`, storage → `store_quotes`."""

@@ -46,21 +46,28 @@ def check_series(exchange: str, frames: list[dict[str, Any]]) -> dict[str, int]:
     return dict(counts)
 
 
+def collect_books(clients: dict[str, Any], count: int,
+                  timeout_s: float) -> dict[str, list[dict[str, Any]]]:
+    """Per exchange, its top-of-book frames until `count` came (or the timeout)."""
+    received: dict[str, list[dict[str, Any]]] = {e: [] for e in clients}
+    for exchange, ws in clients.items():
+        books = received[exchange]
+
+        def enough(frame: Any, exchange: str = exchange, books: list[Any] = books) -> bool:
+            if BOOK[exchange](frame):
+                books.append(frame)
+            return len(books) >= count
+
+        sh.collect(ws, timeout_s, until=enough)
+    return received
+
+
 @pytest.mark.parametrize("rate", ["200", "0"])
 def test_count_is_exact_and_series_are_clean(rate: str) -> None:
     sim = sh.SimProcess("--count", "300", "--rate", rate).start()
     clients = subscribe_both(sim)
     try:
-        received: dict[str, list[dict[str, Any]]] = {e: [] for e in clients}
-        for exchange, ws in clients.items():
-            books = received[exchange]
-
-            def enough(frame: Any, exchange: str = exchange, books: list[Any] = books) -> bool:
-                if BOOK[exchange](frame):
-                    books.append(frame)
-                return len(books) >= 300
-
-            sh.collect(ws, 8.0, until=enough)
+        received = collect_books(clients, 300, 8.0)
         for exchange, frames in received.items():
             assert len(frames) == 300, (exchange, len(frames))
             counts = check_series(exchange, frames)

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import Any
 
 import pytest
 import requests
 
 try:
     from tests.integration import simulator_helpers as sh
-    from tests.integration.test_simulator_emission import BOOK, check_series, subscribe_both
+    from tests.integration.test_simulator_emission import (
+        check_series,
+        collect_books,
+        subscribe_both,
+    )
 except ImportError:  # tests/ is not an importable package here: the helpers sit next to this file
     import simulator_helpers as sh  # type: ignore[no-redef]
-    from test_simulator_emission import BOOK, check_series, subscribe_both  # type: ignore
+    from test_simulator_emission import (  # type: ignore[no-redef]
+        check_series,
+        collect_books,
+        subscribe_both,
+    )
 
 pytestmark = pytest.mark.integration
 
@@ -26,16 +33,7 @@ def test_pregenerated_changes_arrive_exactly_once_with_clean_series() -> None:
     assert sim.stats()["pregenerated"] == {"bitstamp": None, "kraken": None}  # nobody subscribed
     clients = subscribe_both(sim)
     try:
-        received: dict[str, list[dict[str, Any]]] = {e: [] for e in clients}
-        for exchange, ws in clients.items():
-            books = received[exchange]
-
-            def enough(frame: Any, exchange: str = exchange, books: list[Any] = books) -> bool:
-                if BOOK[exchange](frame):
-                    books.append(frame)
-                return len(books) >= COUNT
-
-            sh.collect(ws, 30.0, until=enough)
+        received = collect_books(clients, COUNT, 30.0)
         stats = sim.stats()
         for exchange, frames in received.items():
             assert len(frames) == COUNT, (exchange, len(frames))
