@@ -4,6 +4,12 @@ With `pregenerate`, every one of the `count` changes is rendered before the firs
 benchmark measures the pipeline and not the simulator's frame building (a third of a core at
 5,000 changes/s, and the ceiling at full speed). Their exchange timestamps are spaced 1 µs
 apart from the moment rendering started: unique and increasing, but older than the send.
+
+A venue's state then runs ahead of what its clients have seen. Whatever it sends outside the
+pre-rendered stream (heartbeats carrying a sequence, a re-pushed book) must show the state of
+the last change actually sent, never a later one: each rendered change keeps the venue's
+`wire_mark`, handed back through `on_sent` when the change goes out, and `rendered_ahead` tells
+venues whose keepalives take a number of their own to hold them until the stream is sent.
 """
 
 from __future__ import annotations
@@ -35,8 +41,8 @@ class Emitter:
         self.count = count
         self.pregenerate = pregenerate
         self.total = 0
-        # (symbol, frames) per pre-rendered change, in send order; None until rendered.
-        self.ready: deque[tuple[str, list[Outgoing]]] | None = None
+        # (symbol, frames, wire mark) per pre-rendered change, in send order; None until rendered.
+        self.ready: deque[tuple[str, list[Outgoing], object]] | None = None
         # Pre-generated sending starts when this says every subscribed venue has rendered, so
         # no venue's sends compete with another's rendering (the server sets it).
         self.all_ready: Callable[[], bool] = lambda: True
@@ -70,25 +76,32 @@ class Emitter:
             if settled == active:
                 break
             active = settled
-        ready: deque[tuple[str, list[Outgoing]]] = deque()
+        ready: deque[tuple[str, list[Outgoing], object]] = deque()
         start_us = time.time_ns() // 1000
+        venue.rendered_ahead = True
         for i in range(self.count or 0):
             symbol = active[i % len(active)]
-            ready.append((symbol, venue.frames_for(symbol, start_us + i)))
+            frames = venue.frames_for(symbol, start_us + i)
+            ready.append((symbol, frames, venue.wire_mark(symbol)))
             if i % RENDER_CHUNK == RENDER_CHUNK - 1:
                 await asyncio.sleep(0)
         self.ready = ready
+        venue.rendered_ahead = bool(ready)
 
     def _take(self, n: int) -> list[Outgoing]:
         """The next `n` pre-rendered changes' frames, counted as they go out."""
         assert self.ready is not None
         frames: list[Outgoing] = []
-        emitted = self.venue.emitted
+        venue = self.venue
+        emitted = venue.emitted
         for _ in range(min(n, len(self.ready))):
-            symbol, out = self.ready.popleft()
+            symbol, out, mark = self.ready.popleft()
             emitted[symbol] += 1
             frames.extend(out)
+            venue.on_sent(symbol, mark)
         self.total += n
+        if not self.ready:
+            venue.rendered_ahead = False
         return frames
 
     def _build(self, active: list[str], n: int) -> list[Outgoing]:

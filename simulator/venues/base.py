@@ -124,6 +124,9 @@ class Venue(ABC):
         self.emitted: dict[str, int] = {s: 0 for s in symbols}
         self.silent = False
         self.topics = Topics()  # subscribers per venue-chosen key (a channel, or trigger:symbol)
+        # True while changes rendered ahead of time wait to be sent: the venue's own state then
+        # runs ahead of its wire, and nothing it makes up on the side may be numbered from it.
+        self.rendered_ahead = False
         self.on_activity: Callable[[], None] = lambda: None  # set by the server: wakes the emitter
         for symbol in self.symbols:
             market.book(self.name, symbol, self.price_decimals(symbol))
@@ -179,6 +182,14 @@ class Venue(ABC):
         """A keepalive for a client that got nothing in the last second, if the venue sends one."""
         return None
 
+    def wire_mark(self, symbol: str) -> object:
+        """What a keepalive of `symbol` must show once the change just rendered is on the wire."""
+        return None
+
+    def on_sent(self, symbol: str, mark: object) -> None:
+        """A change of `symbol` went out: keepalives from now on show `mark` (its wire_mark)."""
+        return None
+
     # --- shared machinery -----------------------------------------------------------------
 
     def attach(self, client: Client) -> None:
@@ -218,6 +229,7 @@ class Venue(ABC):
     def emit(self, symbol: str, now_us: int) -> list[Outgoing]:
         """Advance `symbol` by one top-of-book change, count it and build its frames."""
         frames = self.frames_for(symbol, now_us)
+        self.on_sent(symbol, self.wire_mark(symbol))
         self.emitted[symbol] += 1
         return frames
 

@@ -87,6 +87,9 @@ class BybitVenue(Venue):
         # Last emitted change per symbol: (top, ts ms, cts ms), and when it happened.
         self._last: dict[str, tuple[Top, int, int]] = {}
         self._changed_at: dict[str, float] = {}
+        # The book as last put on the wire ((top, ts, cts), u, seq): re-pushes and late
+        # subscribers see this, never a change rendered ahead and not yet sent.
+        self._sent: dict[str, tuple[tuple[Top, int, int], int, int]] = {}
         self._stats = {s: _DayStats(self._rng, start_price(s)) for s in self.symbols}
 
     # --- REST ---------------------------------------------------------------------------
@@ -193,9 +196,9 @@ class BybitVenue(Venue):
                 continue  # a listed pair that is not simulated: acked, silent
             if arg == f"{BOOK}.1.{native_of(symbol)}":
                 carries_data = True
-                if symbol in self._last:
+                if symbol in self._sent:
                     # The current book, exactly as last emitted: no new point downstream.
-                    self.send(client, self._book_frame(symbol))
+                    self.send(client, self._book_frame(symbol, *self._sent[symbol]))
                     client.state["pushed"][symbol] = time.monotonic()
             elif kind == TICKERS:
                 carries_data = True
@@ -229,10 +232,10 @@ class BybitVenue(Venue):
             kind, _, rest = topic.partition(".")
             depth, _, native = rest.partition(".")
             symbol = self._by_native.get(native)
-            if kind != BOOK or depth != "1" or symbol is None or symbol not in self._last:
+            if kind != BOOK or depth != "1" or symbol is None or symbol not in self._sent:
                 continue
             if now - max(self._changed_at[symbol], pushed.get(symbol, 0.0)) >= REPUSH_S:
-                self.send(client, self._book_frame(symbol))
+                self.send(client, self._book_frame(symbol, *self._sent[symbol]))
                 pushed[symbol] = now
         return None
 
@@ -244,12 +247,14 @@ class BybitVenue(Venue):
         A client with no book to reset gets a pong, the one harmless unsolicited frame.
         """
         for symbol in self.symbols:
-            if symbol in self._last:
+            if symbol in self._sent:
                 self._update_ids[symbol] = 1  # idempotent over the clients of one restart
-        frames = [self._book_frame(self._by_native[topic.rpartition(".")[2]])
+                book, _, seq = self._sent[symbol]
+                self._sent[symbol] = (book, 1, seq)
+        frames = [self._book_frame(symbol, *self._sent[symbol])
                   for topic in client.state.get("topics", ())
                   if topic.startswith(f"{BOOK}.1.")
-                  and self._by_native.get(topic.rpartition(".")[2]) in self._last]
+                  and (symbol := self._by_native.get(topic.rpartition(".")[2])) in self._sent]
         if not frames:
             return dumps({"success": True, "ret_msg": "pong",
                           "conn_id": client.state.get("conn_id", ""), "op": "ping"})
@@ -259,16 +264,26 @@ class BybitVenue(Venue):
 
     # --- frames -------------------------------------------------------------------------
 
-    def _book_frame(self, symbol: str) -> str:
-        """The symbol's level-1 snapshot as last emitted, with its current update id."""
-        top, ts_ms, cts = self._last[symbol]
+    def wire_mark(self, symbol: str) -> object:
+        """The book just rendered, with its update id and sequence."""
+        return (self._last[symbol], self._update_ids[symbol], self._seqs[symbol])
+
+    def on_sent(self, symbol: str, mark: object) -> None:
+        """Re-pushes show this book from now on; its 3 s quiet period starts now."""
+        self._sent[symbol] = mark  # type: ignore[assignment]
+        self._changed_at[symbol] = time.monotonic()
+
+    def _book_frame(self, symbol: str, book: tuple[Top, int, int], update_id: int,
+                    seq: int) -> str:
+        """A level-1 snapshot of `book` (top, ts, cts) with update id `update_id`."""
+        top, ts_ms, cts = book
         decimals = self.market.book(self.name, symbol).decimals
         native = native_of(symbol)
         return (
             f'{{"topic":"{BOOK}.1.{native}","ts":{ts_ms},"type":"snapshot",'
             f'"data":{{"s":"{native}","b":[["{top.bid:.{decimals}f}","{_size(top.bid_size)}"]],'
             f'"a":[["{top.ask:.{decimals}f}","{_size(top.ask_size)}"]],'
-            f'"u":{self._update_ids[symbol]},"seq":{self._seqs[symbol]}}},"cts":{cts}}}'
+            f'"u":{update_id},"seq":{seq}}},"cts":{cts}}}'
         )
 
     def _ticker_frame(self, symbol: str, ts_ms: int) -> str:
@@ -301,10 +316,10 @@ class BybitVenue(Venue):
             cts = max(cts, previous[2])
         self._update_ids[symbol] += 1
         self._seqs[symbol] += self._rng.randint(1, 30)
-        self._last[symbol] = (change.top, ts_ms, cts)
-        self._changed_at[symbol] = time.monotonic()
+        book = self._last[symbol] = (change.top, ts_ms, cts)
         native = native_of(symbol)
-        frames: list[Outgoing] = [(self._book_frame(symbol), self.topics.get(f"{BOOK}.1.{native}"))]
+        text = self._book_frame(symbol, book, self._update_ids[symbol], self._seqs[symbol])
+        frames: list[Outgoing] = [(text, self.topics.get(f"{BOOK}.1.{native}"))]
         trade = change.trade
         if trade is not None:
             self._stats[symbol].trade(trade.price, trade.amount)

@@ -183,6 +183,9 @@ class CoinbaseVenue(Venue):
             for s in self.symbols
         }
         self._sequence = {s: self._rng.randrange(10**8, 10**9) for s in self.symbols}
+        # The sequence of the last change on the wire: idle heartbeats carry this one, so a
+        # change rendered ahead of time cannot make a heartbeat outrun the frames before it.
+        self._sent_sequence = dict(self._sequence)
         self._trade_id = {s: self._rng.randrange(10**5, 10**8) for s in self.symbols}
         self._stats = {s: _DayStats(self._rng, start_price(s)) for s in self.symbols}
         # Latest trade per product as (ticker fields, match fields), for subscribe-time pushes.
@@ -248,6 +251,7 @@ class CoinbaseVenue(Venue):
         if action == "gap":
             for symbol in self.symbols:
                 self._sequence[symbol] = max(1, self._sequence[symbol] - GAP_REWIND)
+                self._sent_sequence[symbol] = max(1, self._sent_sequence[symbol] - GAP_REWIND)
                 # The numbering moved back as a whole: the latest trade (pushed to the next
                 # subscriber) is renumbered too, so a new connection sees a consistent feed.
                 for fields in self._last_trade.get(symbol, ()):
@@ -387,10 +391,17 @@ class CoinbaseVenue(Venue):
             self._stamp_prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
         return f"{self._stamp_prefix}.{micros:06d}Z"
 
-    def _heartbeat(self, product: str, stamp: str) -> str:
+    def _heartbeat(self, product: str, stamp: str, sequence: int) -> str:
         return dumps({"type": "heartbeat", "last_trade_id": self._trade_id[product],
-                      "product_id": product, "sequence": self._sequence[product],
-                      "time": stamp})
+                      "product_id": product, "sequence": sequence, "time": stamp})
+
+    def wire_mark(self, symbol: str) -> object:
+        """The product's sequence after this change."""
+        return self._sequence[symbol]
+
+    def on_sent(self, symbol: str, mark: object) -> None:
+        """Idle heartbeats of `symbol` carry the sequence of its last change sent."""
+        self._sent_sequence[symbol] = mark  # type: ignore[assignment]
 
     def idle_frame(self, client: Client) -> str | None:
         """Heartbeats of the client's products when it got nothing for a second."""
@@ -398,7 +409,7 @@ class CoinbaseVenue(Venue):
         if not products:
             return None
         stamp = rfc3339_us(time.time_ns() // 1000)
-        frames = [self._heartbeat(p, stamp) for p in products]
+        frames = [self._heartbeat(p, stamp, self._sent_sequence[p]) for p in products]
         for frame in frames[:-1]:
             self.send(client, frame)
         return frames[-1]
@@ -419,7 +430,8 @@ class CoinbaseVenue(Venue):
             for product in self.symbols:
                 subscribers = self.topics.get(f"heartbeat:{product}")
                 if subscribers:
-                    frames.append((self._heartbeat(product, stamp), subscribers))
+                    frames.append((self._heartbeat(product, stamp, self._sequence[product]),
+                                   subscribers))
         return frames
 
     def _trade_frames(self, symbol: str, top: Top, trade: Trade) -> list[Outgoing]:
