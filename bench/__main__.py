@@ -10,6 +10,8 @@ def main() -> int:
     names = {
         "pipeline": "bench.pipeline", "latency": "bench.latency", "adapters": "bench.adapters",
         "fanout": "bench.fanout", "engine": "bench.engine", "soak": "bench.soak",
+        "cryptofeed": "bench.cryptofeed",
+        "feedcpu": "bench.feedcpu",
     }
     if len(sys.argv) < 2 or sys.argv[1] not in names:
         print(f"usage: python -m bench {{{'|'.join(names)}}} [options]", file=sys.stderr)

@@ -2,7 +2,7 @@
 
 `python -m bench adapters [--seconds S] [--json]`
 
-Two sources of frames per venue: (a) the real recording in ../shared/fixtures/recorded/ when the
+Two sources of frames per venue: (a) the real recording in tests/fixtures/recorded/ when the
 venue has one (its markets from the recorded REST listing), fed as received, non-JSON lines and
 unknown channels included; (b) a few thousand frames rendered in-process by the simulator's own
 venue class for that venue (subscribed with the adapter's own subscribe frames, so the acks and
@@ -30,7 +30,7 @@ import orjson
 
 from bench.stack import ROOT, print_figures
 
-RECORDED_DIR = ROOT.parent / "shared" / "fixtures" / "recorded"
+RECORDED_DIR = ROOT / "tests" / "fixtures" / "recorded"
 # Venues whose top of book arrives as a ticker-like message (not a book built from deltas).
 TICKER_VENUES = ("kraken", "okx", "binance", "bybit", "bitfinex")
 TARGET_FRAMES_PER_S = 200_000

@@ -1,12 +1,13 @@
-"""Latency: simulator emission → `/ws` client that opted out of coalescing, under background load.
+"""Latency, hop by hop: simulator emission → `/ws` client (uncoalesced), under background load.
 
 `python -m bench latency [--seconds S] [--rate R] [--json]`
 
 The stack is the real one: simulators serving eight venues × four symbols (the six background
 venues from pre-generated frames, the two probe venues rendered live), one feed worker per
 venue, one arbitrage and one storage Celery worker (the Procfile's pools), one gunicorn
-web process, and a websocket client on `/ws` that sent `{"coalesce": false}` (so the hub's
-200 ms per-key window does not hide the path's own latency). `--rate` is the total quotes/s
+web process, and a websocket client on `/ws` that sent `{"coalesce": false, "trace": true}` (so
+the hub's 200 ms per-key window does not hide the path's own latency, and each event carries the
+hub's send stamp). `--rate` is the total quotes/s
 offered by the simulator, spread evenly over the venues (its `--rate` is per exchange).
 
 Latency of a quote = client receive wall time − the quote's `ts_exchange_ns`. The probe venues
@@ -21,6 +22,10 @@ takes the same measurement on the same quotes with no web hop. Matching each quo
 receivers splits its path into simulator → feed worker (`ts_received_ns − ts_exchange_ns`),
 feed worker → Redis pub/sub (the 20 ms arbitrage batcher window, Celery publish, RabbitMQ,
 the prefork task and the Redis publish) and Redis → `/ws` (the web hop).
+
+Hop by hop (`bench.hops`): every quote event carries the path's stamps in `trace` (batch
+publish, task start, Redis publish, and for this client the hub's socket write), so the table
+splits each quote's latency at every hop, with the mean of each hop over the slowest 1 %.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import sys
 import time
 from typing import Any
 
+from bench.hops import Sample, format_table, hop_table, parse_sample, percentiles
 from bench.stack import (
     BIN,
     Stack,
@@ -53,19 +59,9 @@ WARMUP_S = 1.5  # after the first probe quote reaches the client: workers and hu
 PREGEN_MARGIN_S = 90.0  # background changes rendered beyond the window: startup and drain
 DRAIN_TIMEOUT_S = 30.0  # a backlog behind the window drains before the figures are taken
 
-Sample = tuple[str, str, int, int, int]  # exchange, symbol, ts_exchange_ns, ts_received_ns, recv
-
-
 def _sample(raw: str | bytes, now: int) -> Sample | None:
     """A probe venue's quote event as a sample; None for anything else."""
-    event = json.loads(raw)
-    if event.get("type") != "quote":
-        return None
-    data = event["data"]
-    if data["exchange"] not in PROBE_VENUES or data.get("ts_exchange_ns") is None:
-        return None
-    return (data["exchange"], data["symbol"], data["ts_exchange_ns"], data["ts_received_ns"],
-            now)
+    return parse_sample(raw, now, PROBE_VENUES)
 
 
 async def _ws_loop(url: str, ready: Any, seen: Any, stop: Any) -> tuple[list[Sample], bool]:
@@ -75,7 +71,7 @@ async def _ws_loop(url: str, ready: Any, seen: Any, stop: Any) -> tuple[list[Sam
     samples: list[Sample] = []
     async with aiohttp.ClientSession() as session, \
             session.ws_connect(url, heartbeat=None, max_msg_size=0) as ws:
-        await ws.send_str(json.dumps({"coalesce": False}))
+        await ws.send_str(json.dumps({"coalesce": False, "trace": True}))
         ready.set()
         while not stop.is_set():
             try:
@@ -121,16 +117,6 @@ def redis_collector(redis_url: str, channel: str, ready: Any, stop: Any, out: An
     out.put(samples)
 
 
-def percentiles(values_ns: list[int], prefix: str = "") -> dict[str, float | None]:
-    """p50, p90, p99 and max in ms (nearest rank) of nanosecond values."""
-    names = [f"{prefix}p50_ms", f"{prefix}p90_ms", f"{prefix}p99_ms", f"{prefix}max_ms"]
-    if not values_ns:
-        return dict.fromkeys(names)
-    ordered = sorted(values_ns)
-    picks = [ordered[min(len(ordered) - 1, int(q * len(ordered)))] for q in (0.5, 0.9, 0.99)]
-    return {name: round(v / 1e6, 2) for name, v in zip(names, [*picks, ordered[-1]], strict=True)}
-
-
 def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 2) if a is not None and b else None
 
@@ -140,17 +126,48 @@ def _median_ms(values_ns: list[int]) -> float | None:
 
 
 def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of these processes so far."""
+    """User + system CPU seconds of these processes (and their children: prefork pools,
+    gunicorn's worker) so far."""
     import psutil
 
     total = 0.0
     for pid in pids:
         try:
-            times = psutil.Process(pid).cpu_times()
+            proc = psutil.Process(pid)
+            family = [proc, *proc.children(recursive=True)]
         except psutil.Error:
             continue
-        total += times.user + times.system
+        for member in family:
+            try:
+                times = member.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
     return total
+
+
+def _role_cpu(roles: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds so far per role (`_cpu_seconds` of each role's processes)."""
+    return {role: _cpu_seconds(pids) for role, pids in roles.items()}
+
+
+def _machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, all cores."""
+    import psutil
+
+    times = psutil.cpu_times()
+    idle = times.idle + getattr(times, "iowait", 0.0)
+    total = sum(times)
+    return total - idle, total
+
+
+def _tasks_run(state: Any) -> int:
+    """`ingest_quotes` runs so far, from the workers' task metrics in Redis."""
+    from tasks.metrics import TASK_METRICS_KEY
+
+    raw = state.redis.hget(f"{state.prefix}{TASK_METRICS_KEY}",
+                           "count|tasks.arbitrage.ingest_quotes")
+    return int(raw or 0)
 
 
 def _emitted(sim: str) -> int:
@@ -209,6 +226,7 @@ def summarize(ws: list[Sample], base: list[Sample], window: tuple[int, int],
     figures["stage_feed_to_redis_p50_ms"] = _median_ms([s[4] - s[3] for s in base])
     figures["stage_redis_to_ws_p50_ms"] = _median_ms([s[4] - r for s, r in matched])
     figures["stage_redis_to_ws_p99_ms"] = percentiles([s[4] - r for s, r in matched])["p99_ms"]
+    figures["hops"] = hop_table(ws, base)
     return figures
 
 
@@ -269,19 +287,24 @@ def _run(seconds: float, background_rate: float, venues: tuple[str, ...],
     collectors: list[Any] = []
     try:
         with Stack() as stack:
-            for queue in (queues["storage"], queues["arbitrage"]):
-                stack.start(str(BIN / "celery"), "-A", "tasks", "worker", "-Q", queue, "-n",
-                            f"{queue}@%h", *worker_options(queue), "--loglevel", "WARNING")
-            stack.start(str(BIN / "python"), "-m", "simulator", "--port", str(probe_port),
+            roles: dict[str, list[int]] = {}
+            for role in ("storage", "arbitrage"):
+                queue = queues[role]
+                roles[role] = [stack.start(
+                    str(BIN / "celery"), "-A", "tasks", "worker", "-Q", queue, "-n",
+                    f"{queue}@%h", *worker_options(queue), "--loglevel", "WARNING").pid]
+            roles["simulators"] = [stack.start(
+                str(BIN / "python"), "-m", "simulator", "--port", str(probe_port),
                         "--exchanges", ",".join(v for v in venues if v in PROBE_VENUES),
-                        "--symbols", symbols, "--rate", str(per_venue))
+                        "--symbols", symbols, "--rate", str(per_venue)).pid]
             if background:
-                stack.start(str(BIN / "python"), "-m", "simulator", "--port", str(load_port),
-                            "--exchanges", ",".join(background), "--symbols", symbols,
-                            "--rate", str(per_venue), "--count", str(budget), "--pregenerate")
-            stack.start(str(BIN / "gunicorn"), "web:create_app()", "--bind",
-                        f"127.0.0.1:{web_port}", "--worker-class", "gthread", "--workers", "1",
-                        "--threads", "16")
+                roles["simulators"].append(stack.start(
+                    str(BIN / "python"), "-m", "simulator", "--port", str(load_port),
+                    "--exchanges", ",".join(background), "--symbols", symbols,
+                    "--rate", str(per_venue), "--count", str(budget), "--pregenerate").pid)
+            roles["web"] = [stack.start(
+                str(BIN / "gunicorn"), "web:create_app()", "--bind", f"127.0.0.1:{web_port}",
+                "--worker-class", "gthread", "--workers", "1", "--threads", "16").pid]
             for sim in sims:
                 wait_until(lambda sim=sim: requests.get(sim + "/stats", timeout=1).ok, 30,
                            "simulator")
@@ -309,6 +332,9 @@ def _run(seconds: float, background_rate: float, venues: tuple[str, ...],
             time.sleep(WARMUP_S)
             backlog0 = _backlog(queues["arbitrage"])
             feed_cpu0 = _cpu_seconds(feeds)
+            roles["feeds"] = feeds
+            role_cpu0, machine0 = _role_cpu(roles), _machine_cpu()
+            tasks0 = _tasks_run(state)
             emitted0, t0 = sum(_emitted(sim) for sim in sims), time.time_ns()
             time.sleep(seconds)
             emitted1, t1 = sum(_emitted(sim) for sim in sims), time.time_ns()
@@ -316,6 +342,19 @@ def _run(seconds: float, background_rate: float, venues: tuple[str, ...],
             # CPU time, not wall time: comparable across runs however busy the machine is.
             figures["feed_cpu_us_per_quote"] = round(
                 1e6 * (_cpu_seconds(feeds) - feed_cpu0) / max(1, emitted1 - emitted0), 1)
+            # Who had the two cores: each role's share of one core, and the whole machine's
+            # busy fraction (other work on the box included), over the window.
+            wall = (t1 - t0) / 1e9
+            role_cpu1, machine1 = _role_cpu(roles), _machine_cpu()
+            for role, cpu in role_cpu1.items():
+                figures[f"cpu_pct_{role}"] = round(100 * (cpu - role_cpu0[role]) / wall, 1)
+            figures["cpu_pct_machine"] = round(100 * (machine1[0] - machine0[0])
+                                               / max(1e-9, machine1[1] - machine0[1]), 1)
+            figures["load_avg_1m"] = round(os.getloadavg()[0], 2)
+            tasks = _tasks_run(state) - tasks0  # metrics are written every 0.5 s: close enough
+            figures["arbitrage_tasks_per_s"] = round(tasks / wall, 1)
+            figures["arbitrage_cpu_us_per_task"] = round(
+                1e6 * (role_cpu1["arbitrage"] - role_cpu0["arbitrage"]) / max(1, tasks), 1)
             figures["arbitrage_backlog_start"] = backlog0
             figures["arbitrage_backlog_end"] = _backlog(queues["arbitrage"])
             # The path is FIFO: once a quote emitted after the window arrives, so has the rest.
@@ -353,7 +392,13 @@ def main() -> int:
                         help="background quotes/s offered in total (spread over the venues)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    print_figures(run(args.seconds, args.rate), args.json)
+    figures = run(args.seconds, args.rate)
+    if args.json:
+        print_figures(figures, True)
+        return 0
+    print(format_table(figures.pop("hops")))
+    print()
+    print_figures(figures, False)
     return 0
 
 

@@ -2,10 +2,11 @@
 
 `python -m bench pipeline [--seconds S | --count N] [--rate R] [--exchanges a,b] [--json]`
 
-The simulator pre-generates its frames (`--pregenerate`: every change rendered before the first
+Every registered venue runs by default (the default deployment); `--exchanges` narrows it. The
+simulator pre-generates its frames (`--pregenerate`: every change rendered before the first
 is sent, so the load generator costs little more than its socket writes; `--live-frames` renders
 them as they go, as `make demo` does). In `--seconds` mode it is given a budget of
-PREGEN_QPS_PER_VENUE × S changes per exchange (or rate × S at a fixed rate).
+PREGEN_QPS / (number of venues) × S changes per exchange (or rate × S at a fixed rate).
 The simulator emits for S seconds (or N changes per exchange), then every venue is silenced so
 its `/stats` count is final: that count is what was offered, and `lost` is it minus the points
 InfluxDB holds once the pipeline stops making progress. Delivery to Redis is counted on the live
@@ -41,7 +42,7 @@ from bench.stack import (
 
 SERVICES = {"beam.smp": "rabbitmq", "redis-server": "redis", "influxd": "influxdb"}
 SAMPLE_S = 0.25
-PREGEN_QPS_PER_VENUE = 25_000  # half the 50,000 quotes/s target for each of two venues
+PREGEN_QPS = 100_000  # changes/s rendered ahead over all venues: twice the 50,000 target
 STALL_S = 3.0  # no new point for this long after emission ended: the pipeline is done (or stuck)
 
 
@@ -221,12 +222,43 @@ def drain(influx: Any, emitted: int, timeout_s: float) -> tuple[int, float]:
 
 def loss_figures(emitted_by: dict[str, int], stored: int,
                  stored_by: dict[str, int]) -> dict[str, Any]:
-    """The simulator's counts against InfluxDB's points: stored, lost, lost per exchange."""
+    """The simulator's counts against InfluxDB's points: stored, lost, and both per exchange."""
     return {
         "stored": stored,
         "lost": sum(emitted_by.values()) - stored,
         "lost_by_exchange": {ex: n - stored_by.get(ex, 0) for ex, n in emitted_by.items()},
+        "by_exchange": {ex: {"emitted": n, "stored": stored_by.get(ex, 0),
+                             "lost": n - stored_by.get(ex, 0)}
+                        for ex, n in sorted(emitted_by.items())},
     }
+
+
+def print_loss_table(by_exchange: dict[str, dict[str, int]]) -> None:
+    """One line per venue: emitted, stored, lost, and whether it lost nothing."""
+    print(f"\n{'venue':<10} {'emitted':>10} {'stored':>10} {'lost':>8}  zero loss")
+    for name, row in by_exchange.items():
+        verdict = "yes" if row["lost"] == 0 else "NO"
+        print(f"{name:<10} {row['emitted']:>10,} {row['stored']:>10,} {row['lost']:>8,}  {verdict}")
+
+
+def default_exchanges() -> tuple[str, ...]:
+    """Every registered venue: the deployment a user gets without choosing."""
+    from workers.exchanges import known_exchanges
+
+    return tuple(known_exchanges())
+
+
+def exchange_list(text: str) -> tuple[str, ...]:
+    """`--exchanges a,b`: registered venue names, or an argparse error naming the known ones."""
+    import argparse
+
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = sorted(set(names) - set(default_exchanges()))
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown exchange(s) {', '.join(unknown) or '(none given)'}; "
+            f"known: {', '.join(default_exchanges())}")
+    return names
 
 
 def queue_depths(prefix: str) -> dict[str, dict[str, int]]:
@@ -306,7 +338,7 @@ def run_baselines(per_quote: int, noop: int, direct: int) -> dict[str, float]:
 
 
 def run(seconds: float | None = 5.0, count: int | None = None, rate: float = 0,
-        exchanges: tuple[str, ...] = ("bitstamp", "kraken"), baselines: bool = True,
+        exchanges: tuple[str, ...] | None = None, baselines: bool = True,
         per_quote: int = 3000, noop: int = 100_000, direct: int = 100_000,
         stop_storage_after_s: float | None = None, drain_timeout_s: float = 60.0,
         live_frames: bool = False) -> dict[str, Any]:
@@ -317,6 +349,7 @@ def run(seconds: float | None = 5.0, count: int | None = None, rate: float = 0,
     """
     if (seconds is None) == (count is None):
         raise ValueError("give exactly one of seconds and count")
+    exchanges = exchanges or default_exchanges()
     isolate()
     from celeryconfig import ALERTS_QUEUE, ARBITRAGE_QUEUE, REPORTS_QUEUE, STORAGE_QUEUE
     from core.config import get_settings
@@ -368,9 +401,13 @@ def _pipeline(s: Any, influx: Any, state: Any, seconds: float | None, count: int
         storage = _celery(stack, STORAGE_QUEUE)
         sampler.add("storage", storage.pid)
         sampler.add("arbitrage", _celery(stack, ARBITRAGE_QUEUE).pid)
-        sim_args = ["--port", str(port), "--exchanges", ",".join(exchanges), "--rate", str(rate)]
+        # The feeds follow the default SYMBOLS (USD and USDT pairs): simulate exactly those, so
+        # USDT-only venues (Binance, OKX, Bybit) have markets too.
+        sim_args = ["--port", str(port), "--exchanges", ",".join(exchanges), "--rate", str(rate),
+                    "--symbols", ",".join(s.symbols)]
         if not live_frames and count is None and seconds is not None:
-            count_to_send = int((rate if rate > 0 else PREGEN_QPS_PER_VENUE) * seconds) + 1
+            per_venue = rate if rate > 0 else PREGEN_QPS / len(exchanges)
+            count_to_send = int(per_venue * seconds) + 1
         else:
             count_to_send = count
         if count_to_send is not None:
@@ -388,8 +425,10 @@ def _pipeline(s: Any, influx: Any, state: Any, seconds: float | None, count: int
             sampler.add("feed", stack.start(
                 str(BIN / "python"), "-m", "workers", name, "--ws-url",
                 f"ws://127.0.0.1:{port}/{name}", "--rest-url", f"{sim}/{name}").pid)
-        # Pre-generation renders every change first (seconds for a few hundred thousand).
-        wait_until(lambda: _emitted(sim) > 0, 300, "the first quote")
+        # Pre-generation renders every change first (seconds for a few hundred thousand); the
+        # clock starts once every venue is sending, so none is measured before it began.
+        wait_until(lambda: all(_emitted_by_exchange(sim).values()), 300,
+                   "the first quote of every venue")
         t0 = time.monotonic()
         sampler.mark()
         target = None if count_to_send is None else count_to_send * len(exchanges)
@@ -457,7 +496,8 @@ def main() -> int:
     group.add_argument("--count", type=int, help="emit N changes per exchange instead")
     parser.add_argument("--rate", type=float, default=0,
                         help="simulator changes/s per exchange (0 = as fast as it goes)")
-    parser.add_argument("--exchanges", default="bitstamp,kraken")
+    parser.add_argument("--exchanges", type=exchange_list, default=None,
+                        help="comma-separated venues (default: every registered venue)")
     parser.add_argument("--per-quote", type=int, default=3000,
                         help="quotes in baseline (a), one task per quote and path (10 s at most)")
     parser.add_argument("--noop", type=int, default=100_000,
@@ -470,10 +510,12 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     seconds = 5.0 if args.seconds is None and args.count is None else args.seconds
-    figures = run(seconds, args.count, args.rate, tuple(args.exchanges.split(",")),
+    figures = run(seconds, args.count, args.rate, args.exchanges,
                   baselines=not args.no_baselines, per_quote=args.per_quote, noop=args.noop,
                   stop_storage_after_s=args.stop_storage_after, live_frames=args.live_frames)
     print_figures(figures, args.json)
+    if not args.json and "by_exchange" in figures:
+        print_loss_table(figures["by_exchange"])
     return 0
 
 

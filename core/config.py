@@ -139,6 +139,7 @@ class Settings:
     fee_volume_30d: dict[str, float] = field(default_factory=dict)
     book_depth: int = 10
     feed_buffer_batches: int = 1000
+    feed_behind_s: float = 2.0  # lag behind a venue's clock (or since a resync) that is "behind"
     trade_notional: float = 1000.0
     min_size: float = 0.0
     min_notional: float = 0.0
@@ -197,6 +198,7 @@ class Settings:
             fee_volume_30d=parse_volumes(env.get("FEE_VOLUME_30D", "")),
             book_depth=_int(env, "BOOK_DEPTH", d.book_depth),
             feed_buffer_batches=_positive_int(env, "FEED_BUFFER_BATCHES", d.feed_buffer_batches),
+            feed_behind_s=_nonnegative(env, "FEED_BEHIND_S", d.feed_behind_s),
             trade_notional=_nonnegative(env, "TRADE_NOTIONAL", d.trade_notional),
             min_size=_nonnegative(env, "MIN_SIZE", d.min_size),
             min_notional=_nonnegative(env, "MIN_NOTIONAL", d.min_notional),

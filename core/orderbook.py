@@ -7,11 +7,13 @@ computed over.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, insort
 from collections.abc import Iterable
 
 Level = tuple[float, float]
 Top = tuple[float, float, float, float]
+_INF = math.inf
 
 
 class BookSide:
@@ -23,23 +25,65 @@ class BookSide:
         self.texts: dict[float, tuple[str, str]] = {}
         # Ascending keys; for bids the key is -price so that both sides' best is keys[0].
         self._keys: list[float] = []
+        # `best_levels` remembered: a change at a key above `_edge` (past the last remembered
+        # level) cannot alter them; `_edge` is -inf when nothing is remembered, +inf when the
+        # side was shorter than asked (then every change counts).
+        self._best: tuple[Level, ...] = ()
+        self._best_n = 0
+        self._edge = -_INF
 
     def _key(self, price: float) -> float:
         return -price if self.descending else price
 
     def set(self, price: float, size: float, text: tuple[str, str] | None = None) -> None:
         """Set a level's size (0 deletes it), optionally with its wire text."""
+        # The key is spelled out rather than asked of `_key`: this runs for every level of
+        # every delta and snapshot.
+        sizes = self.sizes
+        key = -price if self.descending else price
+        if key <= self._edge:
+            self._edge = -_INF
         if size <= 0.0:
-            if self.sizes.pop(price, None) is not None:
-                key = self._key(price)
-                del self._keys[bisect_left(self._keys, key)]
+            if sizes.pop(price, None) is not None:
+                keys = self._keys
+                del keys[bisect_left(keys, key)]
                 self.texts.pop(price, None)
             return
-        if price not in self.sizes:
-            insort(self._keys, self._key(price))
-        self.sizes[price] = size
+        if price not in sizes:
+            insort(self._keys, key)
+        sizes[price] = size
         if text is not None:
             self.texts[price] = text
+
+    def assign(self, sizes: dict[float, float],
+               texts: dict[float, tuple[str, str]] | None = None) -> None:
+        """Take `sizes` (every size > 0) and their wire texts as the whole side."""
+        # What a clear() and a set() per level leave behind, with one sort instead of an
+        # insort per level (a 400-level snapshot would move the key list 400 times).
+        self.sizes = sizes
+        self.texts = {} if texts is None else texts
+        self._keys = sorted([-p for p in sizes] if self.descending else sizes)
+        self._edge = -_INF
+
+    def update(self, levels: Iterable[tuple[float, float, str, str]]) -> None:
+        """`set(price, size, (px, sz))` for each (price, size, px, sz), in order."""
+        # set() inlined: a delta frame carries dozens of levels.
+        sizes, texts, keys = self.sizes, self.texts, self._keys
+        descending = self.descending
+        edge = self._edge
+        for price, size, px, sz in levels:
+            key = -price if descending else price
+            if key <= edge:
+                edge = self._edge = -_INF
+            if size <= 0.0:
+                if sizes.pop(price, None) is not None:
+                    del keys[bisect_left(keys, key)]
+                    texts.pop(price, None)
+                continue
+            if price not in sizes:
+                insort(keys, key)
+            sizes[price] = size
+            texts[price] = (px, sz)
 
     def replace(self, levels: Iterable[Level]) -> None:
         """Forget every level, then set `levels` in order (as `set` would, size 0 deleting)."""
@@ -53,6 +97,7 @@ class BookSide:
                 sizes[price] = size
         # One sort of the survivors instead of an insort per level.
         self._keys[:] = sorted([-p for p in sizes] if self.descending else sizes)
+        self._edge = -_INF
 
     def best(self) -> Level | None:
         """The best (price, size), or None when the side is empty."""
@@ -72,6 +117,22 @@ class BookSide:
             return [(-k, sizes[-k]) for k in self._keys[:depth]]
         return [(k, sizes[k]) for k in self._keys[:depth]]
 
+    def best_levels(self, depth: int) -> tuple[Level, ...]:
+        """`tuple(levels(depth))`, the same tuple again while no change reaches those levels."""
+        if self._edge > -_INF and self._best_n == depth:
+            return self._best
+        if depth <= 0:
+            return ()
+        keys = self._keys[:depth]
+        sizes = self.sizes
+        if self.descending:
+            best = tuple([(-k, sizes[-k]) for k in keys])
+        else:
+            best = tuple([(k, sizes[k]) for k in keys])
+        self._best, self._best_n = best, depth
+        self._edge = keys[-1] if len(keys) == depth else _INF
+        return best
+
     def level_texts(self, depth: int) -> list[tuple[str, str]]:
         """The wire text (price, size) of the best `depth` levels, best first."""
         texts = self.texts
@@ -83,6 +144,7 @@ class BookSide:
         self.sizes.clear()
         self.texts.clear()
         self._keys.clear()
+        self._edge = -_INF
 
     def __len__(self) -> int:
         return len(self.sizes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -168,9 +169,12 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__} in a live event")
 
 
-def _event(event_type: str, data: Any) -> bytes:
+def _event(event_type: str, data: Any, trace: Mapping[str, int] | None = None) -> bytes:
     """A live event as JSON bytes (orjson: several times faster than json, NaN → null)."""
-    return orjson.dumps({"type": event_type, "data": data}, default=_jsonable)
+    if trace is None:
+        return orjson.dumps({"type": event_type, "data": data}, default=_jsonable)
+    # `trace` goes last: the hub appends its send stamp to it without parsing the event again.
+    return orjson.dumps({"type": event_type, "data": data, "trace": trace}, default=_jsonable)
 
 
 def pack_quote(quote: Quote) -> str:
@@ -531,11 +535,15 @@ class RedisState:
         """Publish a live event (`quote`, `opportunity`, `feed`) to the web processes."""
         self.redis.publish(self.channel, _event(event_type, data))
 
-    def publish_many(self, events: Iterable[tuple[str, Any]]) -> None:
-        """Publish several live events in one round trip."""
+    def publish_many(self, events: Iterable[tuple[str, Any]],
+                     trace: Mapping[str, int] | None = None) -> None:
+        """Publish several live events in one round trip; with `trace` (the path's stamps so
+        far), each event carries them plus `redis_ns`, the wall time of this publish."""
+        if trace is not None:
+            trace = {**trace, "redis_ns": time.time_ns()}
         pipe = self.redis.pipeline(transaction=False)
         for event_type, data in events:
-            pipe.publish(self.channel, _event(event_type, data))
+            pipe.publish(self.channel, _event(event_type, data, trace))
         pipe.execute()
 
     def clear(self) -> None:

@@ -9,13 +9,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.config import DEFAULT_EXCHANGES, DEFAULT_SYMBOLS, WORKER_OPTIONS  # noqa: E402
+from workers.grouping import feed_groups  # noqa: E402
 
 SIM_HOST = "127.0.0.1"
 SIM_PORT = 8765
 
 
-def procfile(exchanges: list[str], demo: bool) -> str:
-    """The Procfile text: Celery workers, beat, web, one feed per exchange (and the simulator)."""
+def procfile(exchanges: list[str], demo: bool, groups: str = "") -> str:
+    """The Procfile text: Celery workers, beat, web, the feeds (grouped by `groups`, see
+    `feed_groups`; one per exchange by default) and the simulator."""
     # alerts has its own worker: a webhook slow to answer must not wait behind a report.
     lines = [
         f"{role}: celery -A tasks worker -Q ${{QUEUE_PREFIX}}{role} -n {role}@%h "
@@ -40,12 +42,14 @@ def procfile(exchanges: list[str], demo: bool) -> str:
             # workers, web and simulator) still fits on two cores with room to spare.
             f"--rate ${{SIM_RATE:-100}}"
         )
-    for name in exchanges:
+    for group in feed_groups(exchanges, groups):
+        # One venue keeps its plain URL; a group names each venue's with {exchange}.
+        name = group[0] if len(group) == 1 else "{exchange}"
         urls = ""
         if demo:
             urls = (f" --ws-url ws://{SIM_HOST}:{SIM_PORT}/{name}"
                     f" --rest-url http://{SIM_HOST}:{SIM_PORT}/{name}")
-        lines.append(f"feed_{name}: python -m workers {name}{urls}")
+        lines.append(f"feed_{'_'.join(group)}: python -m workers {','.join(group)}{urls}")
     lines.append("announce: bash scripts/announce.sh")
     return "\n".join(lines) + "\n"
 
@@ -55,9 +59,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--demo", action="store_true", help="feed from the local simulator")
     parser.add_argument("--exchanges", default=os.environ.get("EXCHANGES") or DEFAULT_EXCHANGES)
+    parser.add_argument("--groups", default=os.environ.get("FEED_GROUPS") or "",
+                        help="feed processes, e.g. 'binance,bybit;kraken,okx' (FEED_GROUPS)")
     args = parser.parse_args()
     exchanges = [e.strip().lower() for e in args.exchanges.split(",") if e.strip()]
-    print(procfile(exchanges, args.demo), end="")
+    print(procfile(exchanges, args.demo, args.groups), end="")
 
 
 if __name__ == "__main__":

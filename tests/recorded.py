@@ -1,4 +1,4 @@
-"""Reader for the recorded exchange traffic in ../shared/fixtures/recorded/ (see its README).
+"""Reader for the recorded exchange traffic in tests/fixtures/recorded/ (see its README).
 
 Websocket files (`*.ws.txt`), one event a line:
     `URL <-> 1633998511.159679`            a connection opened           → ("open", t, "")
@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-RECORDED_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "recorded"
+RECORDED_DIR = Path(__file__).resolve().parent / "fixtures" / "recorded"
 
 _RECEIVED = re.compile(r"(\d+(?:\.\d+)?): (.*)", re.DOTALL)
 _SENT = re.compile(r"(\S+) <- (\d+(?:\.\d+)?): (.*)", re.DOTALL)

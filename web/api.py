@@ -285,11 +285,25 @@ def exchanges() -> Any:
             "errors": json.loads(status.get("errors", "{}") or "{}"),
             "markets": int(status.get("markets", 0) or 0),
             "last_message_age_s": round((now - last_ns) / 1e9, 3) if last_ns else None,
+            # Keeping up: how late the newest frames arrived against the venue's own clock,
+            # whether that is past FEED_BEHIND_S, and the resyncs forced by frames the venue
+            # dropped (sequence gaps, checksum mismatches, slow-consumer disconnects).
+            "lag_ms": _float_or_none(status.get("lag_ms")),
+            "behind": status.get("behind") == "1",
+            "resyncs": int(status.get("resyncs", 0) or 0),
             # The feed worker's local buffer (batches held while RabbitMQ is unreachable).
             "buffer": {key: int(status.get(f"buffer_{key}", 0) or 0)
                        for key in ("batches", "quotes", "capacity", "dropped", "dropped_quotes")},
         })
     return jsonify({"exchanges": rows})
+
+
+def _float_or_none(raw: str | None) -> float | None:
+    """A status number that may be absent (a venue without exchange times has no lag)."""
+    try:
+        return None if raw in (None, "") else round(float(raw), 3)
+    except ValueError:
+        return None
 
 
 @bp.get("/openapi.json")

@@ -22,6 +22,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+import orjson
 import redis
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,17 @@ def event_frame(event_type: str, data: Any) -> bytes:
     return text_frame(json.dumps({"type": event_type, "data": data}).encode())
 
 
+class Unstamped(bytes):
+    """A tracing client's event: its JSON up to where the send stamp goes; the sender appends
+    the stamp and `}}` and frames it at write time (see `Event.unstamped`)."""
+
+    __slots__ = ()
+
+
+STAMP_CLOSE = b"}}"
+TRACE_NONE, TRACE_SPLICE, TRACE_APPEND = 0, 1, 2  # how a tracing client's send stamp goes in
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """One live event as parsed once by the listener."""
@@ -111,29 +123,60 @@ class Event:
     frame: bytes
     key: Hashable | None  # coalescing key; None = never coalesced
     symbol: str | None  # None = goes to every client whatever its filter
+    payload: bytes = b""
+    trace: int = TRACE_NONE
+
+    def unstamped(self) -> Unstamped | bytes:
+        """For tracing clients: the payload cut where `"ws_ns":<now>}}` completes it (inside a
+        trailing `trace` object, or as a new one); the plain frame when it cannot be."""
+        body = self.payload.rstrip()
+        if self.trace == TRACE_SPLICE:
+            return Unstamped(body[:-2] + b',"ws_ns":')
+        if self.trace == TRACE_APPEND:
+            return Unstamped(body[:-1] + b',"trace":{"ws_ns":')
+        return self.frame
+
+
+def _trace_mode(event: dict[str, Any], payload: bytes) -> int:
+    """Where a send stamp can go without encoding the event again (see `Event.unstamped`)."""
+    trace = event.get("trace")
+    if trace is None and "trace" not in event:
+        return TRACE_APPEND if payload.rstrip().endswith(b"}") else TRACE_NONE
+    if (isinstance(trace, dict) and trace and next(reversed(event)) == "trace"
+            and payload.rstrip().endswith(STAMP_CLOSE)):
+        return TRACE_SPLICE
+    return TRACE_NONE
 
 
 def parse_event(raw: bytes | str) -> Event | None:
     """Parse a published event; None (and a log line) when it is not a `{type, data}` object."""
     payload = raw.encode() if isinstance(raw, str) else raw
     try:
-        event = json.loads(payload)
+        event = orjson.loads(payload)  # the listener parses every event: the fast decoder
         kind, data = event["type"], event["data"]
     except (ValueError, TypeError, KeyError):
         log.warning("ignoring malformed live event %.200r", payload)
         return None
+    frame, trace = text_frame(payload), _trace_mode(event, payload)
     if not isinstance(data, dict):
-        return Event(text_frame(payload), None, None)
+        return Event(frame, None, None, payload, trace)
     symbol = data.get("symbol")
     if kind == "quote":
         key: Hashable | None = ("quote", data.get("exchange"), symbol)
     elif kind == "opportunity":
         key = ("opportunity", symbol, data.get("buy_exchange"), data.get("sell_exchange"))
     elif kind == "feed":
-        return Event(text_frame(payload), ("feed", data.get("exchange")), None)
+        return Event(frame, ("feed", data.get("exchange")), None, payload, trace)
     else:
         key = None
-    return Event(text_frame(payload), key, symbol if isinstance(symbol, str) else None)
+    return Event(frame, key, symbol if isinstance(symbol, str) else None, payload, trace)
+
+
+def stamp_frames(items: list[bytes], now_ns: int) -> bytes:
+    """A tracing client's outbox as wire bytes: each `Unstamped` completed with `now_ns`."""
+    stamp = str(now_ns).encode() + STAMP_CLOSE
+    return b"".join(text_frame(item + stamp) if isinstance(item, Unstamped) else item
+                    for item in items)
 
 
 class ClientMessageError(ValueError):
@@ -141,7 +184,8 @@ class ClientMessageError(ValueError):
 
 
 def parse_client_message(raw: str | bytes) -> dict[str, Any]:
-    """Validate `{"subscribe": [...], "coalesce": bool}` (either or both); returns the settings."""
+    """Validate `{"subscribe": [...], "coalesce": bool, "trace": bool}` (any of them); returns
+    the settings."""
     if isinstance(raw, bytes):
         raise ClientMessageError("binary messages are not supported; send JSON text")
     if len(raw) > MAX_CLIENT_MESSAGE:
@@ -151,8 +195,8 @@ def parse_client_message(raw: str | bytes) -> dict[str, Any]:
     except ValueError:
         raise ClientMessageError("message is not valid JSON") from None
     if not isinstance(msg, dict) or not msg:
-        raise ClientMessageError('expected an object with "subscribe" and/or "coalesce"')
-    unknown = sorted(set(msg) - {"subscribe", "coalesce"})
+        raise ClientMessageError('expected an object with "subscribe", "coalesce" or "trace"')
+    unknown = sorted(set(msg) - {"subscribe", "coalesce", "trace"})
     if unknown:
         raise ClientMessageError(f"unknown keys: {', '.join(unknown)[:200]}")
     out: dict[str, Any] = {}
@@ -168,6 +212,10 @@ def parse_client_message(raw: str | bytes) -> dict[str, Any]:
         if not isinstance(msg["coalesce"], bool):
             raise ClientMessageError('"coalesce" must be true or false')
         out["coalesce"] = msg["coalesce"]
+    if "trace" in msg:
+        if not isinstance(msg["trace"], bool):
+            raise ClientMessageError('"trace" must be true or false')
+        out["trace"] = msg["trace"]
     return out
 
 
@@ -180,6 +228,7 @@ class Client:
         self.name = name
         self.symbols: frozenset[str] | None = None
         self.coalesce = True
+        self.trace = False  # events get a `trace.ws_ns` send stamp (latency measurement)
         self.dropped = False
         self.closed = False
         self._write = write
@@ -233,7 +282,8 @@ class Client:
                     self._cond.wait(remaining)
                 if self.closed:
                     return
-                batch = b"".join(self._outbox)
+                batch = (stamp_frames(list(self._outbox), time.time_ns()) if self.trace
+                         else b"".join(self._outbox))
                 self._outbox.clear()
                 self._queued_bytes = 0
             try:
@@ -246,10 +296,11 @@ class Client:
 
 @dataclass(eq=False)
 class Stream:
-    """Clients sharing one filter and coalescing choice, and the coalescer they share."""
+    """Clients sharing one filter, coalescing and tracing choice, and the coalescer they share."""
 
     symbols: frozenset[str] | None
     coalesce: bool
+    trace: bool = False
     clients: set[Client] = field(default_factory=set)
     coalescer: Coalescer[bytes] = field(default_factory=Coalescer)
 
@@ -282,7 +333,7 @@ class Hub:
         self.window_s = window_s
         self.flush_tick_s = flush_tick_s
         self._lock = threading.Lock()
-        self._streams: dict[tuple[frozenset[str] | None, bool], Stream] = {}
+        self._streams: dict[tuple[frozenset[str] | None, bool, bool], Stream] = {}
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self.subscribed = threading.Event()
@@ -299,11 +350,13 @@ class Hub:
                 self._thread.start()
 
     def update(self, client: Client, settings: dict[str, Any]) -> None:
-        """Apply a client's `subscribe`/`coalesce` settings by moving it to the matching stream."""
+        """Apply a client's `subscribe`/`coalesce`/`trace` settings by moving it to the matching
+        stream."""
         with self._lock:
             self._leave(client)
             client.symbols = settings.get("symbols", client.symbols)
             client.coalesce = settings.get("coalesce", client.coalesce)
+            client.trace = settings.get("trace", client.trace)
             if not client.closed:
                 self._stream_for(client).clients.add(client)
 
@@ -324,15 +377,15 @@ class Hub:
             self._thread.join(timeout_s)
 
     def _stream_for(self, client: Client) -> Stream:
-        key = (client.symbols, client.coalesce)
+        key = (client.symbols, client.coalesce, client.trace)
         stream = self._streams.get(key)
         if stream is None:
-            stream = self._streams[key] = Stream(client.symbols, client.coalesce,
+            stream = self._streams[key] = Stream(client.symbols, client.coalesce, client.trace,
                                                  coalescer=Coalescer(self.window_s))
         return stream
 
     def _leave(self, client: Client) -> None:
-        key = (client.symbols, client.coalesce)
+        key = (client.symbols, client.coalesce, client.trace)
         stream = self._streams.get(key)
         if stream is not None:
             stream.clients.discard(client)
@@ -350,12 +403,13 @@ class Hub:
             for event in events:
                 if not stream.wants(event):
                     continue
+                frame = event.unstamped() if stream.trace else event.frame
                 if stream.coalesce and event.key is not None:
-                    frame = stream.coalescer.offer(event.key, event.frame, now)
-                    if frame is not None:
-                        out.append(frame)
+                    held = stream.coalescer.offer(event.key, frame, now)
+                    if held is not None:
+                        out.append(held)
                 else:
-                    out.append(event.frame)
+                    out.append(frame)
             self._deliver(stream, out)
         self.flush(now, streams)
 

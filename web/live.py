@@ -5,8 +5,12 @@ small thread reading the client's messages. Keepalive: an idle connection gets a
 `{"type": "ping", "data": {"ts_ns": ...}}` every 20 s (a JSON ping rather than a protocol ping
 because browsers cannot see protocol pings, and because only one thread then writes data).
 
-Hostile clients: a message is answered with an error event when it is not a valid subscribe or
-coalesce message (`web.hub.parse_client_message`, which also refuses more than
+Tracing: a client that sent `{"trace": true}` gets each event with `trace.ws_ns`, the wall time
+the hub wrote it to the socket (added to the path's own stamps, which every quote event carries);
+the other clients' frames are untouched.
+
+Hostile clients: a message is answered with an error event when it is not a valid subscribe,
+coalesce or trace message (`web.hub.parse_client_message`, which also refuses more than
 `MAX_CLIENT_MESSAGE` bytes); a message growing past `MAX_MESSAGE_BYTES` closes the connection
 with 1009 before it is buffered whole; more than `RATE_BURST` messages at once, or a sustained
 `RATE_PER_S` per second, closes it with 1008. Clients never publish: nothing they send reaches
@@ -15,6 +19,7 @@ Redis or another client.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 import threading
@@ -84,11 +89,14 @@ def get_hub(app: Flask) -> Hub:
             # bytes, not str: published JSON is forwarded to clients without re-encoding
             hub = Hub(lambda: redis.Redis.from_url(url, health_check_interval=10), channel)
             app.extensions["cryptotracker_live"] = hub
+            # The app is loaded: keep its heap out of full collections, which would otherwise
+            # pause the hub's listener and every sender while they walk it.
+            gc.freeze()
         return hub
 
 
 def _read_client(ws: object, client: Client, hub: Hub) -> None:
-    """Apply the client's subscribe/coalesce messages; answer bad ones with an error event and
+    """Apply the client's subscribe/coalesce/trace messages; answer bad ones with an error event and
     close a client that floods (1008)."""
     limit = RateLimit()
     try:

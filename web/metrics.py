@@ -122,22 +122,36 @@ class ScrapeCollector:
         dropped = CounterMetricFamily(
             "cryptotracker_feed_buffer_dropped_quotes",
             "Quotes dropped from a full feed buffer", labels=label)
+        lag = GaugeMetricFamily(
+            "cryptotracker_feed_lag_seconds",
+            "How late the venue's newest frames arrived against its own clock", labels=label)
+        behind = GaugeMetricFamily(
+            "cryptotracker_feed_behind", "1 while a feed worker is falling behind its venue",
+            labels=label)
+        resyncs = CounterMetricFamily(
+            "cryptotracker_feed_resyncs",
+            "Resyncs forced by frames the venue dropped (sequence gaps, checksum mismatches, "
+            "slow-consumer disconnects)", labels=label)
         for exchange, status in sorted(feeds.items()):
             if not status:  # this venue's feed worker never reported
                 continue
             for family, field in ((messages, "messages"), (quotes, "quotes"),
                                   (reconnects, "reconnects"), (parse_errors, "parse_errors"),
                                   (connections, "connections"), (buffered, "buffer_batches"),
-                                  (dropped, "buffer_dropped_quotes")):
+                                  (dropped, "buffer_dropped_quotes"), (resyncs, "resyncs")):
                 value = _num(status.get(field))
                 if value is not None:
                     family.add_metric([exchange], value)
+            lag_ms = _num(status.get("lag_ms"))
+            if lag_ms is not None:
+                lag.add_metric([exchange], lag_ms / 1000.0)
+            behind.add_metric([exchange], 1 if status.get("behind") == "1" else 0)
             connected.add_metric([exchange], 1 if status.get("state") == "connected" else 0)
             last_ns = _num(status.get("last_message_ns"))
             if last_ns:
                 age.add_metric([exchange], max(0.0, (self.now_ns - last_ns) / 1e9))
         return [messages, quotes, reconnects, parse_errors, connections, connected, age, buffered,
-                dropped]
+                dropped, lag, behind, resyncs]
 
     def _ingest_lag(self, quotes: Sequence[Any]) -> Metric:
         newest: dict[str, int] = {}

@@ -166,6 +166,16 @@ _SCHEMAS: dict[str, Any] = {
         "errors": {"type": "object", "additionalProperties": {"type": "integer"}},
         "markets": _INT,
         "last_message_age_s": _NULL_NUM,
+        "lag_ms": {"type": "number", "nullable": True,
+                   "description": "Receive time minus the venue's own time of the latest "
+                                  "frames (the worst over the last status interval); null for "
+                                  "venues that send no time."},
+        "behind": {"type": "boolean", "description": "The feed is falling behind its venue: "
+                                                     "lag_ms above FEED_BEHIND_S, or a resync "
+                                                     "forced by dropped frames just now."},
+        "resyncs": {"type": "integer", "description": "Reconnects forced by frames the venue "
+                                                      "dropped: sequence gaps, checksum "
+                                                      "mismatches, slow-consumer disconnects."},
         "buffer": _obj({
             "batches": {"type": "integer", "description": "Batches the feed worker holds for "
                                                           "RabbitMQ now (0 when it is up)."},

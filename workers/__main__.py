@@ -1,9 +1,16 @@
-"""`python -m workers <exchange> [--symbols BTC-USD,ETH-USD] [--ws-url URL] [--rest-url URL]`."""
+"""`python -m workers <exchange>[,<exchange>...] [--symbols BTC-USD,ETH-USD] [--ws-url URL]
+[--rest-url URL] [--io loop|threads]`.
+
+Several venues share one process (one read loop) yet keep their own connections, status hash,
+backoff and buffer. With several venues, `--ws-url` and `--rest-url` name each one's URL with
+`{exchange}` (e.g. `ws://127.0.0.1:8765/{exchange}`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -11,14 +18,13 @@ from types import FrameType
 
 from core.config import ConfigError, get_settings
 from core.logs import setup_logging
-from core.state import RedisState
 from core.symbols import parse_symbol_list
-from workers.discovery import discover
 from workers.exchanges import get_adapter, known_exchanges
 from workers.feed import celery_event_sender, celery_stats_sender
-from workers.group import FeedGroup
-from workers.publisher import Publisher, celery_sender
-from workers.status import StatusReporter
+from workers.grouping import group_of
+from workers.loop import FeedLoop
+from workers.publisher import celery_sender
+from workers.venue import BackgroundSender, Venue
 
 log = logging.getLogger("workers")
 
@@ -26,69 +32,108 @@ log = logging.getLogger("workers")
 def build_parser() -> argparse.ArgumentParser:
     """The command line of a feed worker."""
     parser = argparse.ArgumentParser(
-        prog="python -m workers", description="Stream one exchange's top of book into Celery."
+        prog="python -m workers",
+        description="Stream exchanges' top of book into Celery (several: one process).",
     )
-    parser.add_argument("exchange", help=f"one of: {', '.join(known_exchanges())}")
+    parser.add_argument("exchange", help=f"comma-separated, from: {', '.join(known_exchanges())}")
     parser.add_argument("--symbols", help="comma-separated BASE-QUOTE symbols (default: SYMBOLS)")
-    parser.add_argument("--ws-url", help="websocket URL (default: the exchange's own)")
-    parser.add_argument("--rest-url", help="REST base URL for market discovery")
+    parser.add_argument("--ws-url", help="websocket URL (default: the exchange's own); "
+                        "{exchange} stands for each venue's name")
+    parser.add_argument("--rest-url", help="REST base URL for market discovery ({exchange} "
+                        "as in --ws-url)")
+    parser.add_argument("--grouped", action="store_true",
+                        help="run the FEED_GROUPS group this venue leads (compose: one service "
+                        "per venue); idle when another venue's process runs its group")
+    parser.add_argument("--io", choices=("loop", "threads"), default="loop",
+                        help="one read loop for all connections (default), or a thread each")
     return parser
 
 
+def venue_names(text: str) -> list[str]:
+    """The comma-separated venue names, lower-cased, without duplicates, in order."""
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    return list(dict.fromkeys(names))
+
+
+def url_for(template: str | None, name: str, several: bool) -> str | None:
+    """A venue's URL from `--ws-url`/`--rest-url`; raises ValueError when it is ambiguous."""
+    if template is None or "{exchange}" in template:
+        return template.replace("{exchange}", name) if template else None
+    if several:
+        raise ValueError(f"with several exchanges the URL needs {{exchange}}: {template}")
+    return template
+
+
+def idle(name: str, group: list[str]) -> int:
+    """Wait for a signal: `name` is fed by the process of its group's first venue."""
+    print(f"{name} is fed by the {','.join(group)} process (FEED_GROUPS); idling",
+          file=sys.stderr)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run a feed worker until SIGINT/SIGTERM; returns the exit status."""
+    """Run the feed worker until SIGINT/SIGTERM; returns the exit status."""
     args = build_parser().parse_args(argv)
-    name = args.exchange.strip().lower()
-    if name not in known_exchanges():
+    names = venue_names(args.exchange)
+    unknown = [n for n in names if n not in known_exchanges()]
+    if unknown or not names:
         print(f"unknown exchange {args.exchange!r}; known exchanges: "
               f"{', '.join(known_exchanges())}", file=sys.stderr)
         return 2
     try:
         settings = get_settings()
+        if args.grouped:
+            group = group_of(names[0], list(settings.exchanges),
+                             os.environ.get("FEED_GROUPS") or "")
+            if group[0] != names[0]:
+                return idle(names[0], group)
+            names = group
         symbols = parse_symbol_list(args.symbols) if args.symbols else list(settings.symbols)
+        several = len(names) > 1
+        urls = {n: (url_for(args.ws_url, n, several) or get_adapter(n).ws_url,
+                    url_for(args.rest_url, n, several)) for n in names}
     except (ConfigError, ValueError) as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     setup_logging()
-    adapter_cls = get_adapter(name)
-    ws_url = args.ws_url or adapter_cls.ws_url
+    label = ",".join(names)
     stop = threading.Event()
-    groups: list[FeedGroup] = []
+    loop = FeedLoop() if args.io == "loop" else None
+    events = BackgroundSender(celery_event_sender())
+    venues = [Venue(n, urls[n][0], urls[n][1], symbols, settings, stop, loop, celery_sender,
+                    events, celery_stats_sender()) for n in names]
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        log.info("%s: signal %d, shutting down", name, signum)
+        log.info("%s: signal %d, shutting down", label, signum)
         stop.set()
-        for group in groups:
-            group.stop()
+        if loop is not None:
+            loop.stop()
+        for venue in venues:
+            venue.stop()
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-
-    markets = discover(adapter_cls, args.rest_url, symbols, stop)
-    publisher = Publisher(celery_sender(), capacity=settings.feed_buffer_batches)
-    group = FeedGroup(adapter_cls, markets, ws_url, publisher,
-                      send_events=celery_event_sender(), depth_levels=settings.book_depth)
-    state = RedisState.from_url(settings.redis_url, settings.key_prefix)
-    reporter = StatusReporter(name, group.workers, publisher, state, ws_url,
-                              send_stats=celery_stats_sender())
-    if not stop.is_set() and not markets:
-        # Exiting would take a whole Procfile stack down with it: stay up, say so, and idle.
-        log.error("%s lists none of %s; idling", name, ", ".join(symbols))
-    elif markets:
-        log.info("%s: following %s", name, ", ".join(m.symbol for m in markets))
-    publisher.start()
-    reporter.start()
-    groups.append(group)
-    if stop.is_set():
-        group.stop()
-    group.start()
+    events.start()
+    if loop is not None:
+        loop.start()
+    for venue in venues:
+        venue.start()
     stop.wait()
-    group.join()
-    publisher.stop()
-    publisher.join(timeout=30)
-    reporter.stop()
-    log.info("%s: stopped after %d quotes in %d batches", name, group.quotes,
-             publisher.published_batches)
+    if loop is not None:
+        loop.join()
+    for venue in venues:
+        venue.thread.join(timeout=5)
+        venue.stop()  # connections made after the signal
+        venue.stop_publishing()
+    for venue in venues:
+        venue.finish()
+        log.info("%s: stopped after %d quotes in %d batches", venue.name, venue.quotes,
+                 venue.publisher.published_batches)
+    events.stop()
     return 0
 
 

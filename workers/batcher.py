@@ -136,5 +136,10 @@ class Batcher:
 
     def next_deadline(self) -> float | None:
         """The earliest time a path becomes due, or None when all are empty."""
-        deadlines = [d for p in self.paths if (d := p.deadline()) is not None]
-        return min(deadlines) if deadlines else None
+        # Called on every frame: a plain loop, no list or generator.
+        best = None
+        for path in self.paths:
+            since = path._since
+            if since is not None and (best is None or since + path.max_age_s < best):
+                best = since + path.max_age_s
+        return best

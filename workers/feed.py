@@ -29,6 +29,9 @@ CONNECT_TIMEOUT_S = 10.0
 # for a header, then the payload): two or three system calls per frame. Reading ahead serves
 # most frames from memory; it keeps whatever a read returns beyond the frame for the next one.
 READ_AHEAD_BYTES = 8192
+# Disconnects that mean the venue dropped frames meant for us (a hole in the book, or the venue
+# gave up on a slow reader): each forces a resync from a fresh snapshot and is counted as one.
+RESYNC_REASONS = frozenset({"sequence_gap", "checksum_mismatch", "slow_consumer"})
 
 
 def celery_stats_sender() -> SendEvents:
@@ -82,6 +85,10 @@ class FeedWorker:
         self.depths = 0  # Depth (book levels) handed to the publisher
         self.reconnects = 0
         self.connections = 0
+        self.resyncs = 0
+        self.last_resync_ns = 0
+        # Worst receive-minus-exchange time since the last status read (-1: no exchange time).
+        self.lag_ns = -1
 
     # one connection
     def _connect(self) -> websocket.WebSocket:
@@ -112,6 +119,21 @@ class FeedWorker:
             self.quotes += len(quotes)
             self.depths += len(depths)
             self.publisher.put(quotes, depths)
+            if quotes:
+                self.note_lag(quotes[-1].ts_exchange_ns, received_ns)
+
+    def note_lag(self, ts_exchange_ns: int | None, received_ns: int) -> None:
+        """Keep the worst lag behind the venue's clock of the frames read since the last status."""
+        if ts_exchange_ns is not None and received_ns - ts_exchange_ns > self.lag_ns:
+            self.lag_ns = received_ns - ts_exchange_ns
+
+    def note_disconnect(self, reason: str) -> None:
+        """Count a lost connection (and a resync when the venue dropped frames) and record it."""
+        self.reconnects += 1
+        if reason in RESYNC_REASONS:
+            self.resyncs += 1
+            self.last_resync_ns = time.time_ns()
+        self._event("disconnect", reason)
 
     def _read(self, ws: websocket.WebSocket) -> tuple[str, bool]:
         """Read frames until the connection should end; returns (reason, whether data came)."""
@@ -161,8 +183,15 @@ class FeedWorker:
         return "stopped", got_data
 
     def status(self) -> dict[str, str | int | float]:
-        """This connection's counters and state (the reporter sums connections per venue)."""
+        """This connection's counters and state (the reporter sums connections per venue).
+
+        The lag is the worst since the previous call: each status write starts a new window.
+        """
+        lag_ns, self.lag_ns = self.lag_ns, -1
         return {
+            "lag_ns": lag_ns,
+            "resyncs": self.resyncs,
+            "last_resync_ns": self.last_resync_ns,
             "state": self.conn_state,
             "connected_since_ns": self.connected_since_ns,
             "last_message_ns": self.last_message_ns,
@@ -198,8 +227,7 @@ class FeedWorker:
                 if self.stop_event.is_set():
                     break
                 self.conn_state = "disconnected"
-                self.reconnects += 1
-                self._event("disconnect", reason)
+                self.note_disconnect(reason)
                 if got_data:
                     self.backoff.reset()
                 # A venue that asked a working connection to reconnect gets us back at once;

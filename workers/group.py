@@ -23,7 +23,7 @@ def split_markets(markets: list[Market], limit: int | None) -> list[list[Market]
     return [markets[i : i + limit] for i in range(0, len(markets), limit)]
 
 
-def _adapter(adapter_cls: type[Adapter], markets: list[Market], depth_levels: int) -> Adapter:
+def venue_adapter(adapter_cls: type[Adapter], markets: list[Market], depth_levels: int) -> Adapter:
     """An adapter for one connection, publishing `depth_levels` book levels (0: none)."""
     adapter = adapter_cls(markets)
     adapter.depth_levels = max(0, depth_levels)
@@ -49,7 +49,7 @@ class FeedGroup:
     ) -> None:
         chunks = split_markets(markets, adapter_cls.max_markets_per_connection)
         self.workers = [
-            make_worker(_adapter(adapter_cls, chunk, depth_levels), ws_url, publisher,
+            make_worker(venue_adapter(adapter_cls, chunk, depth_levels), ws_url, publisher,
                         send_events=send_events)
             for chunk in chunks
         ]

@@ -55,11 +55,14 @@ class Publisher(threading.Thread):
     """
 
     def __init__(self, send: SendBatch, batcher: Batcher | None = None,
-                 capacity: int = 1000) -> None:
+                 capacity: int = 1000, clocked: bool = False) -> None:
         super().__init__(name="publisher", daemon=True)
         self.send = send
         self.batcher = batcher or Batcher.default()
         self.capacity = capacity
+        # Clocked: the caller's loop times the flushes (`next_deadline`, `flush_due`), so this
+        # thread wakes once per batch instead of also once per batch opened.
+        self.clocked = clocked
         # Finished batches (or [] as a wake-up) from the websocket threads; None means stop.
         self.inbox: queue.SimpleQueue[list[Batch] | None] = queue.SimpleQueue()
         self._batch_lock = threading.Lock()  # several connections of a venue share the batcher
@@ -94,6 +97,12 @@ class Publisher(threading.Thread):
         a batch is full, or when this frame made the earliest flush deadline earlier (a new
         batch opened): it sleeps until that deadline otherwise.
         """
+        if self.clocked:
+            with self._batch_lock:
+                full = self.batcher.add(quotes, time.monotonic(), depths)
+            if full:
+                self.inbox.put(full)
+            return
         with self._batch_lock:
             before = self.batcher.next_deadline()
             full = self.batcher.add(quotes, time.monotonic(), depths)
@@ -103,6 +112,18 @@ class Publisher(threading.Thread):
         elif after is not None and (before is None or after < before):
             self.inbox.put([])  # a wake-up: sleep until the new, earlier deadline instead
 
+    def next_deadline(self) -> float | None:
+        """When the earliest pending batch is due (monotonic), or None when none is pending."""
+        with self._batch_lock:
+            return self.batcher.next_deadline()
+
+    def flush_due(self, now: float) -> None:
+        """Hand the batches due at `now` to the sending thread (a clocked publisher's timer)."""
+        with self._batch_lock:
+            due = self.batcher.due(now)
+        if due:
+            self.inbox.put(due)
+
     def stop(self) -> None:
         """Flush everything pending, then end the thread."""
         self.inbox.put(None)
@@ -110,7 +131,7 @@ class Publisher(threading.Thread):
     def run(self) -> None:
         while True:
             with self._batch_lock:
-                deadline = self.batcher.next_deadline()
+                deadline = None if self.clocked else self.batcher.next_deadline()
             if self._held:
                 deadline = self._retry_at if deadline is None else min(deadline, self._retry_at)
             timeout = 0.5 if deadline is None else max(0.0, deadline - time.monotonic())

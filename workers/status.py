@@ -11,14 +11,16 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from core.config import Settings
 from core.state import RedisState
 from workers.feed import FeedWorker
 from workers.publisher import Publisher
 
 log = logging.getLogger(__name__)
 
-_SUMMED = ("messages", "quotes", "reconnects", "markets")
+_SUMMED = ("messages", "quotes", "reconnects", "markets", "resyncs")
 LAST_ERROR_CHARS = 500
+BEHIND_S = Settings().feed_behind_s  # the default; feed processes pass FEED_BEHIND_S
 
 
 def venue_state(states: Sequence[str]) -> str:
@@ -29,9 +31,14 @@ def venue_state(states: Sequence[str]) -> str:
 
 
 def aggregate(name: str, workers: Sequence[FeedWorker], publisher: Publisher,
-              ws_url: str) -> dict[str, str | int | float]:
+              ws_url: str, behind_s: float = BEHIND_S) -> dict[str, str | int | float]:
     """The status hash of a venue from its connections' counters."""
     parts = [w.status() for w in workers]
+    now_ns = time.time_ns()
+    lag_ns = max((int(p["lag_ns"]) for p in parts), default=-1)
+    last_resync_ns = max((int(p["last_resync_ns"]) for p in parts), default=0)
+    behind = lag_ns > behind_s * 1e9 or (last_resync_ns and now_ns - last_resync_ns
+                                         < behind_s * 1e9)
     errors: Counter[str] = Counter()
     last_error = ""
     for worker in workers:
@@ -55,7 +62,11 @@ def aggregate(name: str, workers: Sequence[FeedWorker], publisher: Publisher,
         "buffer_capacity": publisher.capacity,
         "buffer_dropped": publisher.dropped_batches,
         "buffer_dropped_quotes": publisher.dropped_quotes,
-        "updated_ns": time.time_ns(),
+        # Keeping up with the venue: the worst lag behind its clock over the last interval
+        # ("" when it sends no time), and whether it is falling behind.
+        "lag_ms": round(lag_ns / 1e6, 3) if lag_ns >= 0 else "",
+        "behind": "1" if behind else "0",
+        "updated_ns": now_ns,
         "pid": os.getpid(),
         "ws_url": ws_url,
     }
@@ -112,7 +123,8 @@ class StatusReporter(threading.Thread):
 
     def __init__(self, name: str, workers: Sequence[FeedWorker], publisher: Publisher,
                  state: RedisState, ws_url: str, interval_s: float = 1.0,
-                 send_stats: SendStats | None = None, stats_window_s: float = 60.0) -> None:
+                 send_stats: SendStats | None = None, stats_window_s: float = 60.0,
+                 behind_s: float = BEHIND_S) -> None:
         super().__init__(name="status", daemon=True)
         self.send_stats = send_stats
         self.stats = FeedStatsWindow(name, stats_window_s)
@@ -122,11 +134,13 @@ class StatusReporter(threading.Thread):
         self.state = state
         self.ws_url = ws_url
         self.interval_s = interval_s
+        self.behind_s = behind_s
         self.stop_event = threading.Event()
 
     def write(self) -> None:
         """Store the hash and announce it; Redis trouble is logged, never raised."""
-        status = aggregate(self.venue, self.workers, self.publisher, self.ws_url)
+        status = aggregate(self.venue, self.workers, self.publisher, self.ws_url,
+                           self.behind_s)
         try:
             self.state.set_feed_status(self.venue, status)
             self.state.publish("feed", status)

@@ -18,7 +18,7 @@ from workers.discovery import discover
 from workers.exchanges import get_adapter
 from workers.feed import FeedWorker
 from workers.publisher import Publisher
-from workers.status import StatusReporter
+from workers.status import StatusReporter, aggregate
 
 SYMBOLS = ["BTC-USD", "ETH-USD"]
 
@@ -116,3 +116,19 @@ def assert_recovers_without_loss(sim: SimProcess, exchange: str, worker: FeedWor
     # Everything emitted in the window must arrive (allow the last batch a moment).
     wait_for(lambda: len(recorder.quotes_after(mark)) >= end - start, 5,
              f"all {end - start} changes emitted after recovery")
+
+
+def assert_resynced(recorder: Recorder, worker: FeedWorker, reason: str) -> None:
+    """The venue dropped frames (`reason`): one resync, counted and shown as falling behind,
+    and nothing published between the frame that showed it and the fresh connection's data."""
+    assert worker.resyncs == 1
+    with recorder.lock:
+        events = list(recorder.events)
+    lost = next(e["ts_ns"] for e in events if e["event"] == "disconnect" and e["reason"] == reason)
+    back = next(e["ts_ns"] for e in events if e["event"] == "connect" and e["ts_ns"] > lost)
+    with recorder.lock:
+        between = [row for row in recorder.quotes if lost < row[-1] < back]
+    assert between == [], f"{len(between)} quotes published from the broken book"
+    status = aggregate(worker.name, [worker], worker.publisher, worker.ws_url)
+    assert status["resyncs"] == 1
+    assert status["behind"] == "1"  # a resync just now: the venue dropped frames for us

@@ -218,3 +218,25 @@ def test_a_client_that_never_reads_is_dropped_without_delaying_others(
     finally:
         reader.close()
         stalled.close()
+
+
+def test_trace_client_gets_the_send_stamp_and_others_the_event_as_published(
+        web_url: str, state: RedisState) -> None:
+    traced, plain = connect(web_url), connect(web_url)
+    try:
+        wait_live(traced, state)
+        wait_live(plain, state)
+        traced.send(json.dumps({"trace": True, "coalesce": False}))
+        sync(traced)
+        sent = quote("BTC-USD", 5.0)
+        state.publish_many([("quote", sent)], {"batch_ns": 1, "task_ns": 2})
+        got, seen = recv_json(traced, 2), recv_json(plain, 2)
+        assert got is not None and seen is not None
+        assert got["data"] == seen["data"] == sent
+        assert seen["trace"]["task_ns"] == 2 and "ws_ns" not in seen["trace"]
+        trace = got["trace"]
+        assert trace["batch_ns"] == 1 and trace["task_ns"] == 2
+        assert trace["redis_ns"] <= trace["ws_ns"] <= time.time_ns()
+    finally:
+        traced.close()
+        plain.close()

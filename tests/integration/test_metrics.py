@@ -83,10 +83,16 @@ def test_metrics_move_when_quotes_flow(state: RedisState, metrics_worker: Proc,
                                        metrics_queue: str) -> None:
     now = time.time_ns()
     feed = {"exchange": "kraken", "state": "connected", "connections": 2, "messages": 10,
-            "quotes": 8, "reconnects": 1, "parse_errors": 3, "last_message_ns": now - 3_000_000_000}
+            "quotes": 8, "reconnects": 1, "parse_errors": 3, "last_message_ns": now - 3_000_000_000,
+            "lag_ms": 3500.0, "behind": "1", "resyncs": 4}
     state.set_feed_status("kraken", feed)
-    state.set_feed_status("bitstamp", {**feed, "exchange": "bitstamp", "state": "reconnecting"})
+    state.set_feed_status("bitstamp", {**feed, "exchange": "bitstamp", "state": "reconnecting",
+                                       "lag_ms": "", "behind": "0", "resyncs": 0})
     _, before, _ = scrape()
+    assert value(before, "cryptotracker_feed_lag_seconds", exchange="kraken") == 3.5
+    assert value(before, "cryptotracker_feed_behind", exchange="kraken") == 1
+    assert value(before, "cryptotracker_feed_behind", exchange="bitstamp") == 0
+    assert value(before, "cryptotracker_feed_resyncs_total", exchange="kraken") == 4
     assert value(before, "cryptotracker_feed_messages_total", exchange="kraken") == 10
     assert value(before, "cryptotracker_feed_reconnects_total", exchange="kraken") == 1
     assert value(before, "cryptotracker_feed_parse_errors_total", exchange="kraken") == 3

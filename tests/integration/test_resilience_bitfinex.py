@@ -11,6 +11,7 @@ import pytest
 from tests.integration.feed_helpers import (
     Recorder,
     assert_recovers_without_loss,
+    assert_resynced,
     control,
     start_worker,
     stop_worker,
@@ -49,5 +50,9 @@ def test_fault_recovers_with_its_reason(sim: SimProcess, action: str, reason: st
         # Gaps and mismatches are counted as such; a restart notice is not an error at all.
         counted = {"sequence_gap", "checksum_mismatch"} & {reason}
         assert dict(worker.adapter.errors) == {r: 1 for r in counted}
+        if counted:
+            assert_resynced(recorder, worker, reason)
+        else:
+            assert worker.resyncs == 0
     finally:
         stop_worker(worker, thread)

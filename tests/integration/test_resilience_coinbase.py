@@ -11,6 +11,7 @@ import pytest
 from tests.integration.feed_helpers import (
     Recorder,
     assert_recovers_without_loss,
+    assert_resynced,
     control,
     start_worker,
     stop_worker,
@@ -45,6 +46,7 @@ def test_sequence_gap_resyncs(sim: SimProcess) -> None:
         assert_recovers_without_loss(sim, "coinbase", worker, recorder, before)
         # The new connection's sequences are consistent again: no further resync.
         assert recorder.reasons("disconnect") == ["sequence_gap"]
+        assert_resynced(recorder, worker, "sequence_gap")
     finally:
         stop_worker(worker, thread)
 
@@ -56,9 +58,10 @@ def test_disconnect_notice_reconnects_at_once(sim: SimProcess) -> None:
         wait_for(lambda: len(recorder.quotes) > 10, 15, "first quotes")
         before = worker.connections
         control(sim, "coinbase", "reconnect")
-        wait_for(lambda: "venue_error" in recorder.reasons("disconnect"), 5,
+        wait_for(lambda: "slow_consumer" in recorder.reasons("disconnect"), 5,
                  "the error notice to end the connection")
         assert worker.adapter.last_error == "ErrSlowConsume"
         assert_recovers_without_loss(sim, "coinbase", worker, recorder, before)
+        assert_resynced(recorder, worker, "slow_consumer")
     finally:
         stop_worker(worker, thread)

@@ -48,8 +48,10 @@ def test_message_is_celery_protocol_2_persistent_msgpack(settings: Settings,
     with Connection(settings.broker_url) as conn:
         sender = TaskSender(conn, {"arbitrage": ("tasks.arbitrage.ingest_quotes",
                                                  private_queue)})
+        before = time.time_ns()
         sender("arbitrage", rows, books)  # the queue need not exist: the sender declares it
         sender("arbitrage", rows, [])
+        after = time.time_ns()
         bound = private_queue.bind(conn.channel())
         messages = [bound.get(accept=["msgpack"]) for _ in range(2)]
         for message in messages:
@@ -60,6 +62,8 @@ def test_message_is_celery_protocol_2_persistent_msgpack(settings: Settings,
     assert first.headers["argsrepr"] == "[<2 quotes>]"
     assert first.headers["kwargsrepr"] == "{'books': <1 books>}"
     assert second.headers["kwargsrepr"] == "{}"
+    # The publish stamp (latency hop by hop), taken as each batch is handed to the broker.
+    assert before <= first.headers["published_ns"] <= second.headers["published_ns"] <= after
     assert first.content_type == "application/x-msgpack"
     assert first.properties["delivery_mode"] == 2  # persistent: survives a broker restart
     args, kwargs, links = msgpack.unpackb(first.body)

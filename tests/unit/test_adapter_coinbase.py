@@ -347,12 +347,17 @@ def test_failed_subscription_is_counted_without_reconnecting(adapter: CoinbaseAd
     assert adapter.reconnect_reason is None
 
 
-@pytest.mark.parametrize("message", ["ErrSlowConsume", "ErrSlowRead", "Message too big"])
-def test_disconnect_notice_asks_for_a_reconnect(adapter: CoinbaseAdapter, message: str) -> None:
+@pytest.mark.parametrize(("message", "reason"), [
+    ("ErrSlowConsume", "slow_consumer"), ("ErrSlowRead", "slow_consumer"),
+    ("Message too big", "venue_error"),
+])
+def test_disconnect_notice_asks_for_a_reconnect(adapter: CoinbaseAdapter, message: str,
+                                                reason: str) -> None:
+    # Too slow a reader is a resync (the venue dropped frames for us); other notices are not.
     assert adapter.on_message(json.dumps({"type": "error", "message": message}), 1) == []
     assert adapter.errors == Counter({"venue_error": 1})
     assert adapter.last_error == message
-    assert adapter.reconnect_reason == "venue_error"
+    assert adapter.reconnect_reason == reason
 
 
 # --- bad input -----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Bitstamp and Kraken adapters against real recorded traffic (../shared/fixtures/recorded/)."""
+"""Bitstamp and Kraken adapters against real recorded traffic (tests/fixtures/recorded/)."""
 
 from __future__ import annotations
 

@@ -310,3 +310,20 @@ def test_workers_use_the_same_pool_options_everywhere() -> None:
         assert f"-n {role}@%h {' '.join(options)} --loglevel" in procfile[role], role
         assert worker_options(f"ctbench.x.{role}") == options
     assert WORKER_OPTIONS["arbitrage"][:2] == ("--pool", "threads")
+
+
+def test_feed_services_take_their_grouping_from_feed_groups() -> None:
+    """Each feed service runs `--grouped`: FEED_GROUPS (documented) decides who runs what."""
+    from workers.__main__ import build_parser
+
+    for name in known_exchanges_services():
+        words = command(name)
+        assert "--grouped" in words, name
+        assert build_parser().parse_args(words[3:]).grouped
+    assert "FEED_GROUPS" in env_example()
+
+
+def known_exchanges_services() -> list[str]:
+    from workers.exchanges import known_exchanges
+
+    return [f"feed-{name}" for name in known_exchanges()]

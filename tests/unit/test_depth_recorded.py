@@ -1,6 +1,6 @@
 """Book depth from real recorded traffic: every Depth an adapter emits equals the best levels of
 a book kept independently in this test, exactly when those levels change, and nothing changes
-about the quotes (../shared/fixtures/recorded/)."""
+about the quotes (tests/fixtures/recorded/)."""
 
 from __future__ import annotations
 

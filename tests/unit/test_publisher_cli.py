@@ -102,3 +102,38 @@ def test_demo_procfile_points_feeds_at_the_simulator() -> None:
     assert "simulator: python -m simulator" in text
     assert "python -m workers kraken --ws-url ws://127.0.0.1:8765/kraken" in text
     assert "--rest-url http://127.0.0.1:8765/bitstamp" in text
+
+
+def test_feed_groups_from_the_environment() -> None:
+    from workers.grouping import feed_groups, group_of
+
+    venues = ["binance", "bitfinex", "kraken", "okx"]
+    assert feed_groups(venues) == [[v] for v in venues]
+    assert feed_groups(venues, "okx,kraken;nowhere;binance,okx") == [
+        ["okx", "kraken"], ["binance"], ["bitfinex"]]
+    assert group_of("kraken", venues, "okx,kraken") == ["okx", "kraken"]
+    assert group_of("gemini", venues, "okx,kraken") == ["gemini"]
+
+
+def test_procfile_groups_feeds_by_feed_groups() -> None:
+    env = {**os.environ, "EXCHANGES": "bitstamp,kraken,okx", "FEED_GROUPS": "kraken,okx"}
+    text = subprocess.run([sys.executable, "scripts/procfile.py", "--demo"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=True).stdout
+    feeds = [line for line in text.splitlines() if line.startswith("feed_")]
+    assert feeds == [
+        "feed_kraken_okx: python -m workers kraken,okx --ws-url ws://127.0.0.1:8765/{exchange}"
+        " --rest-url http://127.0.0.1:8765/{exchange}",
+        "feed_bitstamp: python -m workers bitstamp --ws-url ws://127.0.0.1:8765/bitstamp"
+        " --rest-url http://127.0.0.1:8765/bitstamp",
+    ]
+
+
+def test_several_venues_need_exchange_in_the_urls() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "workers", "kraken,okx", "--ws-url", "ws://x"], cwd=ROOT,
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2 and "{exchange}" in result.stderr
+    result = subprocess.run([sys.executable, "-m", "workers", "kraken,mtgox"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "bitstamp" in result.stderr

@@ -52,6 +52,7 @@ _QUIET_EVENTS = frozenset({"pong", "unsubscribed"})
 INFO_RESTART = 20051
 INFO_MAINTENANCE_START = 20060
 INFO_MAINTENANCE_END = 20061
+_INF = math.inf
 
 
 @dataclass(slots=True)
@@ -258,6 +259,13 @@ class BitfinexAdapter(Adapter):
         self._next_seq = None
         self.maintenance = False
 
+    def book_depth(self, native: str, book: OrderBook, received_ns: int) -> None:
+        """`Adapter.book_depth` from the sides' remembered best levels (the same values)."""
+        n = self.depth_levels
+        if n > 0:
+            self.note_depth(native, book.bids.best_levels(n), book.asks.best_levels(n),
+                            received_ns)
+
     def on_message(self, text: str, received_ns: int) -> list[Quote]:
         """Read one frame; return the quotes it carries. Never raises on bad input."""
         try:
@@ -267,6 +275,10 @@ class BitfinexAdapter(Adapter):
             return self.reject("bad_json")
         try:
             if type(msg) is list:
+                if len(msg) == 3 and type(msg[1]) is list and len(msg[1]) == 3:
+                    quotes = self._book_delta(msg, received_ns)
+                    if quotes is not None:
+                        return quotes
                 return self._on_array(msg, received_ns)
             if type(msg) is dict:
                 return self._on_event(msg)
@@ -317,6 +329,49 @@ class BitfinexAdapter(Adapter):
             return self.reject("bad_field")
         return self._on_ticker(channel.native, body)
 
+    def _book_delta(self, msg: list[Any], received_ns: int) -> list[Quote] | None:
+        """`[chanId, [PRICE, COUNT, AMOUNT], seq]` on a known book: what `_on_array` would do.
+
+        None when the frame is anything else or is not valid (nothing changed yet): the general
+        path then reads it and counts what is wrong, in its own order.
+        """
+        # Checked up front without side effects, then the same steps as the general path
+        # (sequence, apply, truncate, quote) with the calls between them inlined.
+        chan_id, level, seq = msg
+        if type(chan_id) is not int or type(seq) is not int:
+            return None
+        channel = self._channels.get(chan_id)
+        if channel is None or channel.kind != "book":
+            return None
+        native = channel.native
+        book = self._books.get(native)
+        if book is None or native not in self.markets:
+            return None
+        price, count, amount = level
+        kind = type(price)
+        if kind is int:
+            price = float(price)
+        elif kind is not float:
+            return None
+        kind = type(amount)
+        if kind is int:
+            amount = float(amount)
+        elif kind is not float:
+            return None
+        if (type(count) is not int or count < 0 or not 0.0 < price < _INF or amount == 0.0
+                or not -_INF < amount < _INF):
+            return None
+        expected = self._next_seq
+        if expected is not None and seq != expected:
+            self._next_seq = None
+            self.reject("sequence_gap")
+            self.request_reconnect("sequence_gap")
+            return []
+        self._next_seq = seq + 1
+        side = book.bids if amount > 0 else book.asks
+        side.set(price, 0.0 if count == 0 else abs(amount))
+        return self._book_quote(channel, book, received_ns)
+
     def _sequence_ok(self, seq: Any) -> bool:
         """True when `seq` follows the previous one; a gap asks for a fresh connection.
 
@@ -347,23 +402,40 @@ class BitfinexAdapter(Adapter):
             book = self._books[native] = OrderBook()
         if not body or type(body[0]) is list:
             levels = [_book_level(entry) for entry in body]  # all validated before any applies
-            book.clear()
-            for level in levels:
-                _apply(book, *level)
+            # What clear() and an _apply per level leave, each side sorted once.
+            bids: dict[float, float] = {}
+            asks: dict[float, float] = {}
+            for price, count, amount in levels:
+                sizes = bids if amount > 0 else asks
+                if count == 0:
+                    sizes.pop(price, None)
+                else:
+                    sizes[price] = abs(amount)
+            book.bids.assign(bids)
+            book.asks.assign(asks)
         else:
             _apply(book, *_book_level(body))
-        _truncate(book.bids, channel.depth)
-        _truncate(book.asks, channel.depth)
+        return self._book_quote(channel, book, received_ns)
+
+    def _book_quote(self, channel: _Channel, book: OrderBook, received_ns: int) -> list[Quote]:
+        """After a book frame: drop levels past the subscribed length, then quote a new top."""
+        depth = channel.depth
+        if len(book.bids.sizes) > depth:
+            _truncate(book.bids, depth)
+        if len(book.asks.sizes) > depth:
+            _truncate(book.asks, depth)
         top = book.top()
         if top is None:
             return []
         if top[0] >= top[2]:
             return self.reject("crossed_book")
-        if channel.depth > 1:
+        native = channel.native
+        if depth > 1:
             # A `len: 1` book's Depth would repeat the Quote; deeper ones are worth walking.
             self.book_depth(native, book, received_ns)
-        if not self.top_changed(native, top):
+        if self._tops.get(native) == top:  # top_changed() inlined
             return []
+        self._tops[native] = top
         market = self.markets[native]
         return [Quote(self.name, market.symbol, top[0], top[1], top[2], top[3],
                       self._last.get(native), None, received_ns)]

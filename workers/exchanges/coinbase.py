@@ -294,5 +294,7 @@ class CoinbaseAdapter(Adapter):
         if not (isinstance(message, str) and message.startswith("Failed to subscribe")):
             # ErrSlowConsume, ErrSlowRead, "Message too big": the server is dropping this
             # connection anyway; reconnecting at once loses less than waiting for the close.
-            self.request_reconnect("venue_error")
+            # Too slow a reader means frames were dropped for us: a resync, counted as such.
+            slow = isinstance(message, str) and message.startswith("ErrSlow")
+            self.request_reconnect("slow_consumer" if slow else "venue_error")
         return self.reject("venue_error")

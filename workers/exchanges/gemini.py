@@ -24,6 +24,7 @@ auction) is only counted.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, ClassVar
 
 from core.orderbook import OrderBook
@@ -32,7 +33,6 @@ from core.types import Market, Quote
 from workers.exchanges.base import Adapter
 from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import decimal_str as _price
-from workers.exchanges.fields import non_negative
 
 # `/v1/symbols` lists bare lower-case names (`btcgusd`, `zecltc`), so the quote is recognized
 # as a known currency suffix: every quote currency of the recorded listing, plus stablecoins
@@ -42,13 +42,7 @@ _QUOTES = ("USD", "GUSD", "USDT", "USDC", "DAI", "EUR", "GBP", "SGD", "AUD", "CA
 # No documented limit; modest frames keep one subscription request small.
 _SYMBOLS_PER_FRAME = 100
 _SIDES = {"buy": True, "sell": False}
-
-
-def _size(text: Any) -> float:
-    """A level size: a decimal string ≥ 0 (zero deletes the level)."""
-    if type(text) is not str:
-        raise TypeError(f"expected a decimal string, got {type(text).__name__}")
-    return non_negative(float(text))
+_INF = math.inf
 
 
 def _splits(name: str) -> list[tuple[str, str]]:
@@ -148,6 +142,13 @@ class GeminiAdapter(Adapter):
         self._books.clear()
         self._seen.clear()
 
+    def book_depth(self, native: str, book: OrderBook, received_ns: int) -> None:
+        """`Adapter.book_depth` from the sides' remembered best levels (the same values)."""
+        n = self.depth_levels
+        if n > 0:
+            self.note_depth(native, book.bids.best_levels(n), book.asks.best_levels(n),
+                            received_ns)
+
     def on_message(self, text: str, received_ns: int) -> list[Quote]:
         """Read one frame; return the quotes it carries. Never raises on bad input."""
         msg = self.decode_object(text)
@@ -203,10 +204,20 @@ class GeminiAdapter(Adapter):
             if type(changes) is not list:
                 raise TypeError("changes is not a list")
             parsed = []
+            append = parsed.append
             for change in changes:
+                # _price and _size inlined (a full book has hundreds of levels); same checks.
                 if type(change) is not list or len(change) != 3:
                     raise TypeError("change is not a [side, price, quantity] list")
-                parsed.append((_SIDES[change[0]], _price(change[1]), _size(change[2])))
+                side, price, size = change
+                is_bid = _SIDES[side]
+                if type(price) is not str or type(size) is not str:
+                    raise TypeError("price or quantity is not a decimal string")
+                price = float(price)
+                size = float(size)
+                if not (0.0 < price < _INF and 0.0 <= size < _INF):
+                    raise ValueError(f"level out of range: {change!r}")
+                append((is_bid, price, size))
             trades = msg.get("trades", [])
             if type(trades) is not list:
                 raise TypeError("trades is not a list")
@@ -217,8 +228,21 @@ class GeminiAdapter(Adapter):
             raise
         if full:
             self._books[native] = book
-        for is_bid, price, size in parsed:
-            book.side(is_bid).set(price, size)
+            # A fresh book: each side built whole and sorted once (as a set() per change).
+            bids: dict[float, float] = {}
+            asks: dict[float, float] = {}
+            for is_bid, price, size in parsed:
+                sizes = bids if is_bid else asks
+                if size <= 0.0:
+                    sizes.pop(price, None)
+                else:
+                    sizes[price] = size
+            book.bids.assign(bids)
+            book.asks.assign(asks)
+        else:
+            bid_side, ask_side = book.bids, book.asks
+            for is_bid, price, size in parsed:
+                (bid_side if is_bid else ask_side).set(price, size)
         for event_id, price in latest:
             self._remember(native, event_id, price)
         last = self._last.get(native)

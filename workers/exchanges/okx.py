@@ -15,6 +15,7 @@ between them.
 from __future__ import annotations
 
 import json
+import math
 import zlib
 from typing import Any, ClassVar
 
@@ -24,7 +25,7 @@ from core.types import Market, Quote
 from workers.exchanges.base import Adapter
 from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import decimal_str as _price
-from workers.exchanges.fields import decimal_top, int_stamp, non_negative
+from workers.exchanges.fields import decimal_top, int_stamp
 
 LIVE_CHANNEL = "tickers"
 # Books sent as a snapshot then updates (the checksummed ones), and books sent whole each push.
@@ -37,6 +38,7 @@ CHECKSUM_DEPTH = 25
 _ARGS_PER_FRAME = 100
 NOTICE_RECONNECT = "64008"
 _QUIET_EVENTS = frozenset({"subscribe", "unsubscribe", "channel-conn-count"})
+_INF = math.inf
 
 
 def _ms_to_ns(value: Any) -> int:
@@ -50,33 +52,60 @@ def book_checksum(book: OrderBook) -> int:
     """CRC32 (signed) of `bidPx:bidSz:askPx:askSz:...` over the best 25 levels, as received."""
     bids = book.bids.level_texts(CHECKSUM_DEPTH)
     asks = book.asks.level_texts(CHECKSUM_DEPTH)
+    # Pairs interleaved while both sides have one, then the longer side's rest.
     parts: list[str] = []
-    for i in range(max(len(bids), len(asks))):
-        if i < len(bids):
-            parts += bids[i]
-        if i < len(asks):
-            parts += asks[i]
+    for bid, ask in zip(bids, asks, strict=False):
+        parts += bid
+        parts += ask
+    n = min(len(bids), len(asks))
+    for rest in bids[n:] or asks[n:]:
+        parts += rest
     crc = zlib.crc32(":".join(parts).encode("ascii"))
     return crc - (1 << 32) if crc >= 1 << 31 else crc
 
 
-def _levels(levels: Any) -> list[tuple[float, float, str, str]]:
-    """[[px, sz, "0", count], ...] → (price, size, px text, sz text); size "0" deletes."""
+def _levels(levels: Any, ascii_text: bool = False) -> list[tuple[float, float, str, str]]:
+    """[[px, sz, "0", count], ...] → (price, size, px text, sz text); size "0" deletes.
+
+    `ascii_text`: the frame's text is ASCII without `\\u` escapes, so every string decoded
+    from it is ASCII and the per-level check can be skipped.
+    """
+    # decimal_str and non_negative inlined (a snapshot has 400 levels a side); same checks.
     if type(levels) is not list:
         raise TypeError("book side is not a list")
     parsed = []
+    append = parsed.append
     for level in levels:
         if type(level) is not list or len(level) < 2:
             raise TypeError("book level is not [px, sz, ...]")
         px, sz = level[0], level[1]
         if type(sz) is not str or type(px) is not str:
             raise TypeError("book level is not two strings")
-        if not (px.isascii() and sz.isascii()):
+        if not ascii_text and not (px.isascii() and sz.isascii()):
             # float() reads other scripts' digits ("５.1"), but the checksum is over ASCII
             # text: such a level would make every later checksum of the book fail to compute.
             raise ValueError(f"book level is not ASCII: {level!r}")
-        parsed.append((_price(px), non_negative(float(sz)), px, sz))
+        price = float(px)
+        size = float(sz)
+        if not (0.0 < price < _INF and 0.0 <= size < _INF):
+            raise ValueError(f"book level out of range: {level!r}")
+        append((price, size, px, sz))
     return parsed
+
+
+def _side(levels: list[tuple[float, float, str, str]]) -> tuple[dict[float, float],
+                                                                 dict[float, tuple[str, str]]]:
+    """A snapshot side's levels as a fresh book side's sizes and texts (size 0 deleting)."""
+    sizes: dict[float, float] = {}
+    texts: dict[float, tuple[str, str]] = {}
+    for price, size, px, sz in levels:
+        if size <= 0.0:
+            if sizes.pop(price, None) is not None:
+                del texts[price]
+        else:
+            sizes[price] = size
+            texts[price] = (px, sz)
+    return sizes, texts
 
 
 class OkxAdapter(Adapter):
@@ -153,6 +182,13 @@ class OkxAdapter(Adapter):
         self._books.clear()
         self._book_seq.clear()
 
+    def book_depth(self, native: str, book: OrderBook, received_ns: int) -> None:
+        """`Adapter.book_depth` from the sides' remembered best levels (the same values)."""
+        n = self.depth_levels
+        if n > 0:
+            self.note_depth(native, book.bids.best_levels(n), book.asks.best_levels(n),
+                            received_ns)
+
     def on_message(self, text: str, received_ns: int) -> list[Quote]:
         """Read one frame; return the quotes it carries. Never raises on bad input."""
         if text == "pong":
@@ -168,7 +204,9 @@ class OkxAdapter(Adapter):
             if channel == LIVE_CHANNEL:
                 return self._on_tickers(msg["data"], received_ns)
             if channel in _DELTA_BOOKS or channel in _WHOLE_BOOKS:
-                return self._on_book(msg, channel, received_ns)
+                # isascii() is a flag test; the escape search is one pass in C.
+                ascii_text = text.isascii() and "\\u" not in text
+                return self._on_book(msg, channel, received_ns, ascii_text)
             if channel in _TRADES:
                 return self._on_trades(msg["data"])
             return self.reject("unknown_channel")
@@ -237,7 +275,8 @@ class OkxAdapter(Adapter):
         return Quote(self.name, market.symbol, top[0], top[1], top[2], top[3],
                      self._last.get(inst), ts_ns, received_ns)
 
-    def _on_book(self, msg: dict[str, Any], channel: str, received_ns: int) -> list[Quote]:
+    def _on_book(self, msg: dict[str, Any], channel: str, received_ns: int,
+                 ascii_text: bool = False) -> list[Quote]:
         """A book snapshot or update (checksum verified) → a Quote if the top moved.
 
         {"arg":{"channel":"books","instId":"UNI-USD-SWAP"},"action":"update","data":[{
@@ -253,7 +292,7 @@ class OkxAdapter(Adapter):
         if type(data) is not list or len(data) != 1 or type(data[0]) is not dict:
             raise TypeError("book data is not one object")
         entry = data[0]
-        bids, asks = _levels(entry["bids"]), _levels(entry["asks"])
+        bids, asks = _levels(entry["bids"], ascii_text), _levels(entry["asks"], ascii_text)
         ts_ns = _ms_to_ns(entry["ts"])
         checksum = entry.get("checksum")
         if checksum is not None and type(checksum) is not int:
@@ -275,9 +314,13 @@ class OkxAdapter(Adapter):
             return []
         if type(seq) is int:
             self._book_seq[inst] = seq
-        for side, levels in ((book.bids, bids), (book.asks, asks)):
-            for price, size, px, sz in levels:
-                side.set(price, size, (px, sz))
+        if action == "snapshot":
+            # A fresh book: each side built whole and sorted once.
+            book.bids.assign(*_side(bids))
+            book.asks.assign(*_side(asks))
+        else:
+            book.bids.update(bids)
+            book.asks.update(asks)
         if checksum is not None and book_checksum(book) != checksum:
             self.reject("checksum_mismatch")
             self.request_reconnect("checksum_mismatch")

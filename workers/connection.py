@@ -1,0 +1,70 @@
+"""One websocket connection driven by the feed loop: its socket, frame parser and out-buffer."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from time import time_ns
+
+import websocket
+from websocket import ABNF
+
+from workers.feed import FeedWorker
+from workers.frames import OP_BINARY, OP_CLOSE, OP_PING, OP_TEXT, FrameParser, close_code
+
+WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+
+
+class LoopConnection(FeedWorker):
+    """A FeedWorker driven by a FeedLoop: same counters, status, backoff and events."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.sock: socket.socket | None = None
+        self.ws: websocket.WebSocket | None = None
+        self.parser = FrameParser()
+        self.out = bytearray()
+        self.connecting = False
+        self.got_data = False
+        self.retry_at = 0.0
+        self.last_frame = self.next_ping = self.next_protocol_ping = 0.0
+
+    def on_frames(self, frames: list[tuple[int, bytes]]) -> str | None:
+        """Hand a read's messages to the adapter; returns why to drop the connection, if so."""
+        for opcode, payload in frames:
+            if opcode == OP_TEXT or opcode == OP_BINARY:
+                # Each message its own receipt time: a venue that sends no time of its own is
+                # stored at this one, and two quotes of a series at one instant would be one
+                # InfluxDB point.
+                received_ns = time_ns()
+                self.last_message_ns = received_ns
+                self.messages += 1
+                adapter = self.adapter
+                quotes = adapter.on_message(payload.decode("utf-8", "replace"), received_ns)
+                depths = adapter.take_depth()
+                if quotes or depths:
+                    self.got_data = self.got_data or bool(quotes)
+                    self.quotes += len(quotes)
+                    self.depths += len(depths)
+                    self.publisher.put(quotes, depths)
+                    if quotes:
+                        self.note_lag(quotes[-1].ts_exchange_ns, received_ns)
+                if adapter.reconnect_reason:
+                    return adapter.reconnect_reason
+            elif opcode == OP_PING:
+                self.send(ABNF.create_frame(payload, ABNF.OPCODE_PONG).format())
+            elif opcode == OP_CLOSE:
+                return f"closed by server (code {close_code(payload)})"
+        return None
+
+    def send(self, data: bytes) -> None:
+        """Queue bytes for the socket and write what it takes now (never blocks)."""
+        self.out += data
+        if self.sock is None:
+            return
+        try:
+            while self.out:
+                sent = self.sock.send(self.out)
+                del self.out[:sent]
+        except WOULD_BLOCK:
+            pass  # the loop writes the rest when the socket is writable
