@@ -42,6 +42,7 @@ from bench.hops import Sample, format_table, hop_table, parse_sample, percentile
 from bench.stack import (
     BIN,
     Stack,
+    feed_commands,
     free_port,
     isolate,
     print_figures,
@@ -320,12 +321,9 @@ def _run(seconds: float, background_rate: float, venues: tuple[str, ...],
                 proc.start()
             wait_until(lambda: ws_ready.is_set() and redis_ready.is_set(), 30, "the receivers")
             time.sleep(2.0)  # the Celery workers finish starting
-            feeds = []
-            for name in venues:
-                port = port_of[name]
-                feeds.append(stack.start(str(BIN / "python"), "-m", "workers", name, "--ws-url",
-                                         f"ws://127.0.0.1:{port}/{name}", "--rest-url",
-                                         f"http://127.0.0.1:{port}/{name}").pid)
+            bases = {name: (f"ws://127.0.0.1:{port_of[name]}",
+                            f"http://127.0.0.1:{port_of[name]}") for name in venues}
+            feeds = [stack.start(*command).pid for command in feed_commands(bases)]
             wait_until(lambda: seen.value > 0, 60, "the first probe quote at the /ws client")
             if background:  # the background load flows once its frames are rendered
                 wait_until(lambda: _emitted(load_sim) > 0, 300, "the background load")
@@ -390,8 +388,17 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10, help="measurement window")
     parser.add_argument("--rate", type=float, default=5000,
                         help="background quotes/s offered in total (spread over the venues)")
+    parser.add_argument("--feed-groups", metavar="SPEC",
+                        help="feed processes as FEED_GROUPS spells them (default: $FEED_GROUPS)")
+    parser.add_argument("--feed-processes", metavar="N",
+                        help="without groups, this many feed processes (default: "
+                             "$FEED_PROCESSES or 2; 0 = one per venue)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
+    if args.feed_groups is not None:
+        os.environ["FEED_GROUPS"] = args.feed_groups
+    if args.feed_processes is not None:
+        os.environ["FEED_PROCESSES"] = args.feed_processes
     figures = run(args.seconds, args.rate)
     if args.json:
         print_figures(figures, True)

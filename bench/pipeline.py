@@ -33,6 +33,7 @@ import requests
 from bench.stack import (
     BIN,
     Stack,
+    feed_commands,
     free_port,
     isolate,
     print_figures,
@@ -421,10 +422,9 @@ def _pipeline(s: Any, influx: Any, state: Any, seconds: float | None, count: int
             wait_until(lambda q=queue: _consumers(q) > 0, 60, f"worker on {queue}")
         live.start()
         sampler.start()
-        for name in exchanges:
-            sampler.add("feed", stack.start(
-                str(BIN / "python"), "-m", "workers", name, "--ws-url",
-                f"ws://127.0.0.1:{port}/{name}", "--rest-url", f"{sim}/{name}").pid)
+        bases = {name: (f"ws://127.0.0.1:{port}", sim) for name in exchanges}
+        for command in feed_commands(bases):
+            sampler.add("feed", stack.start(*command).pid)
         # Pre-generation renders every change first (seconds for a few hundred thousand); the
         # clock starts once every venue is sending, so none is measured before it began.
         wait_until(lambda: all(_emitted_by_exchange(sim).values()), 300,
@@ -507,8 +507,17 @@ def main() -> int:
                         help="the simulator renders frames as it sends them (not pre-generated)")
     parser.add_argument("--stop-storage-after", type=float, metavar="S",
                         help="SIGSTOP the storage worker S s into the run (loss accounting)")
+    parser.add_argument("--feed-groups", metavar="SPEC",
+                        help="feed processes as FEED_GROUPS spells them (default: $FEED_GROUPS)")
+    parser.add_argument("--feed-processes", metavar="N",
+                        help="without groups, this many feed processes (default: "
+                             "$FEED_PROCESSES or 2; 0 = one per venue)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
+    if args.feed_groups is not None:
+        os.environ["FEED_GROUPS"] = args.feed_groups
+    if args.feed_processes is not None:
+        os.environ["FEED_PROCESSES"] = args.feed_processes
     seconds = 5.0 if args.seconds is None and args.count is None else args.seconds
     figures = run(seconds, args.count, args.rate, args.exchanges,
                   baselines=not args.no_baselines, per_quote=args.per_quote, noop=args.noop,

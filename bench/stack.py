@@ -89,3 +89,23 @@ class Stack:
                 proc.wait(20)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+
+
+def feed_commands(bases: dict[str, tuple[str, str]]) -> list[list[str]]:
+    """The feed processes of the default deployment for venues served at `bases` (venue →
+    (ws base, http base)): grouped as the Procfile groups them (FEED_GROUPS, FEED_PROCESSES),
+    a group split where its venues sit on different simulators (a group shares one URL).
+    """
+    from workers.grouping import configured_groups
+
+    groups = configured_groups(list(bases))
+    commands: list[list[str]] = []
+    for group in groups:
+        by_base: dict[tuple[str, str], list[str]] = {}
+        for name in group:
+            by_base.setdefault(bases[name], []).append(name)
+        for (ws, http), names in by_base.items():
+            venue = names[0] if len(names) == 1 else "{exchange}"
+            commands.append([str(BIN / "python"), "-m", "workers", ",".join(names),
+                             "--ws-url", f"{ws}/{venue}", "--rest-url", f"{http}/{venue}"])
+    return commands

@@ -9,15 +9,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.config import DEFAULT_EXCHANGES, DEFAULT_SYMBOLS, WORKER_OPTIONS  # noqa: E402
-from workers.grouping import feed_groups  # noqa: E402
+from workers.grouping import DEFAULT_PROCESSES, feed_groups, processes_from  # noqa: E402
 
 SIM_HOST = "127.0.0.1"
 SIM_PORT = 8765
 
 
-def procfile(exchanges: list[str], demo: bool, groups: str = "") -> str:
-    """The Procfile text: Celery workers, beat, web, the feeds (grouped by `groups`, see
-    `feed_groups`; one per exchange by default) and the simulator."""
+def procfile(exchanges: list[str], demo: bool, groups: str = "",
+             processes: int = DEFAULT_PROCESSES) -> str:
+    """The Procfile text: Celery workers, beat, web, the feeds (grouped by `groups`, else split
+    into `processes` feed processes, see `feed_groups`) and the simulator."""
     # alerts has its own worker: a webhook slow to answer must not wait behind a report.
     lines = [
         f"{role}: celery -A tasks worker -Q ${{QUEUE_PREFIX}}{role} -n {role}@%h "
@@ -42,7 +43,7 @@ def procfile(exchanges: list[str], demo: bool, groups: str = "") -> str:
             # workers, web and simulator) still fits on two cores with room to spare.
             f"--rate ${{SIM_RATE:-100}}"
         )
-    for group in feed_groups(exchanges, groups):
+    for group in feed_groups(exchanges, groups, processes):
         # One venue keeps its plain URL; a group names each venue's with {exchange}.
         name = group[0] if len(group) == 1 else "{exchange}"
         urls = ""
@@ -61,9 +62,12 @@ def main() -> None:
     parser.add_argument("--exchanges", default=os.environ.get("EXCHANGES") or DEFAULT_EXCHANGES)
     parser.add_argument("--groups", default=os.environ.get("FEED_GROUPS") or "",
                         help="feed processes, e.g. 'binance,bybit;kraken,okx' (FEED_GROUPS)")
+    parser.add_argument("--processes", type=int, default=processes_from(os.environ),
+                        help="without groups, split the exchanges into this many feed processes"
+                             f" (FEED_PROCESSES, default {DEFAULT_PROCESSES}; 0: one each)")
     args = parser.parse_args()
     exchanges = [e.strip().lower() for e in args.exchanges.split(",") if e.strip()]
-    print(procfile(exchanges, args.demo, args.groups), end="")
+    print(procfile(exchanges, args.demo, args.groups, args.processes), end="")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 import threading
@@ -24,6 +23,7 @@ from workers.feed import celery_event_sender, celery_stats_sender
 from workers.grouping import group_of
 from workers.loop import FeedLoop
 from workers.publisher import celery_sender
+from workers.shared_path import shared_arbitrage_publisher
 from workers.venue import BackgroundSender, Venue
 
 log = logging.getLogger("workers")
@@ -87,8 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = get_settings()
         if args.grouped:
-            group = group_of(names[0], list(settings.exchanges),
-                             os.environ.get("FEED_GROUPS") or "")
+            group = group_of(names[0], list(settings.exchanges))
             if group[0] != names[0]:
                 return idle(names[0], group)
             names = group
@@ -104,8 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     loop = FeedLoop() if args.io == "loop" else None
     events = BackgroundSender(celery_event_sender())
+    # Venues sharing a read loop share one arbitrage batch (workers.shared_path).
+    arbitrage = (shared_arbitrage_publisher(celery_sender(), settings.feed_buffer_batches)
+                 if loop is not None and len(names) > 1 else None)
     venues = [Venue(n, urls[n][0], urls[n][1], symbols, settings, stop, loop, celery_sender,
-                    events, celery_stats_sender()) for n in names]
+                    events, celery_stats_sender(), arbitrage) for n in names]
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         log.info("%s: signal %d, shutting down", label, signum)
@@ -118,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     events.start()
+    if arbitrage is not None:
+        arbitrage.start()
     if loop is not None:
         loop.start()
     for venue in venues:
@@ -129,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         venue.thread.join(timeout=5)
         venue.stop()  # connections made after the signal
         venue.stop_publishing()
+    if arbitrage is not None:
+        arbitrage.stop()
+        arbitrage.join(timeout=30)
     for venue in venues:
         venue.finish()
         log.info("%s: stopped after %d quotes in %d batches", venue.name, venue.quotes,

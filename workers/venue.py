@@ -18,6 +18,7 @@ from workers.feed import FeedWorker, SendEvents
 from workers.group import FeedGroup, split_markets, venue_adapter
 from workers.loop import FeedLoop
 from workers.publisher import Publisher, SendBatch
+from workers.shared_path import VenuePaths, storage_batcher
 from workers.status import SendStats, StatusReporter
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class Venue:
         self, name: str, ws_url: str, rest_url: str | None, symbols: Sequence[str],
         settings: Settings, stop: threading.Event, loop: FeedLoop | None,
         send_batch: Callable[[], SendBatch], send_events: SendEvents | None,
-        send_stats: SendStats | None,
+        send_stats: SendStats | None, arbitrage: Publisher | None = None,
     ) -> None:
         self.name = name
         self.adapter_cls = get_adapter(name)
@@ -74,8 +75,12 @@ class Venue:
         self.settings = settings
         self.stop_event = stop
         self.loop = loop
-        self.publisher = Publisher(send_batch(), capacity=settings.feed_buffer_batches,
+        # With the process's shared arbitrage publisher, this venue's own carries storage only.
+        self.publisher = Publisher(send_batch(), None if arbitrage is None else storage_batcher(),
+                                   capacity=settings.feed_buffer_batches,
                                    clocked=loop is not None)
+        self.paths: Publisher | VenuePaths = (self.publisher if arbitrage is None
+                                              else VenuePaths(self.publisher, arbitrage))
         self.send_events = send_events
         self.send_stats = send_stats
         self.workers: list[FeedWorker] = []
@@ -104,7 +109,8 @@ class Venue:
         else:
             self.workers = [
                 LoopConnection(venue_adapter(self.adapter_cls, chunk, depth), self.ws_url,
-                               self.publisher, send_events=self.send_events, backoff=Backoff())
+                               self.paths, send_events=self.send_events,  # type: ignore[arg-type]
+                               backoff=Backoff())
                 for chunk in split_markets(markets, self.adapter_cls.max_markets_per_connection)
             ]
         self.publisher.start()

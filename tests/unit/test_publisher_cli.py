@@ -105,14 +105,25 @@ def test_demo_procfile_points_feeds_at_the_simulator() -> None:
 
 
 def test_feed_groups_from_the_environment() -> None:
-    from workers.grouping import feed_groups, group_of
+    from workers.grouping import configured_groups, feed_groups, group_of
 
-    venues = ["binance", "bitfinex", "kraken", "okx"]
-    assert feed_groups(venues) == [[v] for v in venues]
+    venues = ["binance", "bitfinex", "kraken", "okx", "gemini"]
+    # No groups named: the venues in order, split into FEED_PROCESSES (default two) processes.
+    assert feed_groups(venues) == [["binance", "bitfinex", "kraken"], ["okx", "gemini"]]
+    assert feed_groups(venues, processes=0) == [[v] for v in venues]
+    assert feed_groups(venues, processes=9) == [[v] for v in venues]
+    assert feed_groups(venues[:1]) == [["binance"]]
     assert feed_groups(venues, "okx,kraken;nowhere;binance,okx") == [
-        ["okx", "kraken"], ["binance"], ["bitfinex"]]
-    assert group_of("kraken", venues, "okx,kraken") == ["okx", "kraken"]
-    assert group_of("gemini", venues, "okx,kraken") == ["gemini"]
+        ["okx", "kraken"], ["binance"], ["bitfinex"], ["gemini"]]
+    assert configured_groups(venues, {"FEED_PROCESSES": "1"}) == [venues]
+    assert configured_groups(venues, {"FEED_PROCESSES": "0", "FEED_GROUPS": ""}) == [
+        [v] for v in venues]
+    spec = {"FEED_GROUPS": "okx,kraken"}
+    assert group_of("kraken", venues, spec) == ["okx", "kraken"]
+    assert group_of("gemini", venues, spec) == ["gemini"]
+    assert group_of("bitfinex", venues, {}) == ["binance", "bitfinex", "kraken"]
+    with pytest.raises(ValueError):
+        configured_groups(venues, {"FEED_PROCESSES": "-1"})
 
 
 def test_procfile_groups_feeds_by_feed_groups() -> None:
