@@ -44,7 +44,8 @@ from bench.stack import (
 SERVICES = {"beam.smp": "rabbitmq", "redis-server": "redis", "influxd": "influxdb"}
 SAMPLE_S = 0.25
 PREGEN_QPS = 100_000  # changes/s rendered ahead over all venues: twice the 50,000 target
-STALL_S = 3.0  # no new point for this long after emission ended: the pipeline is done (or stuck)
+STALL_S = 10.0  # no new point for this long after emission ended: done (or stuck); InfluxDB can
+# pause writes for seconds (a cache snapshot) with batches still queued, which is not a loss
 
 
 class Sampler(threading.Thread):

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -71,9 +72,17 @@ class Stack:
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def start(self, *args: str) -> subprocess.Popen[bytes]:
+        """Start a process of the stack; its output goes to BENCH_LOG_DIR when that is set."""
         env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
-        proc = subprocess.Popen(list(args), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+        log_dir = os.environ.get("BENCH_LOG_DIR")
+        out: Any = subprocess.DEVNULL
+        if log_dir:
+            Path(log_dir).mkdir(parents=True, exist_ok=True)
+            name = "-".join(a.rsplit("/", 1)[-1] for a in args[1:4] if not a.startswith("-"))
+            out = open(Path(log_dir) / f"{len(self.procs):02d}-{name[:60]}.log", "wb")  # noqa: SIM115
+        proc = subprocess.Popen(list(args), cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT if log_dir else subprocess.DEVNULL,
+                                start_new_session=True)
         self.procs.append(proc)
         return proc
 
