@@ -10,7 +10,7 @@ the hub wrote it to the socket (added to the path's own stamps, which every quot
 the other clients' frames are untouched.
 
 Hostile clients: a message is answered with an error event when it is not a valid subscribe,
-coalesce or trace message (`web.hub.parse_client_message`, which also refuses more than
+coalesce or trace message (`web.events.parse_client_message`, which also refuses more than
 `MAX_CLIENT_MESSAGE` bytes); a message growing past `MAX_MESSAGE_BYTES` closes the connection
 with 1009 before it is buffered whole; more than `RATE_BURST` messages at once, or a sustained
 `RATE_PER_S` per second, closes it with 1008. Clients never publish: nothing they send reaches
@@ -31,15 +31,8 @@ from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 from wsproto.frame_protocol import CloseReason
 
-from web.hub import (
-    LINGER_S,
-    Client,
-    ClientMessageError,
-    Hub,
-    LockedSocket,
-    event_frame,
-    parse_client_message,
-)
+from web.events import ClientMessageError, event_frame, parse_client_message
+from web.hub import LINGER_S, Client, Hub, LockedSocket
 
 log = logging.getLogger(__name__)
 

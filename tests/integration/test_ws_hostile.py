@@ -24,7 +24,7 @@ from tests.integration.test_live import (  # noqa: F401  (web_url is a fixture)
     wait_live,
     web_url,
 )
-from web.hub import MAX_CLIENT_MESSAGE
+from web.events import MAX_CLIENT_MESSAGE
 from web.live import MAX_MESSAGE_BYTES, RATE_BURST
 
 pytestmark = pytest.mark.integration

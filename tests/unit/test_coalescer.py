@@ -7,15 +7,8 @@ import time
 
 import pytest
 
-from web.hub import (
-    Client,
-    ClientMessageError,
-    Coalescer,
-    Hub,
-    parse_client_message,
-    parse_event,
-    text_frame,
-)
+from web.events import ClientMessageError, parse_client_message, parse_event, text_frame
+from web.hub import Client, Coalescer, Hub
 
 pytestmark = pytest.mark.unit
 

@@ -9,16 +9,15 @@ import time
 import orjson
 import pytest
 
-from web.hub import (
-    Client,
+from web.events import (
     ClientMessageError,
-    Hub,
     Unstamped,
     parse_client_message,
     parse_event,
     stamp_frames,
     text_frame,
 )
+from web.hub import Client, Hub
 
 pytestmark = pytest.mark.unit
 
