@@ -11,6 +11,8 @@ from kombu import Connection
 from core.config import Settings, get_settings
 from core.influx import InfluxDB
 from core.state import RedisState
+from tests.integration.feed_helpers import SYMBOLS
+from tests.integration.simulator_helpers import SimProcess
 from tests.procs import Proc, celery_worker
 
 
@@ -66,3 +68,12 @@ def delete_queues(broker_url: str, prefix: str) -> None:
                 channel.queue_delete(f"{prefix}{name}")
             except Exception:  # noqa: BLE001  (already gone)
                 channel = conn.channel()
+
+
+@pytest.fixture
+def bitstamp_kraken_sim() -> Iterator[SimProcess]:
+    """A simulator of Bitstamp and Kraken at 100 changes/s each, for one test."""
+    proc = SimProcess("--exchanges", "bitstamp,kraken", "--symbols", ",".join(SYMBOLS),
+                      "--rate", "100").start()
+    yield proc
+    proc.stop()

@@ -9,7 +9,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -31,11 +30,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def sim() -> Iterator[SimProcess]:
-    proc = SimProcess("--exchanges", "bitstamp,kraken", "--symbols", ",".join(SYMBOLS),
-                      "--rate", "100").start()
-    yield proc
-    proc.stop()
+def sim(bitstamp_kraken_sim: SimProcess) -> SimProcess:
+    return bitstamp_kraken_sim
 
 
 def quotes(state: RedisState, venue: str) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -26,11 +25,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def sim() -> Iterator[SimProcess]:
-    proc = SimProcess("--exchanges", "bitstamp,kraken", "--symbols", ",".join(SYMBOLS),
-                      "--rate", "100").start()
-    yield proc
-    proc.stop()
+def sim(bitstamp_kraken_sim: SimProcess) -> SimProcess:
+    return bitstamp_kraken_sim
 
 
 @pytest.mark.parametrize("exchange", ["bitstamp", "kraken"])
