@@ -114,6 +114,10 @@ class Publisher(threading.Thread):
 
     def next_deadline(self) -> float | None:
         """When the earliest pending batch is due (monotonic), or None when none is pending."""
+        if self.clocked:
+            # Clocked, only the loop's thread fills and flushes the batcher (the sending
+            # thread drains it once the loop has stopped): no lock for a question asked per read.
+            return self.batcher.next_deadline()
         with self._batch_lock:
             return self.batcher.next_deadline()
 
