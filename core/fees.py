@@ -15,7 +15,7 @@ from core.config import ConfigError
 if TYPE_CHECKING:
     from core.config import Settings
 
-# Base-tier taker fees as fractions (sources and doubts: ../shared/exchanges.md, per venue).
+# Base-tier taker fees as fractions (sources: each venue's public fee page; docs/protocols.md).
 # The adapters and fees.yaml's first tiers carry the same numbers; unit tests keep them in step.
 DEFAULT_TAKER_FEES: dict[str, float] = {
     "bitstamp": 0.0040,

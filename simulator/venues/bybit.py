@@ -4,7 +4,7 @@ Served at `/bybit` (the real path is `/v5/public/spot`). Level-1 books are snaps
 spot: one snapshot per top-of-book change with a rising update id `u`, the current snapshot
 right after a subscription (with the last change's `ts`, so it is not a new point), and the same
 snapshot re-pushed when a book stayed unchanged for 3 s (same `u`, same `ts`: "the same snapshot
-is re-pushed", exchanges.md §8.3; re-pushes go out while the client has been idle for a second).
+is re-pushed", docs/protocols.md; re-pushes go out while the client has been idle for a second).
 `ts` never repeats within a book: it is the change's time in ms, nudged 1 ms past the previous
 one when two changes fall in the same millisecond, so every change is a distinct point.
 

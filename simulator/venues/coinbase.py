@@ -1,6 +1,6 @@
 """Coinbase Exchange feed: `level2_batch` snapshot + `l2update`, `ticker`, `matches`, `heartbeat`.
 
-What is simulated (../shared/exchanges.md §3 and the 2021 recording):
+What is simulated (docs/protocols.md and the 2021 recording):
 - `subscribe` / `unsubscribe` with root `product_ids` and channels given as names or as
   `{"name", "product_ids"}` objects; the ack is `subscriptions` with the client's full current
   list; an unknown product gets `{"type": "error", "message": "Failed to subscribe", "reason":

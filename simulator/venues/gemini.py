@@ -1,6 +1,6 @@
 """Gemini market data v2: the `l2` subscription (full book, then deltas, and trades), heartbeats.
 
-What is simulated (../shared/exchanges.md §7.1 and the 2021 recording):
+What is simulated (docs/protocols.md and the 2021 recording):
 - `{"type": "subscribe", "subscriptions": [{"name": "l2", "symbols": ["BTCUSD"]}]}`; symbols
   are upper case only; there is no ack. When no symbol of a request is valid the answer is
   `{"result": "error", "reason": "NoValidTradingPairs"}`; unknown symbols next to valid ones

@@ -9,7 +9,7 @@ second per instrument it runs ahead of the wall clock; the real channel pushes a
 100 ms).
 
 Only non-USD-quoted spot pairs of the configured symbols are listed (USDT, USDC, EUR...): whether
-any OKX stack lists BTC-USD is unconfirmed (exchanges.md §10.6).
+any OKX stack lists BTC-USD is unconfirmed (docs/protocols.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The simulator speaks Binance spot streams as exchanges.md §4 describes them."""
+"""The simulator speaks Binance spot streams as docs/protocols.md describes them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The simulator speaks Bitfinex v2 as exchanges.md §5 describes it: greeting, conf flags, acks
+"""The simulator speaks Bitfinex v2 as docs/protocols.md describes it: greeting, conf flags, acks
 by chanId, errors, ping/pong, heartbeats, sequence numbers, P0 books with checksums, trades,
 tickers, the pair list, and exactly one top-of-book change per emitted change."""
 

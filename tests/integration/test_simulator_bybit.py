@@ -1,4 +1,4 @@
-"""The simulator speaks Bybit v5 public spot as exchanges.md §8 describes it."""
+"""The simulator speaks Bybit v5 public spot as docs/protocols.md describes it."""
 
 from __future__ import annotations
 

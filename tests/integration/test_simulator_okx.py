@@ -1,4 +1,4 @@
-"""The simulator speaks OKX v5 public as exchanges.md §6 describes it: per-arg acks, string
+"""The simulator speaks OKX v5 public as docs/protocols.md describes it: per-arg acks, string
 values, ms `ts`, text ping/pong, errors with string codes, the 64008 notice, the spot instrument
 list, and exactly one ticker (and one quote) per emitted change."""
 

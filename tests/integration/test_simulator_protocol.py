@@ -1,4 +1,4 @@
-"""The simulator speaks Bitstamp v2 and Kraken v2 as exchanges.md describes them."""
+"""The simulator speaks Bitstamp v2 and Kraken v2 as docs/protocols.md describes them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bybit adapter: made-up frames in every documented shape (exchanges.md §8), re-pushes and
+"""Bybit adapter: made-up frames in every documented shape (docs/protocols.md), re-pushes and
 service restarts, bad input, the instruments listing, and subscription limits.
 
 There is no recorded Bybit traffic or listing: the listing below is built from §8.5's shape."""

@@ -1,6 +1,6 @@
 """Binance spot adapter: `<symbol>@bookTicker` for top of book, `<symbol>@aggTrade` for last.
 
-Protocol notes (../shared/exchanges.md §4): stream names are lower-case (`btcusdt@bookTicker`)
+Protocol notes (docs/protocols.md): stream names are lower-case (`btcusdt@bookTicker`)
 while payloads and REST spell symbols upper-case (`BTCUSDT`); the combined endpoint wraps every
 event as `{"stream": ..., "data": ...}`; spot bookTicker carries no event type and no time, so
 its quotes are stamped on receipt; there is no snapshot on subscribe; the server sends protocol

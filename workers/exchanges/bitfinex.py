@@ -1,6 +1,6 @@
 """Bitfinex WebSocket v2 adapter: the `book` channel at precision P0, length 1.
 
-Protocol notes (../shared/exchanges.md §5): prices and amounts are JSON numbers, data frames are
+Protocol notes (docs/protocols.md): prices and amounts are JSON numbers, data frames are
 arrays whose first element is the channel id from the `subscribed` ack, asks carry negative
 amounts, a level with count 0 is deleted, and nothing carries a timestamp. A `conf` frame sent
 first turns on per-connection sequence numbers (SEQ_ALL) and book checksums (OB_CHECKSUM): every
@@ -30,7 +30,7 @@ from workers.exchanges.base import Adapter, loads
 from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import json_number as _number
 
-# `conf` flags (exchanges.md §5.2): sequence numbers on every array frame, and book checksums.
+# `conf` flags (docs/protocols.md): sequence numbers on every array frame, and book checksums.
 SEQ_ALL = 65_536
 OB_CHECKSUM = 131_072
 CONF_FLAGS = SEQ_ALL | OB_CHECKSUM
@@ -42,13 +42,13 @@ BOOK_LEN = "1"
 _AGGREGATED = frozenset({"P0", "P1", "P2", "P3", "P4"})
 # The checksum covers at most this many levels per side (fewer when the book is shorter).
 CHECKSUM_DEPTH = 25
-# Bitfinex's own codes for assets that have a common code elsewhere (exchanges.md §5.1).
+# Bitfinex's own codes for assets that have a common code elsewhere (docs/protocols.md).
 ALIASES: dict[str, str] = {"UST": "USDT", "UDC": "USDC", "BCHN": "BCH"}
 # Elements before the sequence number in each kind of array frame: [chanId, body] for data,
 # [chanId, "hb"], [chanId, "cs", CHECKSUM], [chanId, "te" | "tu", TRADE].
 _BASE_LENGTH = {"hb": 2, "cs": 3, "te": 3, "tu": 3}
 _QUIET_EVENTS = frozenset({"pong", "unsubscribed"})
-# Info codes (exchanges.md §5.4): restart (reconnect), maintenance start and end.
+# Info codes (docs/protocols.md): restart (reconnect), maintenance start and end.
 INFO_RESTART = 20051
 INFO_MAINTENANCE_START = 20060
 INFO_MAINTENANCE_END = 20061

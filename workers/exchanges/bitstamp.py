@@ -1,6 +1,6 @@
 """Bitstamp WebSocket API v2 adapter: `order_book_*` for top of book, `live_trades_*` for last.
 
-Protocol notes (../shared/exchanges.md §1): one channel per subscribe frame, frames under 512
+Protocol notes (docs/protocols.md): one channel per subscribe frame, frames under 512
 bytes, at most 1,024 channels per connection (two per market here), every `order_book_*` frame
 is a full top-100 snapshot with string prices and a µs `microtimestamp`, and there is no
 snapshot on subscribe: a quiet book stays silent until it changes.

@@ -1,6 +1,6 @@
 """Bybit v5 public spot adapter: `orderbook.1.{symbol}` for top of book, `tickers.*` for last.
 
-Protocol notes (../shared/exchanges.md §8): symbols are upper-case without a separator
+Protocol notes (docs/protocols.md): symbols are upper-case without a separator
 (`BTCUSDT`), numbers are decimal strings, `ts` is a ms number; at most 10 args per subscribe
 request and 21,000 characters of args per connection; the client pings with `{"op":"ping"}`
 every 20 s. Spot level 1 is snapshot-only; an unchanged book is re-pushed every 3 s with the

@@ -1,6 +1,6 @@
 """Coinbase Exchange feed adapter: `level2_batch` into a local book, `ticker` for last price.
 
-Protocol notes (../shared/exchanges.md §3, checked against the 2021 recording): every message is a
+Protocol notes (docs/protocols.md, checked against the 2021 recording): every message is a
 JSON object with a `type`; prices and sizes are decimal strings; `snapshot` carries the whole book
 and no time, `l2update` carries absolute level sizes (any zero spelling, `"0"` or `"0.00000000"`,
 deletes) and an ISO `time` with µs; the server pushes a `ticker` for the latest trade right after
@@ -81,7 +81,7 @@ class CoinbaseAdapter(Adapter):
     ws_url: ClassVar[str] = "wss://ws-feed.exchange.coinbase.com"
     rest_url: ClassVar[str] = "https://api.exchange.coinbase.com"
     markets_path: ClassVar[str] = "/products"
-    # Lowest tier per ccxt (exchanges.md §3.8, UNCONFIRMED); configuration can override it.
+    # Lowest tier per ccxt (docs/protocols.md, UNCONFIRMED); configuration can override it.
     taker_fee: ClassVar[float] = 0.0060
     # Every followed product heartbeats once a second, so 10 s without any frame is a dead
     # connection, not a quiet market. Coinbase has no app-level ping (protocol pings only).

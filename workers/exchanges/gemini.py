@@ -1,6 +1,6 @@
 """Gemini market data v2 adapter: the `l2` subscription into a local book per symbol.
 
-Protocol notes (../shared/exchanges.md §7.1, checked against the 2021 recording): symbols are
+Protocol notes (docs/protocols.md, checked against the 2021 recording): symbols are
 upper case (`BTCUSD`); the first `l2_updates` of a symbol is its whole book and also carries
 `trades` (the last 50, not in time order) and `auction_events`; later `l2_updates` carry
 absolute level sizes (`"0"` deletes); `trade` frames come standalone with a ms `timestamp`; a
@@ -75,7 +75,7 @@ class GeminiAdapter(Adapter):
     ws_url: ClassVar[str] = "wss://api.gemini.com/v2/marketdata"
     rest_url: ClassVar[str] = "https://api.gemini.com"
     markets_path: ClassVar[str] = "/v1/symbols"
-    # 2022 API fee schedule, $0 tier (exchanges.md §7.5; a 2026 note claims more: UNCONFIRMED).
+    # 2022 API fee schedule, $0 tier (docs/protocols.md; a 2026 note claims more: UNCONFIRMED).
     taker_fee: ClassVar[float] = 0.0040
     # The server heartbeats every 5 s even when the books are quiet: 15 s of silence is three
     # missed heartbeats. v2 has no app-level ping.

@@ -1,6 +1,6 @@
 """Kraken Spot WebSocket v2 adapter: the `ticker` channel with `event_trigger: "bbo"`.
 
-Protocol notes (../shared/exchanges.md §2): prices and sizes are JSON numbers, times are RFC 3339
+Protocol notes (docs/protocols.md): prices and sizes are JSON numbers, times are RFC 3339
 strings with µs or ns digits, acks come one per symbol, the server sends a `heartbeat` about once
 a second when idle, and v2 wants ISO symbols (`BTC/USD`) where the REST listing's `wsname` still
 uses v1 codes (`XBT/USD`, `XDG/USD`).
@@ -28,7 +28,7 @@ class KrakenAdapter(Adapter):
     ws_url: ClassVar[str] = "wss://ws.kraken.com/v2"
     rest_url: ClassVar[str] = "https://api.kraken.com"
     markets_path: ClassVar[str] = "/0/public/AssetPairs"
-    # 0.40 % is the documented $0-10k Kraken Pro tier (exchanges.md §2.8); the 2021 AssetPairs
+    # 0.40 % is the documented $0-10k Kraken Pro tier (docs/protocols.md); the 2021 AssetPairs
     # recording still lists 0.26 %, the older schedule. Configuration can override it.
     taker_fee: ClassVar[float] = 0.0040
     # Kraken sends a heartbeat every second when nothing else is sent, so 10 s of silence means

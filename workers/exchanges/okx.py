@@ -1,6 +1,6 @@
 """OKX API v5 public WebSocket adapter: the `tickers` channel.
 
-Protocol notes (../shared/exchanges.md §6): every value is a string (prices, sizes and `ts` in
+Protocol notes (docs/protocols.md): every value is a string (prices, sizes and `ts` in
 Unix ms), `""` is OKX's null, acks come one per subscribed arg, the keepalive is the literal text
 `ping` answered by the text `pong` (not JSON), and a `notice` with code 64008 announces that the
 connection is about to be closed for an upgrade.
