@@ -42,8 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rest-url", help="REST base URL for market discovery ({exchange} "
                         "as in --ws-url)")
     parser.add_argument("--grouped", action="store_true",
-                        help="run the FEED_GROUPS group this venue leads (compose: one service "
-                        "per venue); idle when another venue's process runs its group")
+                        help="run the group this venue leads (FEED_GROUPS, else FEED_PROCESSES;"
+                        " compose: one service per venue); idle when another venue's process"
+                        " runs its group")
     parser.add_argument("--io", choices=("loop", "threads"), default="loop",
                         help="one read loop for all connections (default), or a thread each")
     return parser
@@ -66,7 +67,8 @@ def url_for(template: str | None, name: str, several: bool) -> str | None:
 
 def idle(name: str, group: list[str]) -> int:
     """Wait for a signal: `name` is fed by the process of its group's first venue."""
-    print(f"{name} is fed by the {','.join(group)} process (FEED_GROUPS); idling",
+    print(f"{name} is fed by the {','.join(group)} process (FEED_GROUPS, FEED_PROCESSES); "
+          "idling",
           file=sys.stderr)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

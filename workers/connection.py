@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-from time import time_ns
 
 import websocket
 from websocket import ABNF
@@ -33,24 +32,14 @@ class LoopConnection(FeedWorker):
         """Hand a read's messages to the adapter; returns why to drop the connection, if so."""
         for opcode, payload in frames:
             if opcode == OP_TEXT or opcode == OP_BINARY:
-                # Each message its own receipt time: a venue that sends no time of its own is
-                # stored at this one, and two quotes of a series at one instant would be one
-                # InfluxDB point.
-                received_ns = time_ns()
-                self.last_message_ns = received_ns
-                self.messages += 1
-                adapter = self.adapter
-                quotes = adapter.on_message(payload.decode("utf-8", "replace"), received_ns)
-                depths = adapter.take_depth()
-                if quotes or depths:
-                    self.got_data = self.got_data or bool(quotes)
-                    self.quotes += len(quotes)
-                    self.depths += len(depths)
-                    self.publisher.put(quotes, depths)
-                    if quotes:
-                        self.note_lag(quotes[-1].ts_exchange_ns, received_ns)
-                if adapter.reconnect_reason:
-                    return adapter.reconnect_reason
+                # The same per-message path as the threaded reader; each message gets its own
+                # receipt time there (a venue that sends no time is stored at it, and two
+                # quotes of a series at one instant would be one InfluxDB point).
+                quotes_before = self.quotes
+                self._on_text(payload.decode("utf-8", "replace"))
+                self.got_data = self.got_data or self.quotes > quotes_before
+                if self.adapter.reconnect_reason:
+                    return self.adapter.reconnect_reason
             elif opcode == OP_PING:
                 self.send(ABNF.create_frame(payload, ABNF.OPCODE_PONG).format())
             elif opcode == OP_CLOSE:
