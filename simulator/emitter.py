@@ -24,7 +24,7 @@ from simulator.venues.base import Outgoing, Venue
 BURST = 256  # changes per burst at --rate 0: large enough to amortize, small enough to stay fair
 IDLE_POLL_S = 0.05  # re-check for subscribers / the end of a silence at least this often
 MAX_LAG_S = 0.5  # after a stall, drop the backlog rather than flood clients with a burst
-SETTLE_S = 0.3  # pre-generation waits until the subscribed symbols stop changing this long
+SETTLE_S = 0.3  # a counted run waits until the subscribed symbols stop changing this long
 RENDER_CHUNK = 2_000  # changes rendered between yields to the event loop (pings, control)
 
 
@@ -47,6 +47,7 @@ class Emitter:
         # no venue's sends compete with another's rendering (the server sets it).
         self.all_ready: Callable[[], bool] = lambda: True
         self._released = False
+        self._settled = False
         self._wake = asyncio.Event()
         self._next_symbol = 0
         venue.on_activity = self.wake
@@ -66,16 +67,21 @@ class Emitter:
         except TimeoutError:
             pass
 
-    async def _render_all(self) -> None:
-        """Render all `count` changes for the symbols subscribed once subscriptions settle."""
-        venue = self.venue
-        active = venue.active_symbols()
+    async def _settle(self) -> None:
+        """Wait until the subscribed symbols stop changing for SETTLE_S."""
+        active = self.venue.active_symbols()
         while True:
             await asyncio.sleep(SETTLE_S)
-            settled = venue.active_symbols()
+            settled = self.venue.active_symbols()
             if settled == active:
                 break
             active = settled
+        self._settled = True
+
+    async def _render_all(self) -> None:
+        """Render all `count` changes for the symbols subscribed once subscriptions settled."""
+        venue = self.venue
+        active = venue.active_symbols()
         ready: deque[tuple[str, list[Outgoing], object]] = deque()
         start_us = time.time_ns() // 1000
         venue.rendered_ahead = True
@@ -140,6 +146,11 @@ class Emitter:
             if venue.silent or not active or self.done():
                 base_t = None
                 await self._idle()
+                continue
+            if self.count is not None and not self._settled:
+                # A counted run spreads its changes over every symbol the client asks for, so
+                # it must not spend them all before the second subscription lands.
+                await self._settle()
                 continue
             if self.pregenerate and not self._released:
                 if self.ready is None:
