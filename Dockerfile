@@ -1,10 +1,12 @@
 # One image for every CryptoTracker process; docker-compose.yml picks each one's command.
-FROM python:3.11-slim
+# Pinned to a patch release and a Debian release, so a rebuild changes nothing by surprise.
+FROM python:3.11.13-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 # A fixed uid, so files in named volumes keep one owner across rebuilds.
 RUN useradd --create-home --uid 1000 tracker
 WORKDIR /app
-# Requirements first: the dependency layer is rebuilt only when requirements.txt changes.
+# Requirements first: the dependency layer is rebuilt only when requirements.txt changes. Only
+# what runs: test and tooling packages are in requirements-dev.txt, never installed here.
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 # Code stays root-owned: the app user can read it, not rewrite it.

@@ -7,10 +7,11 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: run demo test unit integration e2e lint bench soak services browser venv clean
 
-$(BIN)/activate: requirements.txt
+# The development venv: what runs (requirements.txt) plus tests and tooling (requirements-dev.txt).
+$(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(BIN)/activate
 
 venv: $(BIN)/activate

@@ -12,6 +12,8 @@ STORAGE_QUEUE = f"{_prefix}storage"
 ARBITRAGE_QUEUE = f"{_prefix}arbitrage"
 REPORTS_QUEUE = f"{_prefix}reports"
 ALERTS_QUEUE = f"{_prefix}alerts"
+# Messages of data tasks that failed MAX_DELIVERIES times (tasks/delivery.py puts them there).
+DEAD_QUEUE = f"{_prefix}dead"
 
 broker_url = _settings.broker_url
 broker_connection_retry_on_startup = True
@@ -36,6 +38,9 @@ enable_utc = True
 task_acks_late = True
 task_reject_on_worker_lost = True
 task_default_delivery_mode = "persistent"
+# With acks_late a worker holds at most concurrency × this many messages unacknowledged; the
+# rest of a backlog waits in RabbitMQ. While InfluxDB is down a storage task holds its message
+# for BROKER_CONSUMER_TIMEOUT_S / (this + 1) at most (tasks/hold.py).
 worker_prefetch_multiplier = 4
 worker_hijack_root_logger = False
 
@@ -46,6 +51,8 @@ task_queues = (
     Queue(REPORTS_QUEUE, _exchange, routing_key=REPORTS_QUEUE, durable=True),
     Queue(ALERTS_QUEUE, _exchange, routing_key=ALERTS_QUEUE, durable=True),
 )
+# Not in task_queues: a worker started without -Q must never consume (and rerun) dead messages.
+dead_queue = Queue(DEAD_QUEUE, _exchange, routing_key=DEAD_QUEUE, durable=True)
 task_default_queue = ARBITRAGE_QUEUE
 task_default_exchange = _exchange.name
 task_routes = {

@@ -12,6 +12,7 @@ def main() -> int:
         "fanout": "bench.fanout", "engine": "bench.engine", "soak": "bench.soak",
         "cryptofeed": "bench.cryptofeed",
         "feedcpu": "bench.feedcpu",
+        "outage": "bench.outage",
     }
     if len(sys.argv) < 2 or sys.argv[1] not in names:
         print(f"usage: python -m bench {{{'|'.join(names)}}} [options]", file=sys.stderr)

@@ -1,8 +1,15 @@
-"""Fan-out: N websocket clients on one gunicorn web process while R quote events/s are
-published to Redis; delivery lag (publish time carried in the event → receive time) and the
-web process's CPU. Baseline in the same run: the same stream read by a plain Redis subscriber.
+"""Fan-out: N websocket clients on one gunicorn web process (the production config,
+web/gunicorn_conf.py) while R quote events/s are published to Redis; delivery lag (publish time
+carried in the event → receive time) and the web process's CPU. Baseline in the same run: the
+same stream read by a plain Redis subscriber.
 
-`python -m bench.fanout [--clients N] [--rate R] [--seconds S] [--symbols 4] [--json]`
+`python -m bench.fanout [--clients N] [--rate R] [--seconds S] [--symbols 4] [--idle N] [--json]`
+
+`--idle N` also holds N idle websockets (connected, narrowed to a symbol nobody publishes, never
+reading: open tabs nobody looks at) through the run, from a process of their own; the figures
+say how many were held to the end and what they cost the web process in memory. Throughout,
+`GET /api/quotes` is timed on fresh connections every 50 ms; its baseline is the same probe
+before any websocket connected.
 
 Events spread over `symbols` × 8 exchanges keys (the default config follows 4 symbols), so
 each client gets at most 5 × keys messages per second after coalescing. Clients run in one
@@ -18,8 +25,11 @@ import json
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from typing import Any
+
+from bench.idle import hold
 
 EXCHANGES = ("binance", "bitfinex", "bitstamp", "bybit", "coinbase", "gemini", "kraken", "okx")
 SYMBOLS = ("BTC-USD", "ETH-USD", "BTC-USDT", "ETH-USDT", "SOL-USD", "XRP-USD", "LTC-USD",
@@ -97,6 +107,64 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+class HttpProbe:
+    """Times `GET /api/quotes` on a fresh connection every 50 ms on a thread, until stopped."""
+
+    def __init__(self, base_url: str) -> None:
+        self.url = f"{base_url}/api/quotes"
+        self.times_ns: list[int] = []
+        self.failed = 0  # errors, non-200s and answers slower than the 5 s timeout
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="http-probe", daemon=True)
+
+    def _run(self) -> None:
+        import requests
+
+        while not self._stop.is_set():
+            t0 = time.perf_counter_ns()
+            try:
+                ok = requests.get(self.url, timeout=5).status_code == 200
+            except requests.RequestException:
+                ok = False
+            if ok:
+                self.times_ns.append(time.perf_counter_ns() - t0)
+            else:
+                self.failed += 1
+            self._stop.wait(0.05)
+
+    def __enter__(self) -> HttpProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def figures(self) -> dict[str, Any]:
+        return {"requests": len(self.times_ns), "failed": self.failed,
+                **_percentiles(self.times_ns)}
+
+
+def _hold_idle(port: int, count: int) -> tuple[Any, Any, Any]:
+    """Start the idle clients' process; returns it with its stop event and results queue once
+    they are connected (or raises when not all of them could be)."""
+    ctx = multiprocessing.get_context("spawn")
+    ready, results, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
+    proc = ctx.Process(target=hold, args=("127.0.0.1", port, count, ready, stop, results),
+                       daemon=True)
+    proc.start()
+    held = ready.get(timeout=120)
+    if held < count:
+        stop.set()
+        raise RuntimeError(f"only {held} of {count} idle websockets were accepted")
+    return proc, stop, results
+
+
 def _worker_pid(master: int) -> int:
     """gunicorn's single worker, the process that serves the websockets."""
     with open(f"/proc/{master}/task/{master}/children") as f:
@@ -147,8 +215,9 @@ def _client_process(url: str, count: int, ready: Any, stop: Any, results: Any) -
 
 
 def _fanout(url: str, clients: int, state: Any, redis_url: str, rate: int, seconds: float,
-            symbols: int, web_pid: int) -> dict[str, Any]:
-    """Connect the clients, publish, and collect every quote's delivery lag."""
+            symbols: int, web_pid: int, probe: HttpProbe) -> dict[str, Any]:
+    """Connect the clients, publish (timing the HTTP probe meanwhile), and collect every
+    quote's delivery lag."""
     ctx = multiprocessing.get_context("spawn")
     ready, results, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
     nproc = max(1, min(os.cpu_count() or 1, 4))
@@ -168,8 +237,9 @@ def _fanout(url: str, clients: int, state: Any, redis_url: str, rate: int, secon
     time.sleep(0.5)
     hz = os.sysconf("SC_CLK_TCK")
     cpu0, t0 = _cpu_ticks(web_pid), time.monotonic()
-    pub = _publisher(redis_url, state.prefix, rate, seconds, symbols)
-    pub.join()
+    with probe:
+        pub = _publisher(redis_url, state.prefix, rate, seconds, symbols)
+        pub.join()
     cpu1, t1 = _cpu_ticks(web_pid), time.monotonic()
     time.sleep(1.0)  # stragglers still count towards the lag
     stop.set()
@@ -193,8 +263,8 @@ def _fanout(url: str, clients: int, state: Any, redis_url: str, rate: int, secon
 
 
 def run(clients: int = 200, rate: int = 2000, seconds: float = 10,
-        symbols: int = 4) -> dict[str, Any]:
-    """Run the baseline, then the fan-out through one web process; returns the figures."""
+        symbols: int = 4, idle: int = 0) -> dict[str, Any]:
+    """Run the baselines, then the fan-out through one web process; returns the figures."""
     from bench.stack import BIN, Stack, free_port, isolate, wait_until
 
     isolate()
@@ -206,22 +276,42 @@ def run(clients: int = 200, rate: int = 2000, seconds: float = 10,
     reset_settings()
     settings = get_settings()
     state = RedisState.from_url(settings.redis_url, settings.key_prefix)
-    figures: dict[str, Any] = {"clients": clients, "rate": rate, "seconds": seconds,
-                               "keys": symbols * len(EXCHANGES), "cpus": os.cpu_count()}
+    figures: dict[str, Any] = {"clients": clients, "idle": idle, "rate": rate,
+                               "seconds": seconds, "keys": symbols * len(EXCHANGES),
+                               "cpus": os.cpu_count()}
     base = baseline(settings.redis_url, settings.key_prefix, rate, min(seconds, 5), symbols)
     figures.update({f"baseline_{k}": v for k, v in base.items()})
     port = free_port()
-    threads = clients + 32  # each open websocket holds one gthread thread
+    # Every client of the benchmark comes from 127.0.0.1: let them all in.
+    for name in ("WS_MAX_CLIENTS", "WS_MAX_PER_ADDRESS"):
+        os.environ[name] = str(max(clients + idle + 16, int(os.environ.get(name) or 0)))
+    base = f"http://127.0.0.1:{port}"
     with Stack() as stack:
-        web = stack.start(str(BIN / "gunicorn"), "web:create_app()", "--bind",
-                          f"127.0.0.1:{port}", "--worker-class", "gthread", "--workers", "1",
-                          "--threads", str(threads))
-        wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                   .status_code in (200, 503), 30, "the web app")
-        figures["gunicorn_threads"] = threads
+        web = stack.start(str(BIN / "gunicorn"), "-c", "web/gunicorn_conf.py",
+                          "web:create_app()", "--bind", f"127.0.0.1:{port}")
+        wait_until(lambda: requests.get(f"{base}/healthz", timeout=2).status_code
+                   in (200, 503), 30, "the web app")
+        web_pid = _worker_pid(web.pid)
+        with HttpProbe(base) as http_base:
+            time.sleep(min(seconds, 2.0))
+        figures.update({f"http_baseline_{k}": v for k, v in http_base.figures().items()})
+        held = None
+        if idle:
+            rss0 = _rss_kib(web_pid)
+            held = _hold_idle(port, idle)
+            time.sleep(1.0)  # let the server settle what it allocated for them
+            figures["idle_web_rss_kib_per_socket"] = round((_rss_kib(web_pid) - rss0) / idle, 1)
+        probe = HttpProbe(base)
         out = _fanout(f"ws://127.0.0.1:{port}/ws", clients, state, settings.redis_url,
-                      rate, seconds, symbols, _worker_pid(web.pid))
+                      rate, seconds, symbols, web_pid, probe)
         figures.update({f"ws_{k}": v for k, v in out.items()})
+        figures.update({f"http_{k}": v for k, v in probe.figures().items()})
+        if held is not None:
+            proc, stop, results = held
+            stop.set()
+            figures["idle_held_to_end"] = results.get(timeout=60)
+            proc.join(10)
+        figures["web_rss_mib"] = round(_rss_kib(web_pid) / 1024, 1)
     state.clear()
     return figures
 
@@ -233,9 +323,11 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=2000, help="quote events published per s")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--symbols", type=int, default=4, help="symbols (× 8 exchanges = keys)")
+    parser.add_argument("--idle", type=int, default=0,
+                        help="idle websockets held open through the run")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    figures = run(args.clients, args.rate, args.seconds, args.symbols)
+    figures = run(args.clients, args.rate, args.seconds, args.symbols, args.idle)
     from bench.stack import print_figures
 
     print_figures(figures, args.json)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from core.symbols import parse_symbol_list
 
@@ -71,6 +74,13 @@ def _nonnegative(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if not value > 0:
+        raise ConfigError(f"{name} must be above 0, got {value!r}")
+    return value
+
+
 def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
     value = (env.get(name) or default).strip().lower()
     if value not in allowed:
@@ -112,6 +122,50 @@ def parse_fees(text: str) -> dict[str, float]:
     )
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_HOST_CHARS = re.compile(r"^[a-z0-9._\-]+$|^[0-9a-f:.]+$")
+
+
+def normalize_origin(text: str) -> str:
+    """`scheme://host[:port]` lowercased, without its scheme's default port (the form browsers
+    send in `Origin`); ValueError when `text` is not such an origin."""
+    parts = urlsplit(text.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    host = parts.hostname or ""
+    if (parts.scheme not in _DEFAULT_PORTS or not _HOST_CHARS.match(host) or port == -1
+            or "@" in parts.netloc or parts.path not in ("", "/") or parts.query
+            or parts.fragment):
+        raise ValueError(f"{text!r} is not an origin (http[s]://host[:port])")
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or port == _DEFAULT_PORTS[parts.scheme]:
+        return f"{parts.scheme}://{host}"
+    return f"{parts.scheme}://{host}:{port}"
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    try:
+        return tuple(normalize_origin(o) for o in env.get(name, "").split(",") if o.strip())
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from exc
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated addresses or CIDR networks, normalized (`10.0.0.1` → `10.0.0.1/32`)."""
+    out = []
+    for item in env.get(name, "").split(","):
+        if item.strip():
+            try:
+                out.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+            except ValueError as exc:
+                raise ConfigError(f"{name}: {item.strip()!r} is not an address or network"
+                                  ) from exc
+    return tuple(out)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Every setting a CryptoTracker process reads."""
@@ -130,6 +184,10 @@ class Settings:
     min_net_pct: float = 0.0
     web_host: str = "127.0.0.1"
     web_port: int = 5000
+    ws_max_clients: int = 5000  # open /ws per web process; more are closed with 1013
+    ws_max_per_address: int = 50  # open /ws per client address; more are closed with 1013
+    ws_allowed_origins: tuple[str, ...] = ()  # origins besides the page's own host
+    ws_trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For names the client
     flower_basic_auth: str = ""
     alert_webhook_url: str = ""
     alert_min_net_pct: float = 0.5
@@ -140,11 +198,21 @@ class Settings:
     book_depth: int = 10
     feed_buffer_batches: int = 1000
     feed_behind_s: float = 2.0  # lag behind a venue's clock (or since a resync) that is "behind"
+    max_clock_skew_s: float = 30.0  # exchange times further than this from receipt are not used
+    # Frames above this are skipped (or resync a delta book); Coinbase's level2 snapshot of a
+    # deep book runs to several MB, the largest frame any venue sends us.
+    feed_max_frame_bytes: int = 16 * 2**20
     trade_notional: float = 1000.0
     min_size: float = 0.0
     min_notional: float = 0.0
     key_prefix: str = "ct:"
     queue_prefix: str = ""
+    redis_timeout_s: float = 5.0  # connect and reply timeout of every Redis client we build
+    max_deliveries: int = 5  # runs of a data task's message before it goes to {prefix}dead
+    # RabbitMQ's consumer_timeout (its default, 30 min): a storage task holds its message while
+    # InfluxDB is down for at most this / (worker_prefetch_multiplier + 1), so no message the
+    # worker holds or has prefetched is ever unacknowledged for this long.
+    broker_consumer_timeout_s: float = 1800.0
 
     def __repr__(self) -> str:
         """Every field, with passwords (and the password part of URLs) masked."""
@@ -189,6 +257,10 @@ class Settings:
             min_net_pct=_float(env, "MIN_NET_PCT", d.min_net_pct),
             web_host=env.get("WEB_HOST") or d.web_host,
             web_port=_int(env, "WEB_PORT", d.web_port),
+            ws_max_clients=_positive_int(env, "WS_MAX_CLIENTS", d.ws_max_clients),
+            ws_max_per_address=_positive_int(env, "WS_MAX_PER_ADDRESS", d.ws_max_per_address),
+            ws_allowed_origins=_origins(env, "WS_ALLOWED_ORIGINS"),
+            ws_trusted_proxies=_networks(env, "WS_TRUSTED_PROXIES"),
             flower_basic_auth=env.get("FLOWER_BASIC_AUTH", ""),
             alert_webhook_url=env.get("ALERT_WEBHOOK_URL", ""),
             alert_min_net_pct=_float(env, "ALERT_MIN_NET_PCT", d.alert_min_net_pct),
@@ -199,11 +271,18 @@ class Settings:
             book_depth=_int(env, "BOOK_DEPTH", d.book_depth),
             feed_buffer_batches=_positive_int(env, "FEED_BUFFER_BATCHES", d.feed_buffer_batches),
             feed_behind_s=_nonnegative(env, "FEED_BEHIND_S", d.feed_behind_s),
+            max_clock_skew_s=_nonnegative(env, "MAX_CLOCK_SKEW_S", d.max_clock_skew_s),
+            feed_max_frame_bytes=_positive_int(env, "FEED_MAX_FRAME_BYTES",
+                                               d.feed_max_frame_bytes),
             trade_notional=_nonnegative(env, "TRADE_NOTIONAL", d.trade_notional),
             min_size=_nonnegative(env, "MIN_SIZE", d.min_size),
             min_notional=_nonnegative(env, "MIN_NOTIONAL", d.min_notional),
             key_prefix=env.get("KEY_PREFIX", d.key_prefix),
             queue_prefix=env.get("QUEUE_PREFIX", d.queue_prefix),
+            redis_timeout_s=_positive(env, "REDIS_TIMEOUT_S", d.redis_timeout_s),
+            max_deliveries=_positive_int(env, "MAX_DELIVERIES", d.max_deliveries),
+            broker_consumer_timeout_s=_positive(env, "BROKER_CONSUMER_TIMEOUT_S",
+                                                d.broker_consumer_timeout_s),
         )
 
 

@@ -21,6 +21,10 @@ class InfluxUnavailable(InfluxError):
     """InfluxDB could not be reached or failed on its side; retry later."""
 
 
+class InfluxForbidden(InfluxError):
+    """InfluxDB refused our credentials (HTTP 401) or their privilege for the request (403)."""
+
+
 def quote_ident(name: str) -> str:
     """Quote an InfluxQL identifier (database, retention policy, measurement)."""
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -65,6 +69,9 @@ class InfluxDB:
             raise InfluxUnavailable(f"InfluxDB at {self.url} unreachable: {exc}") from exc
         if response.status_code >= 500:
             raise InfluxUnavailable(f"InfluxDB {response.status_code}: {response.text[:300]}")
+        if response.status_code in (401, 403):
+            # An operator's fix (a password, a GRANT), not a bad batch: writers wait for it.
+            raise InfluxForbidden(f"InfluxDB {response.status_code}: {response.text[:300]}")
         if response.status_code >= 400:
             raise InfluxError(f"InfluxDB {response.status_code}: {response.text[:300]}")
         return response
@@ -82,11 +89,18 @@ class InfluxDB:
             return False
 
     def ensure_database(self) -> None:
-        """Create the database and its default retention policy `raw` (idempotent)."""
+        """Create the database and its default retention policy `raw` (idempotent; a user
+        without admin rights leaves both to the admin)."""
         if self._ready:
             return
         db = quote_ident(self.database)
-        self.command(f"CREATE DATABASE {db}")
+        try:
+            self.command(f"CREATE DATABASE {db}")
+        except InfluxForbidden:
+            # Not an admin (compose's storage runs as a WRITE user): the database and its
+            # policies are the admin's to make (scripts/influxdb_init.py); writes go to its default.
+            self._ready = True
+            return
         policy = f"RETENTION POLICY \"raw\" ON {db} DURATION {self.retention} REPLICATION 1 DEFAULT"
         try:
             self.command(f"CREATE {policy}")

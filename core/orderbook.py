@@ -2,7 +2,8 @@
 
 Sans I/O and venue-neutral. Sizes of 0 delete a level. Prices are floats for ordering, and each
 level may also keep the venue's original text, which checksums (OKX, Kraken, Bitfinex) are
-computed over.
+computed over. A side holds at most `BOOK_MAX_LEVELS` levels: past it the levels farthest from
+the top are dropped, so a venue cannot grow a book (and the work per update) without end.
 """
 
 from __future__ import annotations
@@ -14,13 +15,18 @@ from collections.abc import Iterable
 Level = tuple[float, float]
 Top = tuple[float, float, float, float]
 _INF = math.inf
+# Levels kept per side. Far above what anything reads (checksums cover 25 levels, BOOK_DEPTH
+# 10, the venues' own book subscriptions 25 to 1,000), so the top stays right unless thousands
+# of better levels vanish without their replacements ever arriving.
+BOOK_MAX_LEVELS = 5000
 
 
 class BookSide:
     """One side: price → size, with prices kept sorted so the best is at the end."""
 
-    def __init__(self, descending: bool) -> None:
+    def __init__(self, descending: bool, max_levels: int = BOOK_MAX_LEVELS) -> None:
         self.descending = descending
+        self.max_levels = max_levels
         self.sizes: dict[float, float] = {}
         self.texts: dict[float, tuple[str, str]] = {}
         # Ascending keys; for bids the key is -price so that both sides' best is keys[0].
@@ -49,11 +55,14 @@ class BookSide:
                 del keys[bisect_left(keys, key)]
                 self.texts.pop(price, None)
             return
-        if price not in sizes:
+        new = price not in sizes
+        if new:
             insort(self._keys, key)
         sizes[price] = size
         if text is not None:
             self.texts[price] = text
+        if new and len(sizes) > self.max_levels:
+            self._drop_farthest()
 
     def assign(self, sizes: dict[float, float],
                texts: dict[float, tuple[str, str]] | None = None) -> None:
@@ -64,12 +73,14 @@ class BookSide:
         self.texts = {} if texts is None else texts
         self._keys = sorted([-p for p in sizes] if self.descending else sizes)
         self._edge = -_INF
+        if len(sizes) > self.max_levels:
+            self._drop_farthest()
 
     def update(self, levels: Iterable[tuple[float, float, str, str]]) -> None:
         """`set(price, size, (px, sz))` for each (price, size, px, sz), in order."""
         # set() inlined: a delta frame carries dozens of levels.
         sizes, texts, keys = self.sizes, self.texts, self._keys
-        descending = self.descending
+        descending, limit = self.descending, self.max_levels
         edge = self._edge
         for price, size, px, sz in levels:
             key = -price if descending else price
@@ -82,6 +93,12 @@ class BookSide:
                 continue
             if price not in sizes:
                 insort(keys, key)
+                sizes[price] = size
+                texts[price] = (px, sz)
+                if len(sizes) > limit:
+                    self._drop_farthest()
+                    edge = self._edge
+                continue
             sizes[price] = size
             texts[price] = (px, sz)
 
@@ -98,6 +115,21 @@ class BookSide:
         # One sort of the survivors instead of an insort per level.
         self._keys[:] = sorted([-p for p in sizes] if self.descending else sizes)
         self._edge = -_INF
+        if len(sizes) > self.max_levels:
+            self._drop_farthest()
+
+    def _drop_farthest(self) -> None:
+        """Forget the levels past `max_levels`, farthest from the top first (keys' end)."""
+        keys = self._keys
+        extra = keys[self.max_levels:]
+        del keys[self.max_levels:]
+        sizes, texts = self.sizes, self.texts
+        for key in extra:
+            price = -key if self.descending else key
+            del sizes[price]
+            texts.pop(price, None)
+            if key <= self._edge:  # a remembered best level went (a cap below the depth read)
+                self._edge = -_INF
 
     def best(self) -> Level | None:
         """The best (price, size), or None when the side is empty."""
@@ -151,11 +183,11 @@ class BookSide:
 
 
 class OrderBook:
-    """Bids and asks of one market."""
+    """Bids and asks of one market, each side capped at `max_levels`."""
 
-    def __init__(self) -> None:
-        self.bids = BookSide(descending=True)
-        self.asks = BookSide(descending=False)
+    def __init__(self, max_levels: int = BOOK_MAX_LEVELS) -> None:
+        self.bids = BookSide(descending=True, max_levels=max_levels)
+        self.asks = BookSide(descending=False, max_levels=max_levels)
 
     def clear(self) -> None:
         """Forget every level (before a snapshot, or on resync)."""

@@ -21,8 +21,6 @@ A report covers [start, end) and is a plain dict (JSON-ready):
 from __future__ import annotations
 
 import base64
-import csv
-import io
 import json
 import re
 import statistics
@@ -44,14 +42,6 @@ RECENT_REPORTS = 48
 MAX_PLAIN_FIELD = 60_000
 _ID = re.compile(r"^(hourly)-(\d{4}-\d{2}-\d{2}T\d{2})$|^(daily)-(\d{4}-\d{2}-\d{2})$")
 _ID_FORMATS = {"hourly": "%Y-%m-%dT%H", "daily": "%Y-%m-%d"}
-
-CSV_COLUMNS = (
-    "section", "symbol", "buy_exchange", "sell_exchange", "exchange", "opportunities",
-    "total_duration_s", "median_duration_s", "peak_net_pct", "mean_net_pct", "total_profit",
-    "uptime_pct", "connects", "reconnects", "quotes", "active_minutes_pct",
-    "mean_quote_interval_s", "messages", "mean_quote_age_s",
-)
-
 
 # periods and ids
 def to_ns(moment: datetime) -> int:
@@ -291,27 +281,6 @@ def summary(report: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": report["id"], "period": report["period"], "start": report["start"],
             "end": report["end"], "generated_at": report.get("generated_at"),
             **report.get("summary", {})}
-
-
-# rendering
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return round(value, 6)
-    return value
-
-
-def to_csv(report: Mapping[str, Any]) -> str:
-    """CSV with CSV_COLUMNS: a `pair` row per symbol and venue pair, then a `venue` row each."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for pair in report["pairs"]:
-        writer.writerow({"section": "pair", **{k: _cell(v) for k, v in pair.items()}})
-    for venue in report["venues"]:
-        writer.writerow({"section": "venue", **{k: _cell(v) for k, v in venue.items()}})
-    return out.getvalue()
 
 
 def to_json(report: Mapping[str, Any]) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from core.influx import InfluxDB, InfluxError, quote_ident
+from core.influx import InfluxDB, InfluxError, InfluxForbidden, quote_ident
 from core.state import RedisState
 
 ROLLUP = "quotes_1m"
@@ -82,11 +82,16 @@ def ensure_policies(influx: InfluxDB, raw_duration: str | None = None) -> None:
     """Create the database, the default `raw` policy and the forever `long` one; apply durations.
 
     Idempotent. A changed raw duration (INFLUXDB_RETENTION) is applied with ALTER, which plain
-    CREATE cannot do once the policy exists.
+    CREATE cannot do once the policy exists. A user without admin rights changes nothing.
     """
     db = quote_ident(influx.database)
     duration = raw_duration or influx.retention
-    influx.command(f"CREATE DATABASE {db}")
+    try:
+        influx.command(f"CREATE DATABASE {db}")
+    except InfluxForbidden:
+        # Not an admin (compose's reports worker): InfluxDB 1.x lets only admins create or alter
+        # policies; scripts/influxdb_init.py applies them as the admin at every `up`.
+        return
     for name, spec, default in ((RAW_RP, duration, " DEFAULT"), (LONG_RP, "INF", "")):
         try:
             influx.command(

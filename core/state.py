@@ -291,9 +291,15 @@ class RedisState:
         raise AssertionError("unreachable")
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "ct:") -> RedisState:
-        """Connect with a pooled client that returns str."""
-        return cls(redis.Redis.from_url(url, decode_responses=True), prefix)
+    def from_url(cls, url: str, prefix: str = "ct:", timeout_s: float | None = None) -> RedisState:
+        """Connect with a pooled client that returns str; connects and replies time out after
+        `timeout_s` (default REDIS_TIMEOUT_S): a Redis that hangs fails a call, never a thread."""
+        if timeout_s is None:
+            from core.config import get_settings
+
+            timeout_s = get_settings().redis_timeout_s
+        return cls(redis.Redis.from_url(url, decode_responses=True, socket_timeout=timeout_s,
+                                        socket_connect_timeout=timeout_s), prefix)
 
     # keys
     def quote_key(self, symbol: str) -> str:

@@ -30,7 +30,7 @@ def procfile(exchanges: list[str], demo: bool, groups: str = "",
         "--loglevel ${LOG_LEVEL:-INFO}",
         # Flower on 127.0.0.1:5555 behind FLOWER_BASIC_AUTH (generated and printed when unset).
         "flower: python scripts/flower.py",
-        # gthread, 256 threads (every open /ws holds one), one log format: web/gunicorn_conf.py.
+        # One gevent worker (idle /ws sockets cost little), one log format: web/gunicorn_conf.py.
         "web: gunicorn -c web/gunicorn_conf.py 'web:create_app()' "
         "--bind ${WEB_HOST:-127.0.0.1}:${WEB_PORT:-5000}",
     ]

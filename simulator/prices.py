@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # Start prices in USD for well-known assets; any other base starts near 100 (in whatever quote).
 START_PRICES: dict[str, float] = {
@@ -111,13 +111,26 @@ class Trade:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One top-of-book change of one (exchange, symbol), maybe followed by a trade."""
+    """One top-of-book change of one (exchange, symbol), maybe followed by a trade.
+
+    `skew_us` says how far `ts_us` (and the trade's) were moved off the true time on request
+    (`POST /control/<exchange>/skew`): venues that keep clocks of their own (a time nudged past
+    the previous one, a heartbeat schedule) keep them in true time.
+    """
 
     exchange: str
     symbol: str
     top: Top
     ts_us: int
     trade: Trade | None
+    skew_us: int = 0
+
+    def skewed(self, offset_us: int) -> Change:
+        """This change with its times (and its trade's) `offset_us` off."""
+        trade = self.trade
+        if trade is not None:
+            trade = replace(trade, ts_us=trade.ts_us + offset_us)
+        return replace(self, ts_us=self.ts_us + offset_us, trade=trade, skew_us=offset_us)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,9 @@ IDLE_TICK_S = 1.0  # Kraken-style heartbeats: once per second without other fram
 MAX_SILENCE_S = 3600.0
 MAX_DISLOCATION_S = 3600.0
 MAX_SHIFT = 0.5  # relative; beyond ±50 % a "dislocation" is a typo, not a market event
+MAX_SKEW_S = 10 * 365 * 86_400.0  # ±10 years keeps every skewed stamp a valid, positive time
+MAX_SKEW_COUNT = 1_000_000
+MIN_OVERSIZE_BYTES, MAX_OVERSIZE_BYTES = 64, 64 * 2**20
 # Misbehaviours a venue may simulate on request (see Venue.fault).
 FAULTS = frozenset({"garbage", "gap", "bad_checksum"})
 
@@ -61,6 +64,20 @@ async def _control_params(request: web.Request) -> dict[str, Any]:
             params.update(body)
     params.update(request.query)
     return params
+
+
+def _count(params: dict[str, Any], name: str, low: int, high: int) -> int:
+    """A whole number in [low, high] from a JSON integer or a query string."""
+    value = params.get(name)
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"{name} must be a whole number in [{low}, {high}]")
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+    if not low <= number <= high:
+        raise ValueError(f"{name} must be in [{low}, {high}], got {number}")
+    return number
 
 
 def _number(params: dict[str, Any], name: str) -> float:
@@ -133,7 +150,8 @@ class Simulator:
         lines.append(
             f"{'control':9} REST       POST {http}/control/<exchange>/"
             "{close | silence?seconds=S | reconnect | garbage | gap | bad_checksum"
-            " | dislocate?symbol=S&shift=X&seconds=T}"
+            " | dislocate?symbol=S&shift=X&seconds=T | skew?seconds=S&count=N"
+            " | oversize?bytes=B}"
         )
         return lines
 
@@ -265,6 +283,10 @@ class Simulator:
             return web.json_response({"exchange": name, "action": action, "notified": notified})
         if action == "dislocate":
             return await self._dislocate(request, venue)
+        if action == "skew":
+            return await self._skew(request, venue)
+        if action == "oversize":
+            return await self._oversize(request, venue)
         if action in FAULTS:
             clients = list(venue.clients)
             if not venue.fault(action):
@@ -311,6 +333,43 @@ class Simulator:
             "seconds": (end_us - start_us) / 1e6, "start_ns": start_us * 1000,
             "end_ns": end_us * 1000, "subscribed": symbol in venue.active_symbols(),
         })
+
+    async def _skew(self, request: web.Request, venue: Venue) -> web.StreamResponse:
+        """Stamp the venue's next `count` changes `seconds` off its clock (negative: behind)."""
+        try:
+            params = await _control_params(request)
+            seconds = _number(params, "seconds")
+            if abs(seconds) > MAX_SKEW_S:
+                raise ValueError(f"seconds must be within ±{MAX_SKEW_S:g}")
+            count = _count(params, "count", 1, MAX_SKEW_COUNT)
+            if not venue.timed_book_frames:
+                raise ValueError(f"{venue.name}'s book frames carry no time to skew")
+            if self.config.pregenerate:
+                raise ValueError("with --pregenerate every change is rendered (and stamped) "
+                                 "before the run: nothing left to skew")
+        except ValueError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        offset_us = round(seconds * 1e6)
+        venue.skew(offset_us, count)
+        log.info("control: %s's next %d changes stamped %+.6g s off", venue.name, count, seconds)
+        return web.json_response({"exchange": venue.name, "action": "skew",
+                                  "seconds": offset_us / 1e6, "count": count})
+
+    async def _oversize(self, request: web.Request, venue: Venue) -> web.StreamResponse:
+        """Send every client of the venue one unasked-for frame of exactly `bytes` bytes."""
+        try:
+            params = await _control_params(request)
+            size = _count(params, "bytes", MIN_OVERSIZE_BYTES, MAX_OVERSIZE_BYTES)
+        except ValueError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        frame = venue.oversize_frame(size)
+        clients = list(venue.clients)
+        for client in clients:
+            venue.send(client, frame)
+        sent = 0 if venue.silent else len(clients)
+        log.info("control: a %d-byte frame to %d %s client(s)", size, sent, venue.name)
+        return web.json_response({"exchange": venue.name, "action": "oversize", "bytes": size,
+                                  "clients": sent})
 
     async def _end_edge(self, venue: Venue, symbol: str, end_us: int) -> None:
         """Emit one change of `symbol` as soon as the wall clock reaches `end_us`."""

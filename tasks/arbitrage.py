@@ -8,12 +8,13 @@ import time
 from functools import cache
 from typing import Any
 
+import redis
 from celery.signals import worker_ready
 
 from core import engine
 from core.arbitrage import Rules
-from core.types import Depth, Quote
-from tasks import alerts, app
+from tasks import alerts, app, rows
+from tasks.delivery import DataTask
 from tasks.resources import fee_of, fees, settings, state
 from tasks.storage import store_opportunities
 from workers.task_sender import PUBLISHED_HEADER
@@ -58,19 +59,6 @@ def _finish(result: engine.PassResult, trace: dict[str, int] | None = None) -> N
         store_opportunities.delay(result.closed)
 
 
-def _rows(rows: list[Any], kind: type[Quote] | type[Depth]) -> list[Any]:
-    """Rebuild wire rows, skipping (and logging) malformed ones rather than failing the batch."""
-    if not isinstance(rows, list):  # not a batch at all: fail the task visibly
-        raise TypeError(f"ingest_quotes expects a list of rows, got {type(rows).__name__}")
-    out: list[Any] = []
-    for row in rows:
-        try:
-            out.append(kind.from_row(row))
-        except (TypeError, ValueError):
-            log.warning("ingest_quotes skipped a malformed %s row: %r", kind.__name__, row)
-    return out
-
-
 def trace_of(request: Any, started_ns: int) -> dict[str, int]:
     """The latency stamps a batch's live events carry: when the feed published it (its
     message header, absent from a message sent another way) and when this task started."""
@@ -80,13 +68,16 @@ def trace_of(request: Any, started_ns: int) -> dict[str, int]:
     return {"task_ns": started_ns}
 
 
-@app.task(name="tasks.arbitrage.ingest_quotes", acks_late=True, serializer="msgpack")
-def ingest_quotes(rows: list[Any], books: list[Any] | None = None) -> int:
+# A Redis error drops the batch (acknowledged, a failure) rather than redelivering it: the state
+# is newest-wins, so the venues' next quotes replace whatever it held.
+@app.task(name="tasks.arbitrage.ingest_quotes", base=DataTask, drop_on=(redis.RedisError,),
+          acks_late=True, serializer="msgpack")
+def ingest_quotes(batch: list[Any], books: list[Any] | None = None) -> int:
     """Apply a batch's newest quotes and books to Redis and recompute the symbols they touched."""
     started_ns = time.time_ns()
-    result = engine.ingest(
-        state(), _rows(rows, Quote), rules(), started_ns, _rows(books or [], Depth)
-    )
+    name = ingest_quotes.name
+    result = engine.ingest(state(), rows.quotes(batch, name), rules(), started_ns,
+                           rows.depths(books or [], name))
     _finish(result, trace_of(ingest_quotes.request, started_ns))
     return result.stored_quotes
 

@@ -28,8 +28,9 @@ from tasks.resources import state
 
 log = logging.getLogger(__name__)
 
-# Hash `{KEY_PREFIX}task_metrics`; fields `count|{task}`, `failures|{task}`, `seconds|{task}` and
-# `le={bound}|{task}` (cumulative bucket counts). web/metrics.py reads the same layout.
+# Hash `{KEY_PREFIX}task_metrics`; fields `count|{task}`, `failures|{task}`, `seconds|{task}`,
+# `le={bound}|{task}` (cumulative bucket counts), `bad_rows|{task}` (rows dropped at receipt) and
+# `dead_lettered|{task}` (messages moved to the dead queue). web/metrics.py reads the same layout.
 TASK_METRICS_KEY = "task_metrics"
 # Quote batches take milliseconds; reports and rollups take seconds.
 BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -57,6 +58,14 @@ def record_run(task_name: str, seconds: float) -> None:
         for bound in BUCKETS_S:
             if seconds <= bound:
                 _pending[bucket_field(bound, task_name)] += 1
+        _schedule_locked()
+
+
+def record_count(kind: str, task_name: str, n: int = 1) -> None:
+    """Add `n` to `task_name`'s counter `kind` (`bad_rows`, `dead_lettered`), written within
+    the interval."""
+    with _pending_lock:
+        _pending[f"{kind}|{task_name}"] += n
         _schedule_locked()
 
 

@@ -1,22 +1,23 @@
-"""Storage tasks: quote batches and closed opportunities into InfluxDB."""
+"""Storage tasks: quote batches and closed opportunities into InfluxDB.
+
+Each task validates its rows on receipt (tasks/rows.py: bad ones counted and dropped), writes
+the rest, holds its message while InfluxDB is down (tasks/hold.py) and is dead-lettered after
+MAX_DELIVERIES failed runs (tasks/delivery.py). Redoing a batch is harmless: a point is its
+series and time, so InfluxDB keeps one of each however often it is written.
+"""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from celery import Task
 
-from core.influx import InfluxUnavailable
 from core.lineproto import make_line, quote_line
-from core.types import Quote
-from tasks import app
-from tasks.resources import influx
+from tasks import app, rows
+from tasks.delivery import DataTask
+from tasks.hold import write_held
 
-log = logging.getLogger(__name__)
-
-# Backoff while InfluxDB is down: 1 s, 2 s, 4 s ... capped, and never giving up, so an outage
-# delays the data but does not lose it.
+# Celery retries with backoff, for the report tasks (tasks/reports.py): 1 s doubling to 30 s.
 RETRY_BASE_S = 1.0
 RETRY_CAP_S = 30.0
 
@@ -26,37 +27,11 @@ def retry_delay(retries: int) -> float:
     return min(RETRY_CAP_S, RETRY_BASE_S * 2**retries)
 
 
-def rows_to_lines(rows: list[Any]) -> tuple[list[str], int]:
-    """Line-protocol lines for well-formed quote rows, and how many rows were malformed."""
-    lines: list[str] = []
-    bad = 0
-    for row in rows:
-        try:
-            lines.append(quote_line(Quote.from_row(row)))
-        except (TypeError, ValueError):
-            bad += 1
-    return lines, bad
-
-
-@app.task(bind=True, name="tasks.storage.store_quotes", max_retries=None, acks_late=True,
+@app.task(bind=True, base=DataTask, name="tasks.storage.store_quotes", acks_late=True,
           serializer="msgpack")
-def store_quotes(self: Task, rows: list[Any]) -> int:
+def store_quotes(self: Task, batch: list[Any]) -> int:
     """Write a batch of quotes (rows of Quote fields) to the `quotes` measurement."""
-    lines, bad = rows_to_lines(rows)
-    if bad:
-        log.warning("store_quotes skipped %d malformed rows of %d", bad, len(rows))
-    return write_or_retry(self, lines)
-
-
-def write_or_retry(task: Task, lines: list[str]) -> int:
-    """Write lines to InfluxDB; while it is unavailable, retry the task later (never give up)."""
-    try:
-        return influx().write_lines(lines)
-    except InfluxUnavailable as exc:
-        delay = retry_delay(task.request.retries)
-        log.warning("InfluxDB unavailable (%s); retrying %s (%d points) in %.0f s",
-                    exc, task.name, len(lines), delay)
-        raise task.retry(exc=exc, countdown=delay) from exc
+    return write_held(self, [quote_line(q) for q in rows.quotes(batch, self.name)])
 
 
 def opportunity_line(record: dict[str, Any]) -> str:
@@ -65,9 +40,9 @@ def opportunity_line(record: dict[str, Any]) -> str:
     return make_line(
         "opportunities",
         {
-            "symbol": record["symbol"],
-            "buy_exchange": record["buy_exchange"],
-            "sell_exchange": record["sell_exchange"],
+            "symbol": str(record["symbol"]),
+            "buy_exchange": str(record["buy_exchange"]),
+            "sell_exchange": str(record["sell_exchange"]),
         },
         {
             "peak_net_pct": float(record["peak_net_pct"]),
@@ -80,10 +55,10 @@ def opportunity_line(record: dict[str, Any]) -> str:
     )
 
 
-@app.task(bind=True, name="tasks.storage.store_opportunities", max_retries=None, acks_late=True)
+@app.task(bind=True, base=DataTask, name="tasks.storage.store_opportunities", acks_late=True)
 def store_opportunities(self: Task, records: list[dict[str, Any]]) -> int:
     """Write closed opportunities to the `opportunities` measurement."""
-    return write_or_retry(self, [opportunity_line(r) for r in records])
+    return write_held(self, rows.built(records, opportunity_line, self.name))
 
 
 def feed_event_line(event: dict[str, Any]) -> str:
@@ -96,10 +71,10 @@ def feed_event_line(event: dict[str, Any]) -> str:
     )
 
 
-@app.task(bind=True, name="tasks.storage.store_feed_events", max_retries=None, acks_late=True)
+@app.task(bind=True, base=DataTask, name="tasks.storage.store_feed_events", acks_late=True)
 def store_feed_events(self: Task, events: list[dict[str, Any]]) -> int:
     """Write feed events to the `feed_events` measurement."""
-    return write_or_retry(self, [feed_event_line(e) for e in events])
+    return write_held(self, rows.built(events, feed_event_line, self.name))
 
 
 def feed_stats_line(record: dict[str, Any]) -> str:
@@ -115,7 +90,7 @@ def feed_stats_line(record: dict[str, Any]) -> str:
     )
 
 
-@app.task(bind=True, name="tasks.storage.store_feed_stats", max_retries=None, acks_late=True)
+@app.task(bind=True, base=DataTask, name="tasks.storage.store_feed_stats", acks_late=True)
 def store_feed_stats(self: Task, records: list[dict[str, Any]]) -> int:
     """Write per-minute feed stats to the `feed_stats` measurement (reports read them)."""
-    return write_or_retry(self, [feed_stats_line(r) for r in records])
+    return write_held(self, rows.built(records, feed_stats_line, self.name))

@@ -105,13 +105,13 @@ class Proc:
 
 
 def celery_worker(queues: list[str], name: str, env: dict[str, str] | None = None,
-                  concurrency: int = 2) -> Proc:
+                  concurrency: int = 2, pool: str = "prefork") -> Proc:
     """A real Celery worker on `queues`, waited for until it says it is ready."""
     proc = Proc(
         f"celery-{name}",
         [str(VENV_BIN / "celery"), "-A", "tasks", "worker", "-Q", ",".join(queues),
-         "-n", f"{name}@%h", "--concurrency", str(concurrency), "--loglevel", "INFO",
-         "--without-gossip", "--without-mingle"],
+         "-n", f"{name}@%h", "--pool", pool, "--concurrency", str(concurrency),
+         "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
         env,
     )
     proc.wait_for_line(r"ready\.", timeout_s=60)

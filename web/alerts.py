@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 
-from core.alerts import MAX_DELIVERIES, AlertStore
+from core.alerts import AlertStore
 from core.config import Settings
 from web.api import json_error_handlers
 from web.extensions import services
-from web.params import parse_int
+from web.params import ALERT_LIMIT, int_arg
 
 bp = Blueprint("alerts", __name__, url_prefix="/api")
 json_error_handlers(bp)  # same JSON errors as the rest of /api
@@ -19,7 +19,7 @@ json_error_handlers(bp)  # same JSON errors as the rest of /api
 @bp.get("/alerts")
 def alerts() -> Any:
     """`{"deliveries": [...], "settings": {...}}`: delivery attempts, newest first."""
-    limit = parse_int(request.args.get("limit"), "limit", 100, 1, MAX_DELIVERIES)
+    limit = int_arg("limit", ALERT_LIMIT)
     state = services.state
     settings: Settings = current_app.config["SETTINGS"]
     return jsonify({

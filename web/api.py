@@ -18,13 +18,18 @@ from core.types import Quote
 from web import fees, openapi
 from web.extensions import services
 from web.params import (
+    CLOSED_LIMIT,
+    OPEN_LIMIT,
+    OPEN_MIN_NET_PCT,
     BadRequest,
-    parse_asset,
-    parse_choice,
-    parse_exchange,
-    parse_int,
-    parse_number,
-    time_range,
+    asset_arg,
+    choice_arg,
+    exchange_arg,
+    int_arg,
+    number_arg,
+    required_symbol_arg,
+    symbol_arg,
+    time_range_args,
 )
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -33,7 +38,6 @@ __all__ = ["BadRequest", "bp", "register_json_errors"]
 
 # A feed that has not written its status for this long is reported `stale`, whatever it said.
 FEED_STALE_AFTER_NS = 10_000_000_000
-MAX_SYMBOL_LEN = 64
 
 
 class NotFound(Exception):
@@ -71,31 +75,16 @@ def _rates() -> MessageRates:
 
 
 def _required_symbol() -> str:
-    symbol = _symbol_param()
-    if symbol is None:
-        raise BadRequest("symbol is required, like symbol=BTC-USD")
-    return symbol
+    return required_symbol_arg(services.state.symbols)
 
 
 def _symbol_param() -> str | None:
-    raw = request.args.get("symbol")
-    if raw is None or raw.strip() == "":
-        return None
-    raw = raw.strip()
-    if len(raw) > MAX_SYMBOL_LEN:
-        raise BadRequest(f"symbol may be at most {MAX_SYMBOL_LEN} characters")
-    try:
-        split_symbol(raw.upper())
-        return raw.upper()
-    except ValueError as exc:
-        # A venue may list a market whose name is not BASE-QUOTE; it is still a real symbol.
-        if raw in services.state.symbols():
-            return raw
-        raise BadRequest(f"symbol must look like BTC-USD, got {raw!r}") from exc
+    """The query's optional `symbol`; a name that is not BASE-QUOTE must be a stored one."""
+    return symbol_arg(services.state.symbols)
 
 
 def _time_range() -> tuple[int, int]:
-    return time_range(request.args.get("start"), request.args.get("end"), time.time_ns())
+    return time_range_args(time.time_ns())
 
 
 def _require_known(symbol: str, measurements: tuple[str, ...] = ()) -> None:
@@ -183,10 +172,10 @@ def quotes() -> Any:
 def opportunities() -> Any:
     """Open opportunities, best net % first, filtered by symbol, venue and quote currency."""
     symbol = _symbol_param()
-    exchange = parse_exchange(request.args.get("exchange"))
-    quote = parse_asset(request.args.get("quote"), "quote")
-    limit = parse_int(request.args.get("limit"), "limit", 100, 1, 1000)
-    min_net = parse_number(request.args.get("min_net_pct"), "min_net_pct", -100.0, -100.0, 1000.0)
+    exchange = exchange_arg()
+    quote = asset_arg("quote")
+    limit = int_arg("limit", OPEN_LIMIT)
+    min_net = number_arg("min_net_pct", OPEN_MIN_NET_PCT)
     if symbol is not None:
         _require_known(symbol)
     rows = [
@@ -204,9 +193,7 @@ def opportunities_history() -> Any:
     """Closed opportunities from InfluxDB in [start, end), newest first."""
     symbol = _symbol_param()
     start_ns, end_ns = _time_range()
-    limit = parse_int(
-        request.args.get("limit"), "limit", history.MAX_OPPORTUNITIES, 1, history.MAX_OPPORTUNITIES
-    )
+    limit = int_arg("limit", CLOSED_LIMIT)
     if symbol is not None:
         _require_known(symbol, (history.OPPORTUNITIES, history.QUOTES))
     rows = history.opportunity_history(services.influx, symbol, start_ns, end_ns, limit)
@@ -217,10 +204,8 @@ def opportunities_history() -> Any:
 def price_history() -> Any:
     """Bid/ask per exchange from InfluxDB: raw points or 1m/1h means, newest 5,000 per venue."""
     symbol = _required_symbol()
-    exchange = parse_exchange(request.args.get("exchange"))
-    resolution = parse_choice(
-        request.args.get("resolution"), "resolution", history.RESOLUTIONS, "raw"
-    )
+    exchange = exchange_arg()
+    resolution = choice_arg("resolution", history.RESOLUTIONS, "raw")
     start_ns, end_ns = _time_range()
     _require_known(symbol, (history.QUOTES,))
     series = history.quote_history(services.influx, symbol, start_ns, end_ns, resolution, exchange)
@@ -291,6 +276,8 @@ def exchanges() -> Any:
             "lag_ms": _float_or_none(status.get("lag_ms")),
             "behind": status.get("behind") == "1",
             "resyncs": int(status.get("resyncs", 0) or 0),
+            # Quotes whose venue time was past MAX_CLOCK_SKEW_S from receipt (stamped on receipt).
+            "clock_skew": int(status.get("clock_skew", 0) or 0),
             # The feed worker's local buffer (batches held while RabbitMQ is unreachable).
             "buffer": {key: int(status.get(f"buffer_{key}", 0) or 0)
                        for key in ("batches", "quotes", "capacity", "dropped", "dropped_quotes")},

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from core import history, triangles
 from web import api
 from web.api import _require_known, _symbol_param, _time_range
 from web.extensions import services
-from web.params import parse_exchange, parse_int, parse_number
+from web.params import TRIANGLE_LIMIT, TRIANGLE_MIN_NET_PCT, exchange_arg, int_arg, number_arg
 
 bp = Blueprint("arbitrage_views", __name__, url_prefix="/api")
-
-MAX_TRIANGLES = 1000
 
 # Same answers as the main API blueprint: its handlers only see its own routes.
 api.json_error_handlers(bp)
@@ -23,9 +21,9 @@ api.json_error_handlers(bp)
 @bp.get("/triangles")
 def triangle_list() -> Any:
     """The profitable cycles within one venue found by the last scan, best net % first."""
-    exchange = parse_exchange(request.args.get("exchange"))
-    min_net = parse_number(request.args.get("min_net_pct"), "min_net_pct", 0.0, 0.0, 1000.0)
-    limit = parse_int(request.args.get("limit"), "limit", 100, 1, MAX_TRIANGLES)
+    exchange = exchange_arg()
+    min_net = number_arg("min_net_pct", TRIANGLE_MIN_NET_PCT)
+    limit = int_arg("limit", TRIANGLE_LIMIT)
     state = services.state
     snap = triangles.decode_snapshot(state.redis.get(state.prefix + triangles.REDIS_KEY))
     rows = [

@@ -1,24 +1,39 @@
 """Gunicorn settings: `gunicorn -c web/gunicorn_conf.py 'web:create_app()'`.
 
-Logs go through one root handler in `core.logs.LOG_FORMAT` with the secret filter, like every
-other CryptoTracker process. Command-line flags (`--bind`, `--threads`) override these values.
+One gevent worker: an open `/ws` is a few greenlets parked on its socket, not an OS thread, so
+thousands of idle pages cost little and never starve HTTP. One process, because the live hub
+(one Redis subscription) and the `/ws` caps are per process. Logs go through one root handler in
+`core.logs.LOG_FORMAT` with the secret filter, like every other CryptoTracker process.
+Command-line flags (`--bind`, `--worker-connections`) override these values.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import resource
 import sys
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 # Gunicorn loads this file by path; the project root must be importable for `core.logs`.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from core.config import get_settings  # noqa: E402
 from core.logs import LOG_FORMAT, level_from_env  # noqa: E402
 
+# Connections beyond WS_MAX_CLIENTS: HTTP requests, keep-alive sockets, and handshakes that are
+# being refused (1013) or answered 403, so a full /ws never takes the last slot from the API.
+HTTP_HEADROOM = 1000
+# File descriptors the worker needs besides its connections (Redis, RabbitMQ, InfluxDB, logs).
+SPARE_FDS = 200
+
 bind = f"{os.environ.get('WEB_HOST') or '127.0.0.1'}:{os.environ.get('WEB_PORT') or '5000'}"
-worker_class = "gthread"
+worker_class = "gevent"
 workers = 1
-# Every open /ws holds a gthread thread: 256 serves ~200 live tabs plus API calls.
-threads = 256
+# gevent's pool size: every connection (an open /ws or an HTTP request) takes one slot.
+worker_connections = get_settings().ws_max_clients + HTTP_HEADROOM
 graceful_timeout = 5
 loglevel = (os.environ.get("LOG_LEVEL") or "info").lower()
 # The request line, status, size, duration; the outer format (time, level, logger) is LOG_FORMAT.
@@ -44,3 +59,38 @@ logconfig_dict = {
         "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
     },
 }
+
+
+def _raise_open_files(needed: int) -> None:
+    """Lift the soft open-file limit to the hard one (workers inherit it): the default 1024
+    would refuse sockets long before `worker_connections`."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = needed if hard == resource.RLIM_INFINITY else max(soft, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError) as exc:
+            logging.getLogger(__name__).warning("cannot raise the open-file limit: %s", exc)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        logging.getLogger(__name__).warning(
+            "open-file limit %d is below the %d that worker_connections needs; raise it (ulimit "
+            "-n) or lower WS_MAX_CLIENTS", soft, needed)
+
+
+_raise_open_files(worker_connections + SPARE_FDS)
+
+
+def post_worker_init(worker: Any) -> None:
+    """Watch for the worker's shutdown and close every /ws with 1001 when it begins, so pages
+    reconnect at once instead of the worker waiting `graceful_timeout` for them."""
+    from web.live import close_all
+
+    def watch() -> None:
+        while worker.alive:
+            time.sleep(0.2)
+        closed = close_all()
+        if closed:
+            worker.log.info("closed %d websockets (1001 going away) for shutdown", closed)
+
+    threading.Thread(target=watch, name="ws-shutdown", daemon=True).start()

@@ -15,6 +15,11 @@ coalesce or trace message (`web.events.parse_client_message`, which also refuses
 with 1009 before it is buffered whole; more than `RATE_BURST` messages at once, or a sustained
 `RATE_PER_S` per second, closes it with 1008. Clients never publish: nothing they send reaches
 Redis or another client.
+
+Admission (`web.ws_limits`): a handshake whose `Origin` names a foreign site gets a JSON 403
+before the upgrade; a socket over `WS_MAX_CLIENTS` or `WS_MAX_PER_ADDRESS` is accepted and closed
+with 1013 and a reason. When the web worker shuts down, every socket is closed with 1001 (going
+away) so pages reconnect to the next worker at once and the worker need not wait them out.
 """
 
 from __future__ import annotations
@@ -26,13 +31,15 @@ import threading
 import time
 
 import redis
-from flask import Flask, current_app
+from flask import Flask, Response, current_app, jsonify, request
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 from wsproto.frame_protocol import CloseReason
 
+from core.config import get_settings
 from web.events import ClientMessageError, event_frame, parse_client_message
 from web.hub import LINGER_S, Client, Hub, LockedSocket
+from web.ws_limits import TRY_AGAIN_LATER, WsLimits
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +49,41 @@ MAX_MESSAGE_BYTES = 64 * 1024
 # Inbound token bucket per connection: a page sends a handful of messages per minute.
 RATE_PER_S = 20.0
 RATE_BURST = 50
+GOING_AWAY = 1001  # the close code for "server shutting down"
+LIMITS_KEY = "cryptotracker_ws_limits"  # app.extensions key of the app's WsLimits
 
 sock = Sock()
 
 _hub_lock = threading.Lock()
 _ids = itertools.count(1)
+# Every admitted socket of this process, for `close_all` at shutdown.
+_open: dict[Client, object] = {}
+_open_lock = threading.Lock()
 
 
 def init_app(app: Flask) -> None:
-    """Register `/ws` on `app` with the inbound message size limit."""
+    """Register `/ws` on `app` with the inbound message size limit and the admission limits."""
     app.config.setdefault("SOCK_SERVER_OPTIONS", {"max_message_size": MAX_MESSAGE_BYTES})
+    app.extensions[LIMITS_KEY] = WsLimits.from_settings(app.config["SETTINGS"])
     sock.init_app(app)
+
+
+def get_limits(app: Flask) -> WsLimits:
+    """The admission limits of `app` (its open-socket count and refusals, for /metrics too)."""
+    return app.extensions[LIMITS_KEY]
+
+
+def close_all(code: int = GOING_AWAY, message: str = "server restarting") -> int:
+    """Close every open socket of this process with `code`; returns how many there were."""
+    with _open_lock:
+        conns = list(_open.items())
+    for client, ws in conns:
+        try:
+            ws.close(reason=code, message=message)  # type: ignore[attr-defined]
+        except (ConnectionClosed, OSError):  # it was closing already
+            pass
+        client.close()
+    return len(conns)
 
 
 class RateLimit:
@@ -80,7 +111,12 @@ def get_hub(app: Flask) -> Hub:
             url = app.config["REDIS_URL"]
             channel = f"{app.config['KEY_PREFIX']}live"
             # bytes, not str: published JSON is forwarded to clients without re-encoding
-            hub = Hub(lambda: redis.Redis.from_url(url, health_check_interval=10), channel)
+            timeout_s = get_settings().redis_timeout_s
+            # A hung Redis fails the listener's read (it reconnects with backoff) instead of
+            # blocking it forever; its own wait for a message stays get_message's timeout.
+            hub = Hub(lambda: redis.Redis.from_url(
+                url, health_check_interval=10, socket_timeout=timeout_s,
+                socket_connect_timeout=timeout_s), channel)
             app.extensions["cryptotracker_live"] = hub
             # The app is loaded: keep its heap out of full collections, which would otherwise
             # pause the hub's listener and every sender while they walk it.
@@ -116,10 +152,28 @@ def _read_client(ws: object, client: Client, hub: Hub) -> None:
 @sock.route("/ws")
 def live(ws: object) -> None:
     """One live client: every event (coalesced) until it narrows or opts out of coalescing."""
-    hub = get_hub(current_app._get_current_object())  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    limits = get_limits(app)
+    address = limits.address(request.remote_addr or "", request.headers.get("X-Forwarded-For"))
     locked = LockedSocket(ws.sock)  # type: ignore[attr-defined]
     ws.sock = locked  # type: ignore[attr-defined]  # the library's pongs/closes take our lock
+    refusal = limits.acquire(address)
+    if refusal is not None:
+        log.warning("closing websocket from %s with 1013: %s", address, refusal)
+        ws.close(reason=TRY_AGAIN_LATER, message=refusal)  # type: ignore[attr-defined]
+        ws.thread.join(LINGER_S + 1.0)  # type: ignore[attr-defined]  # the lingering close
+        return
+    try:
+        _serve(ws, locked, get_hub(app))
+    finally:
+        limits.release(address)
+
+
+def _serve(ws: object, locked: LockedSocket, hub: Hub) -> None:
+    """Run an admitted client's sender here and its reader on a thread, until it ends."""
     client = Client(locked.sendall, locked.abort, name=f"ws-{next(_ids)}")
+    with _open_lock:
+        _open[client] = ws
     hub.add(client)
     reader = threading.Thread(target=_read_client, args=(ws, client, hub),
                               name=f"{client.name}-reader", daemon=True)
@@ -128,8 +182,25 @@ def live(ws: object) -> None:
         client.run_sender()
     finally:
         hub.remove(client)
+        with _open_lock:
+            _open.pop(client, None)
         if client.dropped:
             locked.abort()
         # Let the library's reader finish its lingering close (LockedSocket.close) before the
         # server closes the socket under it.
         ws.thread.join(LINGER_S + 1.0)  # type: ignore[attr-defined]
+
+
+assert sock.bp is not None  # created by @sock.route above
+
+
+@sock.bp.before_request
+def _check_origin() -> tuple[Response, int] | None:
+    """Refuse a handshake from a foreign page before the upgrade (HTTP 403, JSON)."""
+    origin = request.headers.get("Origin")
+    if get_limits(current_app).check_origin(origin, request.host):
+        return None
+    log.warning("refusing websocket from %s: Origin %.100r is not %s",
+                request.remote_addr, origin, request.host)
+    return jsonify({"error": f"origin not allowed: {origin[:100]!r}; /ws serves pages of "
+                             "this host and WS_ALLOWED_ORIGINS only"}), 403

@@ -28,12 +28,15 @@ from prometheus_client.utils import floatToGoString
 
 from core.state import RedisState
 from web.extensions import services
+from web.live import get_limits
+from web.ws_limits import WsLimits
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("metrics", __name__)
 
-QUEUE_NAMES = ("storage", "arbitrage", "reports", "alerts")
+# `dead`: messages the data tasks gave up on (celeryconfig.DEAD_QUEUE), kept for inspection.
+QUEUE_NAMES = ("storage", "arbitrage", "reports", "alerts", "dead")
 # Same hash as tasks/metrics.py writes (web does not import the Celery app, so it is repeated).
 TASK_METRICS_KEY = "task_metrics"
 BROKER_TIMEOUT_S = 2.0
@@ -132,13 +135,18 @@ class ScrapeCollector:
             "cryptotracker_feed_resyncs",
             "Resyncs forced by frames the venue dropped (sequence gaps, checksum mismatches, "
             "slow-consumer disconnects)", labels=label)
+        clock_skew = CounterMetricFamily(
+            "cryptotracker_feed_clock_skew",
+            "Quotes whose venue time was more than MAX_CLOCK_SKEW_S from receipt (stored at "
+            "receipt time instead)", labels=label)
         for exchange, status in sorted(feeds.items()):
             if not status:  # this venue's feed worker never reported
                 continue
             for family, field in ((messages, "messages"), (quotes, "quotes"),
                                   (reconnects, "reconnects"), (parse_errors, "parse_errors"),
                                   (connections, "connections"), (buffered, "buffer_batches"),
-                                  (dropped, "buffer_dropped_quotes"), (resyncs, "resyncs")):
+                                  (dropped, "buffer_dropped_quotes"), (resyncs, "resyncs"),
+                                  (clock_skew, "clock_skew")):
                 value = _num(status.get(field))
                 if value is not None:
                     family.add_metric([exchange], value)
@@ -151,7 +159,7 @@ class ScrapeCollector:
             if last_ns:
                 age.add_metric([exchange], max(0.0, (self.now_ns - last_ns) / 1e9))
         return [messages, quotes, reconnects, parse_errors, connections, connected, age, buffered,
-                dropped, lag, behind, resyncs]
+                dropped, lag, behind, resyncs, clock_skew]
 
     def _ingest_lag(self, quotes: Sequence[Any]) -> Metric:
         newest: dict[str, int] = {}
@@ -171,6 +179,8 @@ class ScrapeCollector:
         counts: dict[str, float] = {}
         sums: dict[str, float] = {}
         failures: dict[str, float] = {}
+        # Counters tasks/metrics.py keeps by task besides runs: field kind → its family.
+        counters: dict[str, dict[str, float]] = {"bad_rows": {}, "dead_lettered": {}}
         buckets: dict[str, dict[float, float]] = defaultdict(dict)
         for field, raw in task_hash.items():
             kind, _, task = field.partition("|")
@@ -183,6 +193,8 @@ class ScrapeCollector:
                 sums[task] = value
             elif kind == "failures":
                 failures[task] = value
+            elif kind in counters:
+                counters[kind][task] = value
             elif kind.startswith("le="):
                 bound = _num(kind[3:])
                 if bound is not None:
@@ -199,7 +211,18 @@ class ScrapeCollector:
             labels=["task"])
         for task in sorted(set(failures) | set(counts)):
             failed.add_metric([task], failures.get(task, 0.0))
-        return [duration, failed]
+        bad = CounterMetricFamily(
+            "cryptotracker_task_bad_rows",
+            "Rows a data task dropped on receipt as malformed, the rest of their batch kept",
+            labels=["task"])
+        dead = CounterMetricFamily(
+            "cryptotracker_task_dead_lettered",
+            "Messages a data task moved to the dead queue after MAX_DELIVERIES runs (or as "
+            "not a batch at all)", labels=["task"])
+        for family, kind in ((bad, "bad_rows"), (dead, "dead_lettered")):
+            for task, value in sorted(counters[kind].items()):
+                family.add_metric([task], value)
+        return [duration, failed, bad, dead]
 
     # RabbitMQ: passive declares, which read a queue's depth without creating or changing it
     def _queue_families(self) -> list[Metric]:
@@ -227,6 +250,25 @@ class ScrapeCollector:
         return [depth, consumers]
 
 
+class WsCollector:
+    """This web process's own `/ws` sockets (not the deployment's: each process counts its own)."""
+
+    def __init__(self, limits: WsLimits) -> None:
+        self.limits = limits
+
+    def collect(self) -> Iterator[Metric]:
+        open_now, refused = self.limits.counts()
+        yield GaugeMetricFamily("cryptotracker_ws_clients",
+                                "Websocket /ws clients open in this web process", value=open_now)
+        family = CounterMetricFamily(
+            "cryptotracker_ws_refused",
+            "/ws handshakes this web process refused, by reason (origin: HTTP 403; max_clients, "
+            "max_per_address: closed with 1013)", labels=["reason"])
+        for reason, count in refused.items():
+            family.add_metric([reason], count)
+        yield family
+
+
 @bp.get("/metrics")
 def metrics() -> Response:
     """Prometheus exposition of this deployment's metrics (read-only, no auth)."""
@@ -238,5 +280,6 @@ def metrics() -> Response:
     )
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)  # type: ignore[arg-type]  (duck-typed collector)
+    registry.register(WsCollector(get_limits(current_app)))  # type: ignore[arg-type]
     # The classic 0.0.4 text format: what generate_latest writes, read by every Prometheus.
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -5,7 +5,17 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from core.history import MAX_OPPORTUNITIES, MAX_POINTS_PER_SERIES, RESOLUTIONS
+from core.history import MAX_POINTS_PER_SERIES, RESOLUTIONS
+from web.params import (
+    ALERT_LIMIT,
+    CLOSED_LIMIT,
+    OPEN_LIMIT,
+    OPEN_MIN_NET_PCT,
+    TRIANGLE_LIMIT,
+    TRIANGLE_MIN_NET_PCT,
+    IntRange,
+    NumberRange,
+)
 
 _NUM = {"type": "number"}
 _NULL_NUM = {"type": "number", "nullable": True}
@@ -13,8 +23,14 @@ _INT = {"type": "integer"}
 _STR = {"type": "string"}
 _TIME_DESC = (
     "Unix seconds (a decimal fraction is allowed) or ISO 8601 such as 2026-11-24T03:00:00Z; "
-    "without a zone, UTC."
+    "without a zone, UTC. Between 2000-01-01 and 2100-01-01."
 )
+
+
+def _bounded(bounds: IntRange | NumberRange) -> dict[str, Any]:
+    """The schema of a parameter with the range and default its parser uses (web.params)."""
+    kind = "integer" if isinstance(bounds, IntRange) else "number"
+    return {"type": kind, "minimum": bounds.lo, "maximum": bounds.hi, "default": bounds.default}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -176,6 +192,9 @@ _SCHEMAS: dict[str, Any] = {
         "resyncs": {"type": "integer", "description": "Reconnects forced by frames the venue "
                                                       "dropped: sequence gaps, checksum "
                                                       "mismatches, slow-consumer disconnects."},
+        "clock_skew": {"type": "integer", "description": "Quotes whose venue time was more "
+                                                         "than MAX_CLOCK_SKEW_S from receipt: "
+                                                         "stored at receipt time instead."},
         "buffer": _obj({
             "batches": {"type": "integer", "description": "Batches the feed worker holds for "
                                                           "RabbitMQ now (0 when it is up)."},
@@ -240,7 +259,8 @@ _BAD = _response("A query parameter is missing or malformed.", "Error")
 _UNKNOWN = _response("The symbol is not known to the tracker.", "Error")
 _DOWN = _response("A backing service (Redis or InfluxDB) is unavailable.", "Error")
 _REPORT_ID = {"name": "rid", "in": "path", "required": True,
-              "description": "`hourly-2026-11-24T03` or `daily-2026-11-24`.",
+              "description": "`hourly-2026-11-24T03` or `daily-2026-11-24`: a real hour or day "
+                             "from 1677-09-22 to 2262-04-11 (what InfluxDB can store).",
               "schema": {"type": "string"}}
 
 _PATHS: dict[str, Any] = {
@@ -262,9 +282,8 @@ _PATHS: dict[str, Any] = {
              "schema": {"type": "string", "pattern": "^[A-Za-z0-9]{1,16}$"}},
             {"name": "min_net_pct", "in": "query", "required": False,
              "description": "Only those with net_pct at least this (percent).",
-             "schema": {"type": "number", "minimum": -100, "maximum": 1000, "default": -100}},
-            {"name": "limit", "in": "query", "required": False,
-             "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+             "schema": _bounded(OPEN_MIN_NET_PCT)},
+            {"name": "limit", "in": "query", "required": False, "schema": _bounded(OPEN_LIMIT)},
         ],
         "responses": {
             "200": _response("Open opportunities.", _wrapped("opportunities", "Opportunity")),
@@ -276,9 +295,7 @@ _PATHS: dict[str, Any] = {
         "summary": "Closed opportunities from InfluxDB, newest first.",
         "parameters": [
             _param("symbol"), _param("start"), _param("end"),
-            {"name": "limit", "in": "query", "required": False,
-             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_OPPORTUNITIES,
-                        "default": MAX_OPPORTUNITIES}},
+            {"name": "limit", "in": "query", "required": False, "schema": _bounded(CLOSED_LIMIT)},
         ],
         "responses": {
             "200": _response("Closed opportunities.",
@@ -313,9 +330,9 @@ _PATHS: dict[str, Any] = {
             {**_PARAMS["exchange"], "description": "Only cycles on this venue."},
             {"name": "min_net_pct", "in": "query", "required": False,
              "description": "Only those with net_pct at least this (percent).",
-             "schema": {"type": "number", "minimum": 0, "maximum": 1000, "default": 0}},
+             "schema": _bounded(TRIANGLE_MIN_NET_PCT)},
             {"name": "limit", "in": "query", "required": False,
-             "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+             "schema": _bounded(TRIANGLE_LIMIT)},
         ],
         "responses": {
             "200": _response("Cycles.", _obj({
@@ -398,8 +415,7 @@ _PATHS: dict[str, Any] = {
         "description": "One entry per POST to ALERT_WEBHOOK_URL (the URL itself is never shown); "
                        "the newest 1000 attempts are kept.",
         "parameters": [
-            {"name": "limit", "in": "query", "required": False,
-             "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+            {"name": "limit", "in": "query", "required": False, "schema": _bounded(ALERT_LIMIT)},
         ],
         "responses": {
             "200": _response("Deliveries.", _obj({
@@ -435,7 +451,9 @@ _DOCUMENT: dict[str, Any] = {
         "version": "1.0.0",
         "description": "Real-time crypto quotes across venues, arbitrage opportunities and "
                        "their history. Errors are JSON {\"error\": ...}: 400 bad parameter, "
-                       "404 unknown symbol, 503 backing service down.",
+                       "404 unknown symbol, 503 backing service down. A query key may appear "
+                       "once; a blank value means the parameter is not given; numbers are "
+                       "ASCII decimals (no nan, inf, hex or `_`).",
     },
     "paths": _PATHS,
     "components": {"schemas": _SCHEMAS, "parameters": _PARAMS},

@@ -8,8 +8,10 @@ import redis
 from flask import Blueprint, Response, current_app, jsonify, render_template
 
 from core import reports as rep
-from core.influx import InfluxUnavailable
+from core.influx import InfluxError
+from core.report_csv import to_csv
 from web.extensions import services
+from web.params import parse_report_id
 
 bp = Blueprint("reports", __name__)
 
@@ -43,10 +45,10 @@ def list_reports() -> Any:
 
 def _report_or_error(rid: str) -> tuple[dict[str, Any] | None, Any]:
     try:
-        report = rep.load_report(services.influx, services.state, rid)
-    except ValueError as exc:
+        report = rep.load_report(services.influx, services.state, parse_report_id(rid))
+    except ValueError as exc:  # BadRequest: a malformed id
         return None, (jsonify({"error": str(exc)}), 400)
-    except (redis.RedisError, InfluxUnavailable):
+    except (redis.RedisError, InfluxError):
         return None, (jsonify({"error": "report storage is unavailable"}), 503)
     if report is None:
         return None, (jsonify({"error": f"no report {rid}"}), 404)
@@ -66,11 +68,11 @@ def report_json(rid: str) -> Any:
 
 @bp.get("/api/reports/<rid>.csv")
 def report_csv(rid: str) -> Any:
-    """One report as CSV: pair rows, then venue rows (columns in core.reports.CSV_COLUMNS)."""
+    """One report as CSV: pair rows, then venue rows (columns in core.report_csv.COLUMNS)."""
     report, error = _report_or_error(rid)
     if error is not None:
         return error
     return Response(
-        rep.to_csv(report), mimetype="text/csv",
+        to_csv(report), mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{report["id"]}.csv"'},
     )

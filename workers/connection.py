@@ -9,7 +9,15 @@ import websocket
 from websocket import ABNF
 
 from workers.feed import FeedWorker
-from workers.frames import OP_BINARY, OP_CLOSE, OP_PING, OP_TEXT, FrameParser, close_code
+from workers.frames import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_OVERSIZE,
+    OP_PING,
+    OP_TEXT,
+    FrameParser,
+    close_code,
+)
 
 WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
@@ -21,7 +29,7 @@ class LoopConnection(FeedWorker):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.sock: socket.socket | None = None
         self.ws: websocket.WebSocket | None = None
-        self.parser = FrameParser()
+        self.parser = FrameParser(self.max_frame_bytes)
         self.out = bytearray()
         self.connecting = False
         self.got_data = False
@@ -38,6 +46,10 @@ class LoopConnection(FeedWorker):
                 quotes_before = self.quotes
                 self._on_text(payload.decode("utf-8", "replace"))
                 self.got_data = self.got_data or self.quotes > quotes_before
+                if self.adapter.reconnect_reason:
+                    return self.adapter.reconnect_reason
+            elif opcode == OP_OVERSIZE:
+                self.on_oversize(self.parser.oversize_bytes)
                 if self.adapter.reconnect_reason:
                     return self.adapter.reconnect_reason
             elif opcode == OP_PING:

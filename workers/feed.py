@@ -11,6 +11,8 @@ from typing import Any
 import websocket
 from websocket import ABNF
 
+from core.config import Settings
+from core.types import Depth, Quote, depth_fault, quote_fault
 from workers.backoff import Backoff
 from workers.exchanges.base import Adapter
 from workers.publisher import Publisher
@@ -29,9 +31,20 @@ CONNECT_TIMEOUT_S = 10.0
 # for a header, then the payload): two or three system calls per frame. Reading ahead serves
 # most frames from memory; it keeps whatever a read returns beyond the frame for the next one.
 READ_AHEAD_BYTES = 8192
-# Disconnects that mean the venue dropped frames meant for us (a hole in the book, or the venue
-# gave up on a slow reader): each forces a resync from a fresh snapshot and is counted as one.
-RESYNC_REASONS = frozenset({"sequence_gap", "checksum_mismatch", "slow_consumer"})
+# Why a frame over FEED_MAX_FRAME_BYTES was not read: counted with the malformed frames, and the
+# reconnect it forces on a book built from deltas.
+OVERSIZE = "oversize_frame"
+# Disconnects that mean frames meant for us were lost (a hole in the book, the venue gave up on
+# a slow reader, or we skipped an oversize frame of a delta book): each forces a resync from a
+# fresh snapshot and is counted as one.
+RESYNC_REASONS = frozenset({"sequence_gap", "checksum_mismatch", "slow_consumer", OVERSIZE})
+_DEFAULTS = Settings()
+MAX_CLOCK_SKEW_S = _DEFAULTS.max_clock_skew_s  # the defaults; feed processes pass their settings
+MAX_FRAME_BYTES = _DEFAULTS.feed_max_frame_bytes
+# A connection that brought quotes for this long was healthy: the reconnect backoff starts over.
+# Before that, a venue asking again and again for a reconnect (or whose book fails its check
+# right after every snapshot) gets the doubling delay instead of a reconnect at once each time.
+HEALTHY_S = 30.0
 
 
 def celery_stats_sender() -> SendEvents:
@@ -69,6 +82,8 @@ class FeedWorker:
         publisher: Publisher,
         send_events: SendEvents | None = None,
         backoff: Backoff | None = None,
+        max_clock_skew_s: float = MAX_CLOCK_SKEW_S,
+        max_frame_bytes: int = MAX_FRAME_BYTES,
     ) -> None:
         self.adapter = adapter
         self.name = adapter.name
@@ -76,6 +91,11 @@ class FeedWorker:
         self.publisher = publisher
         self.send_events = send_events
         self.backoff = backoff or Backoff()
+        self.healthy_s = HEALTHY_S
+        # Exchange times further than this from receipt are replaced by the receipt time: a
+        # venue clock an hour ahead would otherwise win every newer-wins compare for an hour.
+        self.max_skew_ns = int(max_clock_skew_s * 1e9)
+        self.max_frame_bytes = max_frame_bytes
         self.stop_event = threading.Event()
         self.conn_state = "starting"
         self.connected_since_ns = 0
@@ -87,6 +107,7 @@ class FeedWorker:
         self.connections = 0
         self.resyncs = 0
         self.last_resync_ns = 0
+        self.clock_skew = 0  # quotes whose exchange time was past MAX_CLOCK_SKEW_S from receipt
         # Worst receive-minus-exchange time since the last status read (-1: no exchange time).
         self.lag_ns = -1
 
@@ -115,12 +136,86 @@ class FeedWorker:
         # Book depth that changed with this frame travels with its quotes (often without any:
         # deeper levels move far more often than the top).
         depths = self.adapter.take_depth()
+        if quotes:
+            quotes = self.vet(quotes, received_ns)
+        if depths:
+            depths = self.vet_depths(depths)
         if quotes or depths:
             self.quotes += len(quotes)
             self.depths += len(depths)
             self.publisher.put(quotes, depths)
             if quotes:
                 self.note_lag(quotes[-1].ts_exchange_ns, received_ns)
+
+    def vet(self, quotes: list[Quote], received_ns: int) -> list[Quote]:
+        """The quotes fit to publish: unusable numbers dropped, untrusted clocks replaced.
+
+        The one place every quote of every adapter passes: one with a price, size or notional
+        that is not finite and positive is counted as malformed (`bad_number`) and dropped; an
+        exchange time more than MAX_CLOCK_SKEW_S from receipt becomes the receipt time and is
+        counted (`clock_skew`), so no single frame can freeze a series in newer-wins storage.
+        """
+        low, high = received_ns - self.max_skew_ns, received_ns + self.max_skew_ns
+        for quote in quotes:
+            # The common case costs an integer compare and the number checks per quote.
+            ts = quote[7]
+            if (ts is not None and not low <= ts <= high) or quote_fault(quote) is not None:
+                break
+        else:
+            return quotes
+        kept: list[Quote] = []
+        for quote in quotes:
+            fault = quote_fault(quote)
+            if fault is not None:
+                self.adapter.reject(fault)
+                continue
+            ts = quote.ts_exchange_ns
+            if ts is not None and not low <= ts <= high:
+                self.clock_skew += 1
+                quote = quote._replace(ts_exchange_ns=received_ns)
+            kept.append(quote)
+        return kept
+
+    def vet_depths(self, depths: list[Depth]) -> list[Depth]:
+        """The Depth fit to publish: one with a level `quote_fault` would refuse is dropped."""
+        kept: list[Depth] = []
+        for depth in depths:
+            fault = depth_fault(depth)
+            if fault is None:
+                kept.append(depth)
+            else:
+                self.adapter.reject(fault)
+        return kept
+
+    def on_oversize(self, size: int) -> None:
+        """A frame over FEED_MAX_FRAME_BYTES went unread: count it; a delta book resyncs.
+
+        Top-of-book frames stand alone, so losing one only loses that update. A book built
+        from deltas would go wrong without it (or never get its snapshot), so the connection
+        is renewed for fresh snapshots, through the reconnect backoff like any request.
+        """
+        self.adapter.reject(OVERSIZE)
+        if self.adapter.delta_books:
+            log.warning("%s: a frame of %d bytes is over FEED_MAX_FRAME_BYTES (%d); resyncing",
+                        self.name, size, self.max_frame_bytes)
+            self.adapter.request_reconnect(OVERSIZE)
+        else:
+            log.warning("%s: a frame of %d bytes is over FEED_MAX_FRAME_BYTES (%d); skipped",
+                        self.name, size, self.max_frame_bytes)
+
+    def reconnect_delay(self, reason: str, got_data: bool) -> float:
+        """Seconds to wait before reconnecting after a connection ended for `reason`.
+
+        A connection that brought quotes for `healthy_s` starts the backoff over. The first
+        reconnect a venue asks of a working connection is immediate; asked again before a
+        healthy period passed, or after a failure, the delay doubles (capped, jittered).
+        """
+        if got_data and time.time_ns() - self.connected_since_ns >= self.healthy_s * 1e9:
+            self.backoff.reset()
+        first = self.backoff.attempt == 0
+        delay = self.backoff.next_delay()  # counts even when skipped: the next one waits
+        requested = reason == self.adapter.reconnect_reason
+        return 0.0 if requested and got_data and first else delay
 
     def note_lag(self, ts_exchange_ns: int | None, received_ns: int) -> None:
         """Keep the worst lag behind the venue's clock of the frames read since the last status."""
@@ -156,10 +251,15 @@ class FeedWorker:
             if opcode is not None:
                 last_frame = now
                 if opcode in (ABNF.OPCODE_TEXT, ABNF.OPCODE_BINARY):
-                    text = frame.decode("utf-8", "replace") if isinstance(frame, bytes) else frame
-                    quotes_before = self.quotes
-                    self._on_text(text)
-                    got_data = got_data or self.quotes > quotes_before
+                    if len(frame) > self.max_frame_bytes:
+                        # websocket-client has read it whole already; it is not parsed.
+                        self.on_oversize(len(frame))
+                    else:
+                        text = (frame.decode("utf-8", "replace") if isinstance(frame, bytes)
+                                else frame)
+                        quotes_before = self.quotes
+                        self._on_text(text)
+                        got_data = got_data or self.quotes > quotes_before
                     if self.adapter.reconnect_reason:
                         return self.adapter.reconnect_reason, got_data
                 elif opcode == ABNF.OPCODE_CLOSE:
@@ -191,6 +291,7 @@ class FeedWorker:
         return {
             "lag_ns": lag_ns,
             "resyncs": self.resyncs,
+            "clock_skew": self.clock_skew,
             "last_resync_ns": self.last_resync_ns,
             "state": self.conn_state,
             "connected_since_ns": self.connected_since_ns,
@@ -228,13 +329,7 @@ class FeedWorker:
                     break
                 self.conn_state = "disconnected"
                 self.note_disconnect(reason)
-                if got_data:
-                    self.backoff.reset()
-                # A venue that asked a working connection to reconnect gets us back at once;
-                # failures, and requests on a connection that never worked (a venue in
-                # maintenance), back off so we never hammer it.
-                requested = reason == self.adapter.reconnect_reason
-                delay = 0.0 if requested and got_data else self.backoff.next_delay()
+                delay = self.reconnect_delay(reason, got_data)
                 log.warning("%s: disconnected (%s); reconnecting in %.1f s",
                             self.name, reason, delay)
                 self.stop_event.wait(delay)

@@ -5,14 +5,21 @@ frames per system call, so the parser takes whatever the socket returned and han
 complete message in it. Servers never mask (a masked frame is a protocol error, as the RFC
 says), no extension is negotiated (reserved bits must be zero), and fragmented messages are
 reassembled with control frames allowed in between.
+
+A data message longer than the limit (FEED_MAX_FRAME_BYTES) is never buffered: its bytes are
+discarded as they arrive and it comes out as one `(OP_OVERSIZE, b"")`, so the caller decides
+whether losing it matters (a ticker) or breaks a book (resync).
 """
 
 from __future__ import annotations
 
+from core.config import Settings
+
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+OP_OVERSIZE = -1  # no websocket opcode: a data message over the limit, skipped unread
 _DATA = (OP_TEXT, OP_BINARY)
 _CONTROL = (OP_CLOSE, OP_PING, OP_PONG)
-MAX_MESSAGE_BYTES = 64 * 2**20  # a hostile or broken server must not make us buffer without end
+MAX_MESSAGE_BYTES = Settings().feed_max_frame_bytes  # the default; feeds pass their setting
 
 
 class ProtocolError(ValueError):
@@ -23,7 +30,8 @@ class FrameParser:
     """Feeds bytes in, gets `(opcode, payload)` messages out; keeps partial frames between feeds.
 
     Data messages come out whole (fragments joined, opcode of the first fragment); control
-    frames come out as they arrive, even in the middle of a fragmented message.
+    frames come out as they arrive, even in the middle of a fragmented message. A message over
+    `max_message_bytes` comes out as `(OP_OVERSIZE, b"")`, its size in `oversize_bytes`.
     """
 
     def __init__(self, max_message_bytes: int = MAX_MESSAGE_BYTES) -> None:
@@ -33,9 +41,18 @@ class FrameParser:
         self._fragments: list[bytes] = []
         self._fragments_size = 0
         self._fragment_opcode = 0
+        self._skip = 0  # bytes of an oversize frame still to come, to be discarded
+        self._discarding = False  # inside a fragmented message that went over the limit
+        self.oversize_bytes = 0  # size of the last message skipped (at least, if fragmented)
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
         """Every complete message in what was read so far, oldest first."""
+        if self._skip:
+            if len(data) <= self._skip:
+                self._skip -= len(data)
+                return []
+            data = data[self._skip:]
+            self._skip = 0
         if self._pending:
             self._pending += data
             if len(self._pending) < self._need:
@@ -67,8 +84,15 @@ class FrameParser:
                     need = 10
                     break
                 length, head = int.from_bytes(buf[pos + 2 : pos + 10], "big"), 10
-            if length > self.max_message_bytes:
-                raise ProtocolError(f"frame of {length} bytes")
+            if (length > self.max_message_bytes or self._fragments or self._discarding) \
+                    and self._oversize(b0, length, out):
+                end = pos + head + length
+                if end <= size:
+                    pos = end
+                    continue
+                self._skip = end - size  # the rest is discarded as it arrives
+                pos, need = size, 2
+                break
             if left < head + length:
                 need = head + length
                 break
@@ -96,8 +120,6 @@ class FrameParser:
                 raise ProtocolError("continuation frame without a message")
             self._fragments.append(payload)
             self._fragments_size += len(payload)
-            if self._fragments_size > self.max_message_bytes:
-                raise ProtocolError(f"message of over {self._fragments_size} bytes")
             if fin:
                 out.append((self._fragment_opcode, b"".join(self._fragments)))
                 self._fragments, self._fragments_size = [], 0
@@ -107,6 +129,45 @@ class FrameParser:
             out.append((opcode, payload))
         else:
             raise ProtocolError(f"unknown opcode {opcode:#x}")
+
+    def _oversize(self, b0: int, length: int, out: list[tuple[int, bytes]]) -> bool:
+        """Whether the frame whose header is (b0, length) is to be discarded unread.
+
+        True for a data frame over the limit (reported once per message) and for every frame
+        of a fragmented message already over it; False leaves the frame to `_frame`, which
+        raises on whatever breaks the framing rules.
+        """
+        opcode, fin = b0 & 0x0F, b0 & 0x80
+        if opcode not in _DATA and opcode != OP_CONT:
+            if length > 125:  # refused before its bytes are buffered
+                raise ProtocolError("fragmented or oversized control frame")
+            return False
+        if self._discarding:
+            if opcode != OP_CONT:
+                raise ProtocolError("new message inside a fragmented one")
+            self._discarding = not fin
+            return True
+        if opcode == OP_CONT:
+            if not self._fragments:
+                raise ProtocolError("continuation frame without a message")
+            total = self._fragments_size + length
+            if total <= self.max_message_bytes:
+                return False
+            # Under the limit frame by frame, over it together: the whole message is skipped.
+            self._fragments, self._fragments_size = [], 0
+        elif self._fragments:
+            raise ProtocolError("new message inside a fragmented one")
+        elif length <= self.max_message_bytes:
+            return False
+        else:
+            total = length
+        self._skipped(total, out)
+        self._discarding = not fin
+        return True
+
+    def _skipped(self, size: int, out: list[tuple[int, bytes]]) -> None:
+        self.oversize_bytes = size
+        out.append((OP_OVERSIZE, b""))
 
 
 def close_code(payload: bytes) -> int | None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from core.types import Market
 from workers.exchanges.base import Adapter
-from workers.feed import FeedWorker, SendEvents
+from workers.feed import MAX_CLOCK_SKEW_S, MAX_FRAME_BYTES, FeedWorker, SendEvents
 from workers.publisher import Publisher
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,8 @@ class FeedGroup:
     """Runs one FeedWorker per chunk of markets, each on its own thread, until stopped.
 
     `depth_levels` (BOOK_DEPTH) is how many levels per side adapters with a local book publish
-    as Depth; 0 turns depth off.
+    as Depth; 0 turns depth off. The limits (MAX_CLOCK_SKEW_S, FEED_MAX_FRAME_BYTES) go to
+    every connection.
     """
 
     def __init__(
@@ -46,11 +47,14 @@ class FeedGroup:
         send_events: SendEvents | None = None,
         make_worker: Callable[..., FeedWorker] = FeedWorker,
         depth_levels: int = 0,
+        max_clock_skew_s: float = MAX_CLOCK_SKEW_S,
+        max_frame_bytes: int = MAX_FRAME_BYTES,
     ) -> None:
         chunks = split_markets(markets, adapter_cls.max_markets_per_connection)
         self.workers = [
             make_worker(venue_adapter(adapter_cls, chunk, depth_levels), ws_url, publisher,
-                        send_events=send_events)
+                        send_events=send_events, max_clock_skew_s=max_clock_skew_s,
+                        max_frame_bytes=max_frame_bytes)
             for chunk in chunks
         ]
         self.threads = [

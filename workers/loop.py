@@ -140,7 +140,7 @@ class FeedLoop:
         conn.connecting = True
         conn.conn_state = "connecting"
         conn.adapter.on_connect()
-        conn.parser = FrameParser()
+        conn.parser = FrameParser(conn.max_frame_bytes)
         conn.got_data = False
 
         def attempt() -> None:
@@ -292,9 +292,6 @@ class FeedLoop:
             return
         conn.conn_state = "disconnected"
         conn.note_disconnect(reason)
-        if conn.got_data:
-            conn.backoff.reset()
-        requested = reason == conn.adapter.reconnect_reason
-        delay = 0.0 if requested and conn.got_data else conn.backoff.next_delay()
+        delay = conn.reconnect_delay(reason, conn.got_data)
         conn.retry_at = now + delay
         log.warning("%s: disconnected (%s); reconnecting in %.1f s", conn.name, reason, delay)

@@ -18,7 +18,7 @@ from workers.publisher import Publisher
 
 log = logging.getLogger(__name__)
 
-_SUMMED = ("messages", "quotes", "reconnects", "markets", "resyncs")
+_SUMMED = ("messages", "quotes", "reconnects", "markets", "resyncs", "clock_skew")
 LAST_ERROR_CHARS = 500
 BEHIND_S = Settings().feed_behind_s  # the default; feed processes pass FEED_BEHIND_S
 

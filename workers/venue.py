@@ -104,13 +104,17 @@ class Venue:
         depth = self.settings.book_depth
         if self.loop is None:
             self.group = FeedGroup(self.adapter_cls, markets, self.ws_url, self.publisher,
-                                   send_events=self.send_events, depth_levels=depth)
+                                   send_events=self.send_events, depth_levels=depth,
+                                   max_clock_skew_s=self.settings.max_clock_skew_s,
+                                   max_frame_bytes=self.settings.feed_max_frame_bytes)
             self.workers = list(self.group.workers)
         else:
             self.workers = [
                 LoopConnection(venue_adapter(self.adapter_cls, chunk, depth), self.ws_url,
                                self.paths, send_events=self.send_events,  # type: ignore[arg-type]
-                               backoff=Backoff())
+                               backoff=Backoff(),
+                               max_clock_skew_s=self.settings.max_clock_skew_s,
+                               max_frame_bytes=self.settings.feed_max_frame_bytes)
                 for chunk in split_markets(markets, self.adapter_cls.max_markets_per_connection)
             ]
         self.publisher.start()

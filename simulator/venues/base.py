@@ -115,6 +115,9 @@ class Venue(ABC):
     """
 
     name: ClassVar[str]
+    # Whether this venue's book frames carry its time (what a feed stamps quotes with); only
+    # those can be skewed on request (`skew`).
+    timed_book_frames: ClassVar[bool] = True
 
     def __init__(self, symbols: list[str], market: Market, seed: int) -> None:
         self.symbols = list(symbols)
@@ -128,6 +131,9 @@ class Venue(ABC):
         # runs ahead of its wire, and nothing it makes up on the side may be numbered from it.
         self.rendered_ahead = False
         self.on_activity: Callable[[], None] = lambda: None  # set by the server: wakes the emitter
+        # A clock off on request: the next `skew_left` changes are stamped `skew_us` off.
+        self.skew_us = 0
+        self.skew_left = 0
         for symbol in self.symbols:
             market.book(self.name, symbol, self.price_decimals(symbol))
 
@@ -236,7 +242,22 @@ class Venue(ABC):
     def frames_for(self, symbol: str, now_us: int) -> list[Outgoing]:
         """Advance `symbol` by one change and build its frames without counting it (it is
         counted when sent: pre-generated frames are built long before)."""
-        return self.render(self.market.next_change(self.name, symbol, now_us))
+        change = self.market.next_change(self.name, symbol, now_us)
+        if self.skew_left > 0:
+            # The one place a requested clock skew is applied: every venue writes the times of
+            # the change it renders, so its book frame (and trade) carries the skewed time.
+            self.skew_left -= 1
+            change = change.skewed(self.skew_us)
+        return self.render(change)
+
+    def skew(self, offset_us: int, count: int) -> None:
+        """Stamp the next `count` changes `offset_us` off the true time (replaces a pending one)."""
+        self.skew_us, self.skew_left = offset_us, count
+
+    def oversize_frame(self, size: int) -> str:
+        """A JSON object of exactly `size` bytes that no client asked for (a venue gone wrong)."""
+        head = '{"event":"padding","data":"'
+        return head + "x" * max(0, size - len(head) - 2) + '"}'
 
     def listing_routes(self) -> Iterable[tuple[str, Callable[[], object]]]:
         """(path, builder) pairs for the server's router."""

@@ -70,6 +70,7 @@ class BinanceVenue(Venue):
     """Simulated Binance spot streams: SUBSCRIBE acks, combined or raw events, serverShutdown."""
 
     name = "binance"
+    timed_book_frames = False  # bookTicker carries no time
 
     def __init__(self, symbols: list[str], market: Market, seed: int) -> None:
         super().__init__([s for s in symbols if listed(s)], market, seed)

@@ -124,6 +124,7 @@ class BitfinexVenue(Venue):
     """Simulated Bitfinex v2 public websocket and pair list."""
 
     name = "bitfinex"
+    timed_book_frames = False  # book updates carry no time
 
     def __init__(self, symbols: list[str], market: Market, seed: int) -> None:
         super().__init__(symbols, market, seed)

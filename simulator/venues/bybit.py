@@ -308,7 +308,9 @@ class BybitVenue(Venue):
         """A level-1 snapshot per change, plus a `tickers` snapshot when a trade happened."""
         symbol = change.symbol
         previous = self._last.get(symbol)
-        ts_ms = change.ts_us // 1000
+        # The book's ms clock runs on true time; a requested skew goes on the wire only.
+        skew_ms = change.skew_us // 1000
+        ts_ms = (change.ts_us - change.skew_us) // 1000
         cts = ts_ms - self._rng.randint(0, 3)  # the matching engine a moment earlier
         if previous is not None:
             # Milliseconds on the wire: never repeat one within a book, never go back.
@@ -318,13 +320,15 @@ class BybitVenue(Venue):
         self._seqs[symbol] += self._rng.randint(1, 30)
         book = self._last[symbol] = (change.top, ts_ms, cts)
         native = native_of(symbol)
-        text = self._book_frame(symbol, book, self._update_ids[symbol], self._seqs[symbol])
+        wire = (change.top, ts_ms + skew_ms, cts + skew_ms) if skew_ms else book
+        text = self._book_frame(symbol, wire, self._update_ids[symbol], self._seqs[symbol])
         frames: list[Outgoing] = [(text, self.topics.get(f"{BOOK}.1.{native}"))]
         trade = change.trade
         if trade is not None:
             self._stats[symbol].trade(trade.price, trade.amount)
             subscribers = self.topics.get(f"{TICKERS}.{native}")
             if subscribers:
-                frames.append((self._ticker_frame(symbol, max(trade.ts_us // 1000, ts_ms)),
+                frames.append((self._ticker_frame(symbol, max(trade.ts_us // 1000,
+                                                              ts_ms + skew_ms)),
                                subscribers))
         return frames

@@ -424,8 +424,9 @@ class CoinbaseVenue(Venue):
         frames: list[Outgoing] = [(text, self.topics.get(f"level2_batch:{symbol}"))]
         if change.trade is not None:
             frames.extend(self._trade_frames(symbol, change.top, change.trade))
-        if change.ts_us >= self._next_heartbeat_us:
-            self._next_heartbeat_us = change.ts_us + HEARTBEAT_US
+        true_us = change.ts_us - change.skew_us  # heartbeats keep time even while skewed
+        if true_us >= self._next_heartbeat_us:
+            self._next_heartbeat_us = true_us + HEARTBEAT_US
             stamp = self._stamp(change.ts_us)
             for product in self.symbols:
                 subscribers = self.topics.get(f"heartbeat:{product}")

@@ -59,6 +59,7 @@ class GeminiVenue(Venue):
     """Simulated Gemini v2 market data: l2 books per symbol, trades, 5 s heartbeats."""
 
     name = "gemini"
+    timed_book_frames = False  # l2_updates carry no time
 
     def __init__(self, symbols: list[str], market: Market, seed: int) -> None:
         super().__init__(symbols, market, seed)

@@ -217,7 +217,9 @@ class OkxVenue(Venue):
     def render(self, change: Change) -> list[Outgoing]:
         """A `tickers` push for the change, and a `trades` push when a trade happened."""
         symbol = change.symbol
-        text = self._ticker(symbol, change.top, self._next_ms(symbol, change.ts_us))
+        # The instrument's ms clock runs on true time; a requested skew goes on top of it only.
+        ms = self._next_ms(symbol, change.ts_us - change.skew_us) + change.skew_us // 1000
+        text = self._ticker(symbol, change.top, ms)
         self._last_ticker[symbol] = text
         frames: list[Outgoing] = [(text, self.topics.get(f"{TICKERS}:{symbol}"))]
         trade = change.trade

@@ -56,11 +56,11 @@ def procs(settings: Settings) -> Iterator[list[Proc]]:
 
 @pytest.fixture(scope="module")
 def celery_workers(procs: list[Proc]) -> list[Proc]:
-    """A storage worker and an arbitrage worker, as `make run` starts them."""
+    """A storage worker and an arbitrage worker, with the pools `make run` gives them."""
     from celeryconfig import ARBITRAGE_QUEUE, STORAGE_QUEUE
 
     workers = [celery_worker([STORAGE_QUEUE], "e2e-storage"),
-               celery_worker([ARBITRAGE_QUEUE], "e2e-arbitrage")]
+               celery_worker([ARBITRAGE_QUEUE], "e2e-arbitrage", pool="threads", concurrency=8)]
     procs.extend(workers)
     return workers
 
@@ -76,21 +76,29 @@ def start_simulator(procs: list[Proc], *args: str) -> str:
 
 
 def start_feed(procs: list[Proc], exchange: str, sim_url: str, symbols: str) -> Proc:
-    """`python -m workers <exchange>` pointed at the simulator."""
-    ws_url = sim_url.replace("http://", "ws://") + f"/{exchange}"
-    proc = Proc(f"feed-{exchange}", [
+    """`python -m workers <exchange>[,<exchange>...]` pointed at the simulator."""
+    ws_url = sim_url.replace("http://", "ws://") + "/{exchange}"
+    proc = Proc(f"feed-{exchange.replace(',', '-')}", [
         str(VENV_BIN / "python"), "-m", "workers", exchange, "--symbols", symbols,
-        "--ws-url", ws_url, "--rest-url", f"{sim_url}/{exchange}"], {"LOG_LEVEL": "INFO"})
+        "--ws-url", ws_url, "--rest-url", sim_url + "/{exchange}"], {"LOG_LEVEL": "INFO"})
     procs.append(proc)
     return proc
 
 
+def start_feed_groups(procs: list[Proc], exchanges: list[str], sim_url: str,
+                      symbols: str) -> list[Proc]:
+    """The feeds grouped into processes as the deployment groups them (FEED_PROCESSES)."""
+    from workers.grouping import configured_groups
+
+    return [start_feed(procs, ",".join(group), sim_url, symbols)
+            for group in configured_groups(exchanges)]
+
+
 def start_web(procs: list[Proc]) -> str:
-    """gunicorn serving `web:create_app()` on a free loopback port; returns its base URL."""
+    """gunicorn with the deployed settings serving `web:create_app()` on a free loopback port."""
     port = free_port()
-    proc = Proc("web", [str(VENV_BIN / "gunicorn"), "web:create_app()", "--bind",
-                        f"127.0.0.1:{port}", "--worker-class", "gthread", "--threads", "32",
-                        "--graceful-timeout", "5"])
+    proc = Proc("web", [str(VENV_BIN / "gunicorn"), "-c", "web/gunicorn_conf.py",
+                        "web:create_app()", "--bind", f"127.0.0.1:{port}"])
     procs.append(proc)
     url = f"http://127.0.0.1:{port}"
     wait_for(lambda: requests.get(url + "/healthz", timeout=2).ok, 30, "the web app")

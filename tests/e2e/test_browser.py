@@ -24,7 +24,7 @@ from core.state import RedisState
 from core.triangles import REDIS_KEY, decode_snapshot
 from core.types import Quote
 from tasks.storage import opportunity_line
-from tests.e2e.conftest import start_feed, start_simulator, start_web
+from tests.e2e.conftest import start_feed_groups, start_simulator, start_web
 from tests.procs import ROOT, Proc, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -42,10 +42,10 @@ NUMBER = re.compile(r"^-?[\d,]+(\.\d+)?$")
 
 @pytest.fixture(scope="module")
 def stack(procs: list[Proc], celery_workers: list[Proc], state: RedisState) -> str:
-    """The demo stack: simulator, all eight feed workers, Celery workers, the web app."""
+    """The demo stack: simulator, all eight venues' feeds grouped as deployed, Celery workers,
+    the web app."""
     sim_url = start_simulator(procs, "--exchanges", ",".join(VENUES), "--symbols", SYMBOLS)
-    for venue in VENUES:
-        start_feed(procs, venue, sim_url, SYMBOLS)
+    start_feed_groups(procs, list(VENUES), sim_url, SYMBOLS)
     web = start_web(procs)
     wait_for(lambda: {q.exchange for q in state.all_quotes()} >= set(VENUES), 90,
              "a quote from every venue in Redis", every_s=0.5)

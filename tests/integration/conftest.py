@@ -63,7 +63,7 @@ def delete_queues(broker_url: str, prefix: str) -> None:
     """Remove this run's durable queues from RabbitMQ so test runs leave nothing behind."""
     with Connection(broker_url) as conn:
         channel = conn.channel()
-        for name in ("storage", "arbitrage", "reports"):
+        for name in ("storage", "arbitrage", "reports", "dead"):
             try:
                 channel.queue_delete(f"{prefix}{name}")
             except Exception:  # noqa: BLE001  (already gone)

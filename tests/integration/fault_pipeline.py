@@ -97,7 +97,7 @@ class Pipeline:
         try:
             with Connection(self.broker_url, connect_timeout=5) as conn:
                 channel = conn.channel()
-                for role in ("storage", "arbitrage", "reports", "alerts"):
+                for role in ("storage", "arbitrage", "reports", "alerts", "dead"):
                     channel.queue_delete(f"{self.queue_prefix}{role}")
                 channel.exchange_delete(f"{self.queue_prefix}cryptotracker")
         except Exception:  # noqa: BLE001  (a private broker may be gone already)

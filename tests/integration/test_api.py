@@ -404,7 +404,7 @@ def test_exchanges_with_status_rate_and_fees(
         "markets": 3, "last_message_ns": now - S // 2, "updated_ns": now - 3 * S,
         "buffer_batches": 7, "buffer_quotes": 3500, "buffer_capacity": 1000,
         "buffer_dropped": 1, "buffer_dropped_quotes": 500,
-        "lag_ms": 2512.25, "behind": "1", "resyncs": 2,
+        "lag_ms": 2512.25, "behind": "1", "resyncs": 2, "clock_skew": 4,
     })
     private_state.set_feed_status("gemini", {
         "state": "connected", "messages": 5, "updated_ns": now - 30 * S,
@@ -419,7 +419,7 @@ def test_exchanges_with_status_rate_and_fees(
         "messages": 1000, "message_rate": None, "quotes": 900, "reconnects": 1,
         "parse_errors": 3, "errors": {"bad_json": 3}, "markets": 3,
         "last_message_age_s": bitstamp["last_message_age_s"],
-        "lag_ms": 2512.25, "behind": True, "resyncs": 2,
+        "lag_ms": 2512.25, "behind": True, "resyncs": 2, "clock_skew": 4,
         "buffer": {"batches": 7, "quotes": 3500, "capacity": 1000, "dropped": 1,
                    "dropped_quotes": 500},
     }
@@ -430,7 +430,7 @@ def test_exchanges_with_status_rate_and_fees(
         "name": "bybit", "taker_fee": 0.00055, "state": "unknown", "connections": 0,
         "messages": 0, "message_rate": None, "quotes": 0, "reconnects": 0, "parse_errors": 0,
         "errors": {}, "markets": 0, "last_message_age_s": None,
-        "lag_ms": None, "behind": False, "resyncs": 0,
+        "lag_ms": None, "behind": False, "resyncs": 0, "clock_skew": 0,
         "buffer": {"batches": 0, "quotes": 0, "capacity": 0, "dropped": 0, "dropped_quotes": 0},
     }
 

@@ -21,11 +21,10 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def web_url() -> Iterator[str]:
-    """gunicorn (gthread, as deployed) serving the app with this run's KEY_PREFIX."""
+    """gunicorn as deployed (web/gunicorn_conf.py) serving the app with this run's KEY_PREFIX."""
     port = free_port()
-    proc = Proc("web-live", [str(VENV_BIN / "gunicorn"), "web:create_app()", "--bind",
-                             f"127.0.0.1:{port}", "--worker-class", "gthread",
-                             "--threads", "32"])
+    proc = Proc("web-live", [str(VENV_BIN / "gunicorn"), "-c", "web/gunicorn_conf.py",
+                             "web:create_app()", "--bind", f"127.0.0.1:{port}"])
     url = f"127.0.0.1:{port}"
     try:
         wait_for(lambda: requests.get(f"http://{url}/healthz", timeout=2).status_code

@@ -18,6 +18,7 @@ import pytest
 from kombu import Connection
 
 import tasks.storage as tasks_storage
+from core import report_csv
 from core import reports as rep
 from core.config import Settings
 from core.influx import InfluxDB
@@ -185,7 +186,7 @@ def test_downloads_and_page(report: dict[str, Any], state: RedisState) -> None:
     resp = client.get(f"/api/reports/{report['id']}.csv")
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(resp.data.decode())))
-    assert tuple(rows[0]) == rep.CSV_COLUMNS
+    assert tuple(rows[0]) == report_csv.COLUMNS
     pair_rows = [r for r in rows if r["section"] == "pair"]
     assert [(r["buy_exchange"], r["opportunities"], r["total_profit"]) for r in pair_rows] == [
         ("rpb", "1", "20.0"), ("rpa", "3", "12.0")]

@@ -25,6 +25,8 @@ SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
 APP_SERVICES = {name for name, s in SERVICES.items() if s.get("build")}
 WORKER_QUEUES = {"storage", "arbitrage", "reports", "alerts"}
 PUBLISHED = {"web", "flower"}
+# Jobs that run once and exit (`restart: "no"`).
+ONE_SHOT = {name for name, s in SERVICES.items() if s.get("restart") == "no"}
 
 # Reads of the environment in Python: os.environ.get("X"), os.environ["X"], os.getenv("X"),
 # env.get("X"), environ.setdefault("X"), and helpers called as _float(env, "X", ...).
@@ -102,9 +104,10 @@ def test_compose_parses_with_the_expected_services() -> None:
     expected = {"rabbitmq", "redis", "influxdb", "web", "beat", "flower", *WORKER_QUEUES}
     expected |= {f"feed-{name}" for name in known_exchanges()}
     assert expected <= set(SERVICES), sorted(expected - set(SERVICES))
-    assert SERVICES["rabbitmq"]["image"] == "rabbitmq:3-management"
-    assert SERVICES["redis"]["image"] == "redis:7"
-    assert SERVICES["influxdb"]["image"] == "influxdb:1.8"
+    # Pinned to exact releases (tests/unit/test_compose_privilege.py checks every image).
+    assert SERVICES["rabbitmq"]["image"] == "rabbitmq:3.13.7-management"
+    assert SERVICES["redis"]["image"] == "redis:7.4.7"
+    assert SERVICES["influxdb"]["image"] == "influxdb:1.8.10"
 
 
 def test_python_m_commands_name_importable_modules() -> None:
@@ -151,18 +154,21 @@ def test_celery_commands_name_the_app_and_existing_queues() -> None:
 
 
 def test_web_command_is_gunicorn_on_the_app_factory_with_the_config_file() -> None:
-    """gunicorn -c web/gunicorn_conf.py 'web:create_app()' with gthread threads."""
+    """gunicorn -c web/gunicorn_conf.py 'web:create_app()': the config file alone decides the
+    worker model, connections and timeouts (as for `make run`); compose only sets the bind."""
     words = command("web")
     assert words[0] == "gunicorn"
     conf = option(words, "-c", "--config")
     assert conf and (ROOT / conf).is_file()
     settings = runpy.run_path(str(ROOT / conf))
-    assert settings["worker_class"] == "gthread" and settings["logconfig_dict"]
+    assert settings["worker_class"] and settings["graceful_timeout"] and settings["logconfig_dict"]
     module, _, factory = words[-1].partition(":")
     assert factory == "create_app()"
     assert callable(importlib.import_module(module).create_app)
-    assert option(words, "--threads") == "256"
-    assert option(words, "--graceful-timeout") == "5"
+    assert option(words, "--bind", "-b") == "0.0.0.0:5000"
+    overrides = ("-k", "--worker-class", "--threads", "--workers", "-w", "--worker-connections",
+                 "--graceful-timeout", "--timeout")
+    assert not [w for w in words if w.split("=")[0] in overrides], words
 
 
 def test_only_web_and_flower_publish_ports_and_only_on_loopback() -> None:
@@ -181,6 +187,8 @@ def test_only_web_and_flower_publish_ports_and_only_on_loopback() -> None:
 def test_every_service_has_a_healthcheck_that_can_run() -> None:
     """A healthcheck per service; its python snippets compile; worker pings name their node."""
     for name, service in SERVICES.items():
+        if name in ONE_SHOT:
+            continue  # exits when done; dependants wait for service_completed_successfully
         test = (service.get("healthcheck") or {}).get("test")
         assert test and test[0] in ("CMD", "CMD-SHELL"), f"{name} has no healthcheck"
         if test[0] == "CMD" and test[1:3] == ["python", "-c"]:
@@ -201,15 +209,21 @@ def test_scalable_services_have_no_fixed_names() -> None:
 def test_credentials_come_from_the_environment_and_are_required() -> None:
     """No guest account; every password is a required variable; auth on Redis and InfluxDB."""
     env = SERVICES["web"]["environment"]
+    brokered = 0
     for service in APP_SERVICES:
         senv = SERVICES[service]["environment"]
-        assert senv["BROKER_URL"] == (
-            "amqp://${RABBITMQ_USER:?set RABBITMQ_USER}:"
-            "${RABBITMQ_PASSWORD:?set RABBITMQ_PASSWORD}@rabbitmq:5672//"
-        )
-        assert senv["REDIS_URL"] == "redis://:${REDIS_PASSWORD:?set REDIS_PASSWORD}@redis:6379/0"
-        assert senv["QUEUE_PREFIX"] == ""
+        if "BROKER_URL" in senv:
+            assert senv["BROKER_URL"] == (
+                "amqp://${RABBITMQ_USER:?set RABBITMQ_USER}:"
+                "${RABBITMQ_PASSWORD:?set RABBITMQ_PASSWORD}@rabbitmq:5672//"
+            )
+            assert senv["QUEUE_PREFIX"] == ""
+            brokered += 1
+        if "REDIS_URL" in senv:
+            assert senv["REDIS_URL"] == (
+                "redis://:${REDIS_PASSWORD:?set REDIS_PASSWORD}@redis:6379/0")
         assert "guest" not in json.dumps(senv)
+    assert brokered == len(APP_SERVICES - ONE_SHOT)
     # The web app reads with the READ-only user the influxdb service creates.
     assert env["INFLUXDB_USER"].startswith("${INFLUXDB_READ_USER:?")
     assert env["INFLUXDB_PASSWORD"].startswith("${INFLUXDB_READ_PASSWORD:?")
@@ -236,8 +250,16 @@ def test_one_network_named_volumes_and_healthy_dependencies() -> None:
             assert source in COMPOSE["volumes"], f"{name}: {source} is not a named volume"
     for name in APP_SERVICES:
         deps = SERVICES[name]["depends_on"]
-        assert set(deps) == {"rabbitmq", "redis", "influxdb"}
-        assert all(d["condition"] == "service_healthy" for d in deps.values()), name
+        assert deps, name
+        for dep, spec in deps.items():
+            wanted = "service_completed_successfully" if dep in ONE_SHOT else "service_healthy"
+            assert spec["condition"] == wanted, (name, dep)
+        # Whatever a service connects to is up before it starts.
+        env = SERVICES[name]["environment"]
+        for variable, service in (("BROKER_URL", "rabbitmq"), ("REDIS_URL", "redis")):
+            assert (variable in env) <= (service in deps), (name, service)
+        if "INFLUXDB_URL" in env:
+            assert {"influxdb", "influxdb-init"} & set(deps), name
 
 
 def test_every_variable_the_code_reads_is_in_env_example() -> None:
@@ -277,10 +299,10 @@ def test_env_example_documents_each_variable() -> None:
 
 
 def test_dockerfile_slim_non_root_pinned() -> None:
-    """python:3.11-slim, requirements pinned and installed without cache, a non-root USER."""
+    """python:3.11.x-slim (pinned), requirements pinned and installed without cache, non-root."""
     lines = [ln.strip() for ln in (ROOT / "Dockerfile").read_text().splitlines()
              if ln.strip() and not ln.startswith("#")]
-    assert lines[0] == "FROM python:3.11-slim"
+    assert re.fullmatch(r"FROM python:3\.11\.\d+-slim-\w+", lines[0]), lines[0]
     assert "RUN pip install --no-cache-dir -r requirements.txt" in lines
     users = [ln.split()[1] for ln in lines if ln.startswith("USER ")]
     assert users and users[-1] not in ("root", "0"), users

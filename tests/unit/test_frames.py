@@ -10,6 +10,7 @@ from workers.frames import (
     OP_BINARY,
     OP_CLOSE,
     OP_CONT,
+    OP_OVERSIZE,
     OP_PING,
     OP_PONG,
     OP_TEXT,
@@ -98,14 +99,37 @@ def test_protocol_errors(data: bytes, why: str) -> None:
         FrameParser().feed(data)
 
 
-def test_oversized_frame_is_refused_before_it_is_buffered() -> None:
+def test_oversized_frame_is_skipped_without_being_buffered() -> None:
     parser = FrameParser(max_message_bytes=1000)
-    with pytest.raises(ProtocolError):
-        parser.feed(frame(OP_TEXT, b"x" * 1001)[:10])
+    big = frame(OP_TEXT, b"x" * 5000)
+    after = frame(OP_TEXT, b"next")
+    # The header alone says it is over: one marker, and nothing of it is ever held.
+    assert parser.feed(big[:10]) == [(OP_OVERSIZE, b"")]
+    assert parser.oversize_bytes == 5000
+    assert parser.feed(big[10:3000]) == []
+    assert len(parser._pending) == 0
+    assert parser.feed(big[3000:] + after) == [(OP_TEXT, b"next")]
 
 
-def test_oversized_fragmented_message_is_refused() -> None:
+def test_oversized_frame_inside_one_read_is_skipped_and_its_neighbours_kept() -> None:
     parser = FrameParser(max_message_bytes=1000)
-    parser.feed(frame(OP_TEXT, b"x" * 600, fin=False))
-    with pytest.raises(ProtocolError):
-        parser.feed(frame(OP_CONT, b"x" * 600))
+    data = frame(OP_TEXT, b"a") + frame(OP_BINARY, b"y" * 1001) + frame(OP_TEXT, b"b")
+    assert parser.feed(data) == [(OP_TEXT, b"a"), (OP_OVERSIZE, b""), (OP_TEXT, b"b")]
+
+
+def test_oversized_fragmented_message_is_skipped_as_a_whole() -> None:
+    parser = FrameParser(max_message_bytes=1000)
+    assert parser.feed(frame(OP_TEXT, b"x" * 600, fin=False)) == []
+    # Over the limit together: one marker; a ping in between still comes out; the rest of the
+    # message is discarded up to its last fragment, and the next message is whole again.
+    assert parser.feed(frame(OP_CONT, b"x" * 600, fin=False)) == [(OP_OVERSIZE, b"")]
+    assert parser.oversize_bytes == 1200
+    assert parser.feed(frame(OP_PING, b"p") + frame(OP_CONT, b"x" * 600, fin=False)) == [
+        (OP_PING, b"p")]
+    assert parser.feed(frame(OP_CONT, b"x", fin=True) + frame(OP_TEXT, b"ok")) == [
+        (OP_TEXT, b"ok")]
+
+
+def test_an_oversized_control_frame_is_refused_before_it_is_buffered() -> None:
+    with pytest.raises(ProtocolError, match="control"):
+        FrameParser(max_message_bytes=100).feed(frame(OP_PING, b"p" * 200)[:4])

@@ -150,7 +150,7 @@ def test_a_huge_venue_error_is_bounded_in_the_status() -> None:
     feed = SimpleNamespace(adapter=adapter, status=lambda: {
         "state": "connected", "connected_since_ns": 1, "last_message_ns": 2, "messages": 1,
         "quotes": 0, "reconnects": 0, "markets": 0, "lag_ns": -1, "resyncs": 0,
-        "last_resync_ns": 0})
+        "clock_skew": 0, "last_resync_ns": 0})
     publisher = Publisher(Broker())
     status = aggregate("kraken", [feed], publisher, "ws://x")  # type: ignore[list-item]
     assert len(status["last_error"]) == LAST_ERROR_CHARS

@@ -44,6 +44,10 @@ class Adapter:
     # The most markets one connection may follow (the venue's subscription limit); the worker
     # opens more connections for more markets. None: no limit.
     max_markets_per_connection: ClassVar[int | None] = None
+    # True when the live subscription builds local books from deltas, so every frame counts: a
+    # frame the feed cannot read (over FEED_MAX_FRAME_BYTES) then forces a resync instead of
+    # being skipped, as a top-of-book frame that stands alone is.
+    delta_books: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -187,6 +187,7 @@ class BitfinexAdapter(Adapter):
     # One `book` channel per market; two official pages say 25 and 30 channels per connection:
     # the lower one is safe on both.
     max_markets_per_connection: ClassVar[int | None] = 25
+    delta_books: ClassVar[bool] = True  # book deltas: a lost frame means a resync
 
     def __init__(self, markets: list[Market]) -> None:
         super().__init__(markets)

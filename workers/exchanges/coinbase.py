@@ -86,6 +86,7 @@ class CoinbaseAdapter(Adapter):
     # Every followed product heartbeats once a second, so 10 s without any frame is a dead
     # connection, not a quiet market. Coinbase has no app-level ping (protocol pings only).
     watchdog_s: ClassVar[float] = 10.0
+    delta_books: ClassVar[bool] = True  # book deltas: a lost frame means a resync
 
     def __init__(self, markets: list[Market]) -> None:
         super().__init__(markets)

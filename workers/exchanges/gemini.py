@@ -80,6 +80,7 @@ class GeminiAdapter(Adapter):
     # The server heartbeats every 5 s even when the books are quiet: 15 s of silence is three
     # missed heartbeats. v2 has no app-level ping.
     watchdog_s: ClassVar[float] = 15.0
+    delta_books: ClassVar[bool] = True  # book deltas: a lost frame means a resync
 
     def __init__(self, markets: list[Market]) -> None:
         super().__init__(markets)

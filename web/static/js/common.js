@@ -109,6 +109,10 @@ export function flash(node, direction) {
 export function connectLive(onEvent, subscribe = []) {
   const status = document.getElementById("live-status");
   let delay = 1000;
+  // Closed with 1013 (the server is full: WS_MAX_CLIENTS or WS_MAX_PER_ADDRESS): the socket did
+  // open, so `delay` was reset; this wait grows until an event arrives, with jitter so refused
+  // pages do not all come back at once.
+  let busyDelay = 5000;
   const setStatus = (text, cls) => {
     if (!status) return;
     status.textContent = text;
@@ -129,12 +133,19 @@ export function connectLive(onEvent, subscribe = []) {
       if (subscribe.length) ws.send(JSON.stringify({ subscribe }));
     });
     ws.addEventListener("message", (msg) => {
+      busyDelay = 5000;
       let event;
       try { event = JSON.parse(msg.data); } catch (e) { return; }
       if (!event || typeof event.type !== "string") return;
       try { onEvent(event.type, event.data || {}); } catch (e) { console.error(e); }
     });
-    ws.addEventListener("close", () => {
+    ws.addEventListener("close", (closed) => {
+      if (closed.code === 1013) {
+        setStatus("server busy, retrying…", "off");
+        setTimeout(open, busyDelay * (0.75 + Math.random() / 2));
+        busyDelay = Math.min(busyDelay * 2, 60000);
+        return;
+      }
       setStatus("reconnecting…", "off");
       setTimeout(open, delay);
       delay = Math.min(delay * 2, 15000);
