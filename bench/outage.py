@@ -19,7 +19,6 @@ import argparse
 import os
 import shutil
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -38,21 +37,19 @@ from bench.pipeline import (
     loss_figures,
     queue_depths,
 )
+from bench.sampling import Sampler
 from bench.soak import EIGHT, SYMBOLS
 from bench.stack import BIN, Stack, free_port, isolate, print_figures, wait_until
 
 
-class StorageSampler(threading.Thread):
+class StorageSampler(Sampler):
     """The storage worker's RSS and its queue's depths every `every_s` seconds."""
 
     def __init__(self, pid: int, queue_prefix: str, every_s: float) -> None:
-        super().__init__(name="outage-sampler", daemon=True)
+        super().__init__("outage-sampler", every_s)
         self.pid = pid
         self.queue_prefix = queue_prefix
-        self.every_s = every_s
-        self.t0 = time.monotonic()
         self.samples: list[dict[str, float]] = []  # t, rss_mb, ready, unacked
-        self._halt = threading.Event()
 
     def sample(self) -> None:
         """One sample (a process or a queue that cannot be read is left out of it)."""
@@ -68,16 +65,6 @@ class StorageSampler(threading.Thread):
             point.update(depth)
         self.samples.append(point)
 
-    def run(self) -> None:
-        self.sample()
-        while not self._halt.wait(self.every_s):
-            self.sample()
-
-    def stop(self) -> None:
-        """Take a last sample and end."""
-        self._halt.set()
-        self.join(30)
-        self.sample()
 
     def series(self, key: str, since: float = 0.0) -> list[float]:
         return [s[key] for s in self.samples if key in s and s["t"] >= since]

@@ -37,6 +37,7 @@ from bench.pipeline import (
     loss_figures,
     queue_depths,
 )
+from bench.sampling import Sampler
 from bench.stack import BIN, Stack, free_port, isolate, print_figures, wait_until
 
 EIGHT = "binance,bitfinex,bitstamp,bybit,coinbase,gemini,kraken,okx"
@@ -59,20 +60,17 @@ def slope_per_min(points: list[tuple[float, float]]) -> float | None:
     return 60.0 * cov / var
 
 
-class MemoryTimeline(threading.Thread):
+class MemoryTimeline(Sampler):
     """RSS per role and queue depths every `every_s` seconds."""
 
     def __init__(self, every_s: float, queue_prefix: str) -> None:
-        super().__init__(name="memory-timeline", daemon=True)
-        self.every_s = every_s
+        super().__init__("memory-timeline", every_s)
         self.queue_prefix = queue_prefix
         self.roles: dict[str, list[int]] = {}
         self.services = {p.pid: SERVICES[p.info["name"]]
                          for p in psutil.process_iter(["name"]) if p.info["name"] in SERVICES}
-        self.t0 = time.monotonic()
         self.rss: dict[str, list[tuple[float, float]]] = {}  # "role" or "role:pid" → (s, MB)
         self.backlog: list[tuple[float, int]] = []  # (s, messages ready + unacked)
-        self._halt = threading.Event()
 
     def add(self, role: str, pid: int) -> None:
         """Follow `pid` (and its children) as one process of `role`."""
@@ -96,16 +94,6 @@ class MemoryTimeline(threading.Thread):
         depths = queue_depths(self.queue_prefix)
         self.backlog.append((t, sum(d["ready"] + d["unacked"] for d in depths.values())))
 
-    def run(self) -> None:
-        self.sample()
-        while not self._halt.wait(self.every_s):
-            self.sample()
-
-    def stop(self) -> None:
-        """Take a last sample and end."""
-        self._halt.set()
-        self.join(30)
-        self.sample()
 
     def figures(self, warmup_s: float) -> dict[str, Any]:
         """Per process: RSS after warm-up, at the end, peak, slope; the backlog's peak and end."""

@@ -34,40 +34,33 @@ def _dropped(task_name: str, what: str, bad: int, total: int, example: Any) -> N
         record_count("bad_rows", task_name, bad)
 
 
-def quotes(rows: Any, task_name: str) -> list[Quote]:
-    """The sound quotes of a batch of quote rows (`Quote.from_row`, then `quote_fault`)."""
-    out: list[Quote] = []
+def _sound(rows: Any, task_name: str, what: str, parse: Callable[[Any], T],
+           fault: Callable[[T], str | None]) -> list[T]:
+    """The rows of a batch that `parse` accepts and `fault` finds nothing wrong with."""
+    out: list[T] = []
     first_bad: Any = None
     batch = _batch(rows, task_name)
     for row in batch:
         try:
-            quote = Quote.from_row(row)
+            item: T | None = parse(row)
         except (TypeError, ValueError):
-            quote = None
-        if quote is None or quote_fault(quote) is not None:
+            item = None
+        if item is None or fault(item) is not None:
             first_bad = row if first_bad is None else first_bad
             continue
-        out.append(quote)
-    _dropped(task_name, "quote rows", len(batch) - len(out), len(batch), first_bad)
+        out.append(item)
+    _dropped(task_name, what, len(batch) - len(out), len(batch), first_bad)
     return out
+
+
+def quotes(rows: Any, task_name: str) -> list[Quote]:
+    """The sound quotes of a batch of quote rows (`Quote.from_row`, then `quote_fault`)."""
+    return _sound(rows, task_name, "quote rows", Quote.from_row, quote_fault)
 
 
 def depths(rows: Any, task_name: str) -> list[Depth]:
     """The sound books of a batch of depth rows (`Depth.from_row`, then `depth_fault`)."""
-    out: list[Depth] = []
-    first_bad: Any = None
-    batch = _batch(rows, task_name)
-    for row in batch:
-        try:
-            depth = Depth.from_row(row)
-        except (TypeError, ValueError):
-            depth = None
-        if depth is None or depth_fault(depth) is not None:
-            first_bad = row if first_bad is None else first_bad
-            continue
-        out.append(depth)
-    _dropped(task_name, "book rows", len(batch) - len(out), len(batch), first_bad)
-    return out
+    return _sound(rows, task_name, "book rows", Depth.from_row, depth_fault)
 
 
 def built(records: Any, build: Callable[[Any], T], task_name: str) -> list[T]:

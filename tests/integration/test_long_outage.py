@@ -18,7 +18,6 @@ from pathlib import Path
 
 import psutil
 import pytest
-from kombu import Connection
 
 from core.influx import InfluxDB
 from core.types import Quote
@@ -26,6 +25,7 @@ from tasks import app
 from tasks.storage import store_quotes
 from tests.own_services import InfluxServer, RabbitServer
 from tests.procs import Proc, celery_worker, wait_for
+from tests.queues import ready
 
 pytestmark = pytest.mark.integration
 
@@ -62,14 +62,6 @@ def rss_mb(proc: Proc) -> float:
     main = psutil.Process(proc.popen.pid)
     return sum(p.memory_info().rss for p in [main, *main.children(recursive=True)]) / 2**20
 
-
-def ready(broker_url: str, queue: str) -> int:
-    """Messages waiting in `queue` (not delivered to any consumer); 0 when never declared."""
-    with Connection(broker_url) as conn:
-        try:
-            return int(conn.channel().queue_declare(queue, passive=True).message_count)
-        except conn.channel_errors:
-            return 0
 
 
 class Publisher:

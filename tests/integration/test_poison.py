@@ -23,6 +23,7 @@ from tasks.arbitrage import ingest_quotes
 from tasks.storage import store_quotes
 from tests.integration.test_metrics import scrape, value
 from tests.procs import Proc, celery_worker, wait_for
+from tests.queues import ready
 from tests.silent_server import SilentServer
 
 pytestmark = pytest.mark.integration
@@ -41,14 +42,6 @@ def quote_rows(symbol: str, n: int, exchange: str = "kraken") -> list[tuple[Any,
     return [tuple(Quote(exchange, symbol, 100.0 + i, 1.0, 101.0 + i, 1.0, None, t0 + i, t0))
             for i in range(n)]
 
-
-def ready(broker_url: str, queue: str) -> int:
-    """Messages ready in `queue` (0 when it was never declared)."""
-    with Connection(broker_url) as conn:
-        try:
-            return int(conn.channel().queue_declare(queue, passive=True).message_count)
-        except conn.channel_errors:
-            return 0
 
 
 def take_all(broker_url: str, queue: str) -> list[Any]:
