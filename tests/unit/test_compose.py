@@ -314,9 +314,10 @@ def test_dockerfile_slim_non_root_pinned() -> None:
 
 
 def test_dockerignore_keeps_secrets_and_local_state_out() -> None:
-    """The build context excludes .env, the virtualenv, var/ and git."""
+    """The build context excludes .env, the virtualenv, var/ and git, and what only
+    development runs (tests, benchmarks: their packages are not in the image)."""
     entries = set((ROOT / ".dockerignore").read_text().split())
-    assert {".env", ".venv", "var", ".git"} <= entries
+    assert {".env", ".venv", "var", ".git", "tests", "bench", "requirements-dev.txt"} <= entries
 
 
 def test_workers_use_the_same_pool_options_everywhere() -> None:
