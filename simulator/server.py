@@ -209,7 +209,7 @@ class Simulator:
     async def _close_all(self, venue: Venue) -> int:
         clients = list(venue.clients)
         message = b"closed by simulator"
-        await asyncio.gather(*(c.close(WSCloseCode.GOING_AWAY, message) for c in clients))
+        await asyncio.gather(*(venue.close(c, WSCloseCode.GOING_AWAY, message) for c in clients))
         return len(clients)
 
     async def _idle_loop(self) -> None:

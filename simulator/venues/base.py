@@ -207,6 +207,15 @@ class Venue(ABC):
         self.clients.pop(client, None)
         self.on_close(client)
 
+    async def close(self, client: Client, code: int, message: bytes) -> None:
+        """Close one connection, counting no change for it from now on.
+
+        A client may take its time to answer the close frame; changes emitted meanwhile would
+        be counted yet never delivered, so its subscriptions go before the close frame does.
+        """
+        self.on_close(client)
+        await client.close(code, message)
+
     def send(self, client: Client, text: str) -> None:
         """Queue a frame for one client unless the venue is silenced (then nothing goes out)."""
         if not self.silent:

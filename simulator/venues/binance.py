@@ -156,7 +156,7 @@ class BinanceVenue(Venue):
             recent.popleft()
         if len(recent) > MAX_MESSAGES_PER_S:
             await client.wait_drained(1.0)  # replies already due go out before the close
-            await client.close(WSCloseCode.POLICY_VIOLATION, b"Too many requests")
+            await self.close(client, WSCloseCode.POLICY_VIOLATION, b"Too many requests")
             return
         try:
             msg = json.loads(text)

@@ -229,7 +229,7 @@ class CoinbaseVenue(Venue):
 
     def _expire(self, client: Client) -> None:
         if client in self.clients and not client.has_subscribed:
-            asyncio.ensure_future(client.close(1000, b"no subscription within 5 seconds"))
+            asyncio.ensure_future(self.close(client, 1000, b"no subscription within 5 seconds"))
 
     def on_close(self, client: Client) -> None:
         """Cancel the subscribe deadline and forget the subscriptions."""
@@ -243,7 +243,7 @@ class CoinbaseVenue(Venue):
         if not self.silent:
             loop = asyncio.get_running_loop()
             loop.call_later(0.2, lambda: asyncio.ensure_future(
-                client.close(1000, b"ErrSlowConsume")))
+                self.close(client, 1000, b"ErrSlowConsume")))
         return dumps({"type": "error", "message": "ErrSlowConsume"})
 
     def fault(self, action: str) -> bool:

@@ -159,7 +159,7 @@ class GeminiVenue(Venue):
         if not self.silent:
             loop = asyncio.get_running_loop()
             loop.call_later(0.2, lambda: asyncio.ensure_future(
-                client.close(1012, b"service restart")))
+                self.close(client, 1012, b"service restart")))
         return self._heartbeat(time.time_ns() // 1_000_000)
 
     @staticmethod

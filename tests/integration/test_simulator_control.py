@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 from collections.abc import Iterator
 
@@ -67,6 +69,52 @@ def test_close_drops_every_socket_of_that_exchange_only(sim: sh.SimProcess) -> N
     finally:
         for ws in [*bitstamp, kraken]:
             ws.close()
+
+
+def read_books_until_closed(ws: websocket.WebSocket) -> int:
+    """Bitstamp book frames received until the server's close frame (or EOF)."""
+    books = 0
+    ws.settimeout(5)
+    while True:
+        try:
+            opcode, data = ws.recv_data(control_frame=True)
+        except websocket.WebSocketConnectionClosedException:
+            return books
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            return books
+        if opcode == websocket.ABNF.OPCODE_TEXT:
+            books += sh.is_bitstamp_book(json.loads(data))
+
+
+def test_close_counts_nothing_it_does_not_deliver() -> None:
+    """Every change counted before a control close reaches the closed client.
+
+    The race is one event-loop turn wide (a change queued between the drain and the close
+    frame), so it is tried many times at a high rate.
+    """
+    proc = sh.SimProcess("--exchanges", "bitstamp", "--symbols", "BTC-USD,ETH-USD",
+                         "--rate", "5000").start()
+    books = 0
+    try:
+        for _ in range(40):
+            ws = sh.connect(proc.ws_url("bitstamp"))
+            try:
+                for channel in ("order_book_btcusd", "order_book_ethusd"):
+                    sh.bitstamp_subscribe(ws, channel)
+                sh.wait_for(ws, sh.is_bitstamp_book)
+                books += 1
+                time.sleep(0.03)
+                closing = threading.Thread(target=proc.control, args=("bitstamp", "close"))
+                closing.start()
+                books += read_books_until_closed(ws)
+                closing.join()
+            finally:
+                ws.close()
+            wait_clients(proc, "bitstamp", 0)
+        assert books > 40
+        assert proc.total_emitted("bitstamp") == books
+    finally:
+        assert proc.stop() == 0, proc.output()
 
 
 def test_silence_sends_nothing_then_resumes(sim: sh.SimProcess) -> None:
