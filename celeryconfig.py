@@ -4,16 +4,15 @@ from celery.schedules import crontab
 from kombu import Exchange, Queue
 
 from core.config import get_settings
+from tasks.queues import DEAD_ROLE, QUEUE_ROLES
 
 _settings = get_settings()
 _prefix = _settings.queue_prefix  # lets tests and several deployments share one broker
 
-STORAGE_QUEUE = f"{_prefix}storage"
-ARBITRAGE_QUEUE = f"{_prefix}arbitrage"
-REPORTS_QUEUE = f"{_prefix}reports"
-ALERTS_QUEUE = f"{_prefix}alerts"
+STORAGE_QUEUE, ARBITRAGE_QUEUE, REPORTS_QUEUE, ALERTS_QUEUE = (
+    f"{_prefix}{role}" for role in QUEUE_ROLES)
 # Messages of data tasks that failed MAX_DELIVERIES times (tasks/delivery.py puts them there).
-DEAD_QUEUE = f"{_prefix}dead"
+DEAD_QUEUE = f"{_prefix}{DEAD_ROLE}"
 
 broker_url = _settings.broker_url
 broker_connection_retry_on_startup = True
@@ -27,8 +26,8 @@ task_ignore_result = True
 result_backend = None
 
 task_serializer = "json"
-# Quote batches travel as msgpack (their tasks say so): 4-5× cheaper to encode and decode than
-# JSON and 30 % smaller, measured on a 500-row batch. Safe to accept: msgpack carries data only.
+# Quote batches travel as msgpack (their tasks say so): cheaper to encode and decode than JSON,
+# and smaller (BENCHMARKS.md). Safe to accept: msgpack carries data only.
 accept_content = ["json", "msgpack"]
 timezone = "UTC"
 enable_utc = True
@@ -45,11 +44,9 @@ worker_prefetch_multiplier = 4
 worker_hijack_root_logger = False
 
 _exchange = Exchange(f"{_prefix}cryptotracker", type="direct", durable=True)
-task_queues = (
-    Queue(STORAGE_QUEUE, _exchange, routing_key=STORAGE_QUEUE, durable=True),
-    Queue(ARBITRAGE_QUEUE, _exchange, routing_key=ARBITRAGE_QUEUE, durable=True),
-    Queue(REPORTS_QUEUE, _exchange, routing_key=REPORTS_QUEUE, durable=True),
-    Queue(ALERTS_QUEUE, _exchange, routing_key=ALERTS_QUEUE, durable=True),
+task_queues = tuple(
+    Queue(name, _exchange, routing_key=name, durable=True)
+    for name in (STORAGE_QUEUE, ARBITRAGE_QUEUE, REPORTS_QUEUE, ALERTS_QUEUE)
 )
 # Not in task_queues: a worker started without -Q must never consume (and rerun) dead messages.
 dead_queue = Queue(DEAD_QUEUE, _exchange, routing_key=DEAD_QUEUE, durable=True)

@@ -8,112 +8,35 @@ unknown channels included; (b) a few thousand frames rendered in-process by the 
 venue class for that venue (subscribed with the adapter's own subscribe frames, so the acks and
 the wire shapes are exactly what the simulator serves). Each (venue, source) gets ~S/N seconds: a
 fresh adapter per pass over its frames (books and update ids start over as on a new connection),
-`depth_levels` as the feed worker sets it, `take_depth()` after every frame. Baselines in the
-same run over the same frames, passes alternating with the adapter's: `json.loads` alone (the
-floor any JSON adapter used to pay) and `orjson.loads` alone (the floor now), with ratios.
+`depth_levels` as the feed worker sets it, the quotes among each frame's events counted.
+Baselines in the same run over the same frames, passes alternating with the adapter's:
+`json.loads` alone (the floor of a stdlib-JSON adapter) and `orjson.loads` alone (the floor of
+ours, which parse with orjson), with ratios.
 Everything runs in one process on one core; figures are from the fastest pass (see `measure`).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import math
-import re
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import orjson
 
-from bench.stack import ROOT, print_figures
+from bench.stack import print_figures
+from core.types import Quote
+from tests.support.sessions import Session, recorded, simulated
 
-RECORDED_DIR = ROOT / "tests" / "fixtures" / "recorded"
 # Venues whose top of book arrives as a ticker-like message (not a book built from deltas).
 TICKER_VENUES = ("kraken", "okx", "binance", "bybit", "bitfinex")
 TARGET_FRAMES_PER_S = 200_000
-SIM_SYMBOLS = ("BTC-USD", "ETH-USD", "ETH-BTC", "SOL-USD", "LTC-USD", "XRP-USD", "DOGE-USD",
-               "ADA-USD")
 SIM_FRAMES = 4_000
 DEPTH_LEVELS = 10  # the feed worker's BOOK_DEPTH default
 
-_RECEIVED = re.compile(r"\d+(?:\.\d+)?: (.*)", re.DOTALL)
-_RESPONSE = re.compile(r"\S+ -> \d+(?:\.\d+)?: (.*)", re.DOTALL)
-
-Frames = tuple[list[Any], list[str]]  # (markets, frames)
-
-
-def _lines(path: Path) -> list[str]:
-    """Non-empty lines of a recording, line ends stripped."""
-    with path.open(encoding="utf-8") as handle:
-        return [line.rstrip("\r\n") for line in handle if line.strip()]
-
-
-def recorded(name: str) -> Frames | None:
-    """Markets from the recorded REST listing and the received frames, or None without both."""
-    from workers.exchanges import get_adapter
-
-    ws_path = RECORDED_DIR / f"{name}.ws.txt"
-    rest_path = RECORDED_DIR / f"{name}.rest.txt"
-    if not ws_path.is_file() or not rest_path.is_file():
-        return None
-    cls = get_adapter(name)
-    markets: list[Any] = []
-    for line in _lines(rest_path):
-        match = _RESPONSE.fullmatch(line)
-        if match is None:
-            continue
-        try:
-            markets = cls.parse_markets(json.loads(match[1]))
-        except (ValueError, TypeError, KeyError, AttributeError):
-            continue
-        if markets:
-            break
-    frames = [m[1] for line in _lines(ws_path) if (m := _RECEIVED.fullmatch(line))]
-    return (markets, frames) if markets and frames else None
-
-
-def simulated(name: str, count: int = SIM_FRAMES, seed: int = 1) -> Frames:
-    """Markets and frames as the simulator's venue class serves them to one subscribed client."""
-    from simulator.client import Client
-    from simulator.prices import Market as SimMarket
-    from simulator.venues import VENUES
-    from workers.exchanges import get_adapter
-
-    received: list[str] = []
-
-    class Capture(Client):
-        """A client that keeps what it is sent instead of writing it to a socket."""
-
-        def push(self, text: str) -> None:
-            """Keep the frame."""
-            received.append(text)
-
-    cls = get_adapter(name)
-    venue = VENUES[name](list(SIM_SYMBOLS), SimMarket([name], list(SIM_SYMBOLS), seed), seed)
-    listing = venue.listings()[cls.markets_path.split("?")[0]]()
-    markets = cls.parse_markets(listing)
-    client = Capture(None)  # type: ignore[arg-type]  # never written to
-
-    async def subscribe() -> None:
-        venue.attach(client)
-        await venue.on_open(client)
-        for text in cls(markets).subscribe_messages():
-            await venue.on_text(client, text)
-
-    asyncio.run(subscribe())
-    now_us = 1_767_225_600_000_000
-    symbols = venue.active_symbols() or list(SIM_SYMBOLS)
-    i = 0
-    while len(received) < count:
-        now_us += 250
-        for text, recipients in venue.emit(symbols[i % len(symbols)], now_us):
-            if client in recipients:
-                received.append(text)
-        i += 1
-    return markets, received
+Frames = Session  # (markets, frames)
 
 
 def measure(name: str, markets: list[Any], frames: list[str], seconds: float) -> dict[str, Any]:
@@ -128,13 +51,14 @@ def measure(name: str, markets: list[Any], frames: list[str], seconds: float) ->
     def adapter_pass() -> tuple[float, int, int]:
         adapter = cls(markets)  # construction is outside the timed loop
         adapter.depth_levels = DEPTH_LEVELS
-        on_message, take_depth = adapter.on_message, adapter.take_depth
+        on_message = adapter.on_message
         received_ns = time.time_ns()
         quotes = 0
         start = time.perf_counter()
         for text in frames:
-            quotes += len(on_message(text, received_ns))
-            take_depth()
+            for event in on_message(text, received_ns):
+                if type(event) is Quote:  # the rest are Depth and reconnect requests
+                    quotes += 1
         busy = time.perf_counter() - start
         return busy, quotes, sum(adapter.errors.values())
 
@@ -187,7 +111,7 @@ def run(seconds: float = 10.0, venues: list[str] | None = None) -> dict[str, Any
         rec = recorded(name)
         if rec is not None:
             inputs.append((name, "recorded", rec))
-        inputs.append((name, "simulated", simulated(name)))
+        inputs.append((name, "simulated", simulated(name, SIM_FRAMES)))
     slice_s = seconds / len(inputs)
     results: dict[str, dict[str, dict[str, Any]]] = {}
     for name, source, (markets, frames) in inputs:

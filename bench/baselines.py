@@ -71,7 +71,7 @@ def _wait_done(client: redis.Redis, want: dict[str, int], budget_s: float) -> tu
 
 
 def per_quote_tasks(count: int, budget_s: float = 10.0) -> float:
-    """Quotes/s with one `store_quotes` and one `ingest_quotes` task per quote (the old design)."""
+    """Quotes/s with one `store_quotes` and one `ingest_quotes` task per quote: no batching."""
     from tasks.arbitrage import ingest_quotes
     from tasks.storage import store_quotes
 

@@ -4,7 +4,7 @@
 
 For each of Binance, Bitfinex, OKX and Gemini the whole recording in tests/fixtures/recorded/
 is replayed (a) through our adapter in this process (a fresh adapter per pass, `depth_levels` as
-the feed worker sets it, `take_depth()` after every frame, as `bench adapters` does) and (b)
+the feed worker sets it, each frame's quotes and depths counted, as `bench adapters` does) and (b)
 through cryptofeed's own `message_handler` for that exchange, in a subprocess running
 bench/cryptofeed_driver.py in var/cryptofeed-venv (created here with `pip install
 cryptofeed==2.4.1` when missing). Runs alternate, ours then theirs, N rounds of ~S/(2·N·venues)
@@ -27,9 +27,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.adapters import DEPTH_LEVELS, RECORDED_DIR, recorded
+from bench.adapters import DEPTH_LEVELS
 from bench.stack import ROOT, print_figures
-from core.types import Market
+from core.types import Depth, Market, Quote
+from tests.support.recorded import RECORDED_DIR
+from tests.support.sessions import recorded
 
 VENUES = ("binance", "bitfinex", "okx", "gemini")
 TARGET_RATIO = 2.0
@@ -103,12 +105,16 @@ def our_pass(name: str, replay: Replay) -> dict[str, Any]:
     markets, frames, stamps = replay
     adapter = get_adapter(name)(markets)  # construction is outside the timed loop
     adapter.depth_levels = DEPTH_LEVELS
-    on_message, take_depth = adapter.on_message, adapter.take_depth
+    on_message = adapter.on_message
     quotes = depths = processed = 0
     start = time.perf_counter()
     for text, received_ns in zip(frames, stamps, strict=True):
-        quotes += len(on_message(text, received_ns))
-        depths += len(take_depth())
+        for event in on_message(text, received_ns):
+            kind = type(event)
+            if kind is Quote:
+                quotes += 1
+            elif kind is Depth:
+                depths += 1
         processed += 1
     busy = time.perf_counter() - start
     return {"seconds": busy, "frames": processed, "quotes": quotes, "depths": depths,

@@ -25,129 +25,12 @@ import json
 import multiprocessing
 import os
 import sys
-import threading
 import time
 from typing import Any
 
 from bench.idle import hold
-
-EXCHANGES = ("binance", "bitfinex", "bitstamp", "bybit", "coinbase", "gemini", "kraken", "okx")
-SYMBOLS = ("BTC-USD", "ETH-USD", "BTC-USDT", "ETH-USDT", "SOL-USD", "XRP-USD", "LTC-USD",
-           "ADA-USD")
-
-
-def publish(redis_url: str, prefix: str, rate: int, seconds: float, symbols: int) -> None:
-    """Publish `rate` quote events/s for `seconds` in 5 ms batches (runs in its own process)."""
-    from core.state import RedisState
-
-    state = RedisState.from_url(redis_url, prefix)
-    keys = [(ex, sym) for sym in SYMBOLS[:symbols] for ex in EXCHANGES]
-    start = time.monotonic()
-    sent = 0
-    while (elapsed := time.monotonic() - start) < seconds:
-        due = int(rate * elapsed) - sent
-        if due > 0:
-            now = time.time_ns()
-            events = []
-            for i in range(sent, sent + due):
-                ex, sym = keys[i % len(keys)]
-                bid = 100.0 + (i % 997) * 0.01
-                events.append(("quote", {
-                    "exchange": ex, "symbol": sym, "bid": bid, "bid_size": 1.0,
-                    "ask": bid + 0.5, "ask_size": 1.0, "last": None,
-                    "ts_exchange_ns": now - 1_000_000, "ts_received_ns": now}))
-            state.publish_many(events)
-            sent += due
-        time.sleep(0.005)
-
-
-def _publisher(redis_url: str, prefix: str, rate: int, seconds: float,
-               symbols: int) -> multiprocessing.Process:
-    proc = multiprocessing.get_context("spawn").Process(
-        target=publish, args=(redis_url, prefix, rate, seconds, symbols), daemon=True)
-    proc.start()
-    return proc
-
-
-def _percentiles(lags_ns: list[int]) -> dict[str, float | None]:
-    if not lags_ns:
-        return {"p50_ms": None, "p99_ms": None, "max_ms": None}
-    lags_ns.sort()
-
-    def pick(q: float) -> float:
-        return round(lags_ns[min(len(lags_ns) - 1, int(q * len(lags_ns)))] / 1e6, 2)
-
-    return {"p50_ms": pick(0.50), "p99_ms": pick(0.99), "max_ms": round(lags_ns[-1] / 1e6, 2)}
-
-
-def baseline(redis_url: str, prefix: str, rate: int, seconds: float,
-             symbols: int) -> dict[str, Any]:
-    """The same stream read straight from Redis pub/sub by one subscriber: no web hop."""
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    pubsub = client.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(f"{prefix}live")
-    lags: list[int] = []
-    pub = _publisher(redis_url, prefix, rate, seconds, symbols)
-    deadline = time.monotonic() + seconds + 10
-    while (pub.is_alive() or lags == []) and time.monotonic() < deadline:
-        msg = pubsub.get_message(timeout=0.2)
-        if msg and msg["type"] == "message":
-            event = json.loads(msg["data"])
-            lags.append(time.time_ns() - event["data"]["ts_received_ns"])
-    pub.join(5)
-    pubsub.close()
-    return {"events": len(lags), **_percentiles(lags)}
-
-
-def _cpu_ticks(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
-
-
-def _rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-
-
-class HttpProbe:
-    """Times `GET /api/quotes` on a fresh connection every 50 ms on a thread, until stopped."""
-
-    def __init__(self, base_url: str) -> None:
-        self.url = f"{base_url}/api/quotes"
-        self.times_ns: list[int] = []
-        self.failed = 0  # errors, non-200s and answers slower than the 5 s timeout
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="http-probe", daemon=True)
-
-    def _run(self) -> None:
-        import requests
-
-        while not self._stop.is_set():
-            t0 = time.perf_counter_ns()
-            try:
-                ok = requests.get(self.url, timeout=5).status_code == 200
-            except requests.RequestException:
-                ok = False
-            if ok:
-                self.times_ns.append(time.perf_counter_ns() - t0)
-            else:
-                self.failed += 1
-            self._stop.wait(0.05)
-
-    def __enter__(self) -> HttpProbe:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-    def figures(self) -> dict[str, Any]:
-        return {"requests": len(self.times_ns), "failed": self.failed,
-                **_percentiles(self.times_ns)}
+from bench.probes import HttpProbe, cpu_ticks, rss_kib
+from bench.publisher import EXCHANGES, baseline, percentiles, publisher
 
 
 def _hold_idle(port: int, count: int) -> tuple[Any, Any, Any]:
@@ -236,11 +119,11 @@ def _fanout(url: str, clients: int, state: Any, redis_url: str, rate: int, secon
         time.sleep(0.1)
     time.sleep(0.5)
     hz = os.sysconf("SC_CLK_TCK")
-    cpu0, t0 = _cpu_ticks(web_pid), time.monotonic()
+    cpu0, t0 = cpu_ticks(web_pid), time.monotonic()
     with probe:
-        pub = _publisher(redis_url, state.prefix, rate, seconds, symbols)
+        pub = publisher(redis_url, state.prefix, rate, seconds, symbols)
         pub.join()
-    cpu1, t1 = _cpu_ticks(web_pid), time.monotonic()
+    cpu1, t1 = cpu_ticks(web_pid), time.monotonic()
     time.sleep(1.0)  # stragglers still count towards the lag
     stop.set()
     state.publish("feed", {"exchange": "bench-probe", "state": "done"})
@@ -256,7 +139,7 @@ def _fanout(url: str, clients: int, state: Any, redis_url: str, rate: int, secon
         "client_processes": len(procs),
         "messages_received": len(lags),
         "messages_per_client_per_s": round(len(lags) / clients / seconds, 1),
-        **_percentiles(lags),
+        **percentiles(lags),
         "web_cpu_pct": round(100 * (cpu1 - cpu0) / hz / (t1 - t0), 1),
         "clients_dropped": dropped,
     }
@@ -297,10 +180,10 @@ def run(clients: int = 200, rate: int = 2000, seconds: float = 10,
         figures.update({f"http_baseline_{k}": v for k, v in http_base.figures().items()})
         held = None
         if idle:
-            rss0 = _rss_kib(web_pid)
+            rss0 = rss_kib(web_pid)
             held = _hold_idle(port, idle)
             time.sleep(1.0)  # let the server settle what it allocated for them
-            figures["idle_web_rss_kib_per_socket"] = round((_rss_kib(web_pid) - rss0) / idle, 1)
+            figures["idle_web_rss_kib_per_socket"] = round((rss_kib(web_pid) - rss0) / idle, 1)
         probe = HttpProbe(base)
         out = _fanout(f"ws://127.0.0.1:{port}/ws", clients, state, settings.redis_url,
                       rate, seconds, symbols, web_pid, probe)
@@ -311,7 +194,7 @@ def run(clients: int = 200, rate: int = 2000, seconds: float = 10,
             stop.set()
             figures["idle_held_to_end"] = results.get(timeout=60)
             proc.join(10)
-        figures["web_rss_mib"] = round(_rss_kib(web_pid) / 1024, 1)
+        figures["web_rss_mib"] = round(rss_kib(web_pid) / 1024, 1)
     state.clear()
     return figures
 

@@ -31,92 +31,29 @@ splits each quote's latency at every hop, with the mean of each hop over the slo
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
 import multiprocessing
 import os
 import sys
 import time
 from typing import Any
 
-from bench.hops import Sample, format_table, hop_table, parse_sample, percentiles
-from bench.stack import (
-    BIN,
-    Stack,
-    feed_commands,
-    free_port,
-    isolate,
-    print_figures,
-    wait_until,
-    worker_options,
-)
+from bench.cli import add_feed_options, apply_feed_options
+from bench.collectors import PROBE_VENUES, redis_collector, ws_collector
+from bench.delivery import emitted_total
+from bench.hops import Sample, format_table, hop_table, percentiles
+from bench.processes import cpu_seconds, machine_cpu, role_cpu
+from bench.queues import backlog, delete_queues, start_worker
+from bench.stack import BIN, Stack, feed_commands, free_port, isolate, print_figures, wait_until
 
 VENUES = ("binance", "bitfinex", "bitstamp", "bybit", "coinbase", "gemini", "kraken", "okx")
 SYMBOLS = "BTC-USD,ETH-USD,BTC-USDT,ETH-USDT"
 QUEUES = ("storage", "arbitrage", "reports", "alerts")  # celeryconfig's, after the prefix
-PROBE_VENUES = ("coinbase", "kraken")  # frames carry the simulator's emission time in µs
 TARGET_P50_MS = 25.0
 TARGET_P99_MS = 60.0
 WARMUP_S = 1.5  # after the first probe quote reaches the client: workers and hub settle
 PREGEN_MARGIN_S = 90.0  # background changes rendered beyond the window: startup and drain
 DRAIN_TIMEOUT_S = 30.0  # a backlog behind the window drains before the figures are taken
-
-def _sample(raw: str | bytes, now: int) -> Sample | None:
-    """A probe venue's quote event as a sample; None for anything else."""
-    return parse_sample(raw, now, PROBE_VENUES)
-
-
-async def _ws_loop(url: str, ready: Any, seen: Any, stop: Any) -> tuple[list[Sample], bool]:
-    """Probe quotes received on `/ws` until `stop`, and whether the server closed first."""
-    import aiohttp
-
-    samples: list[Sample] = []
-    async with aiohttp.ClientSession() as session, \
-            session.ws_connect(url, heartbeat=None, max_msg_size=0) as ws:
-        await ws.send_str(json.dumps({"coalesce": False, "trace": True}))
-        ready.set()
-        while not stop.is_set():
-            try:
-                msg = await ws.receive(timeout=0.2)
-            except TimeoutError:
-                continue
-            now = time.time_ns()
-            if msg.type != aiohttp.WSMsgType.TEXT:
-                return samples, True
-            sample = _sample(msg.data, now)
-            if sample is not None:
-                samples.append(sample)
-                seen.value = max(seen.value, sample[2])
-    return samples, False
-
-
-def ws_collector(url: str, ready: Any, seen: Any, stop: Any, out: Any) -> None:
-    """Receive every event on `/ws` uncoalesced; probe quotes go to `out` (own process) and
-    `seen` holds the newest emission time received."""
-    import asyncio
-
-    out.put(asyncio.run(_ws_loop(url, ready, seen, stop)))
-
-
-def redis_collector(redis_url: str, channel: str, ready: Any, stop: Any, out: Any) -> None:
-    """The baseline receiver: a plain subscriber on the live channel (own process)."""
-    import redis
-
-    pubsub = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(channel)
-    pubsub.get_message(timeout=1.0)  # the subscription's confirmation
-    ready.set()
-    samples: list[Sample] = []
-    while not stop.is_set():
-        msg = pubsub.get_message(timeout=0.2)
-        if msg is None or msg["type"] != "message":
-            continue
-        now = time.time_ns()
-        sample = _sample(msg["data"], now)
-        if sample is not None:
-            samples.append(sample)
-    pubsub.close()
-    out.put(samples)
-
 
 def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 2) if a is not None and b else None
@@ -126,86 +63,10 @@ def _median_ms(values_ns: list[int]) -> float | None:
     return percentiles(values_ns)["p50_ms"]
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of these processes (and their children: prefork pools,
-    gunicorn's worker) so far."""
-    import psutil
-
-    total = 0.0
-    for pid in pids:
-        try:
-            proc = psutil.Process(pid)
-            family = [proc, *proc.children(recursive=True)]
-        except psutil.Error:
-            continue
-        for member in family:
-            try:
-                times = member.cpu_times()
-            except psutil.Error:
-                continue
-            total += times.user + times.system
-    return total
-
-
-def _role_cpu(roles: dict[str, list[int]]) -> dict[str, float]:
-    """CPU seconds so far per role (`_cpu_seconds` of each role's processes)."""
-    return {role: _cpu_seconds(pids) for role, pids in roles.items()}
-
-
-def _machine_cpu() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far, all cores."""
-    import psutil
-
-    times = psutil.cpu_times()
-    idle = times.idle + getattr(times, "iowait", 0.0)
-    total = sum(times)
-    return total - idle, total
-
-
 def _tasks_run(state: Any) -> int:
     """`ingest_quotes` runs so far, from the workers' task metrics in Redis."""
-    from tasks.metrics import TASK_METRICS_KEY
-
-    raw = state.redis.hget(f"{state.prefix}{TASK_METRICS_KEY}",
-                           "count|tasks.arbitrage.ingest_quotes")
+    raw = state.task_metrics.read().get("count|tasks.arbitrage.ingest_quotes")
     return int(raw or 0)
-
-
-def _emitted(sim: str) -> int:
-    import requests
-
-    stats = requests.get(sim + "/stats", timeout=5).json()
-    return sum(sum(per_symbol.values()) for per_symbol in stats["emitted"].values())
-
-
-def _backlog(queue: str) -> int | None:
-    """Messages waiting in a RabbitMQ queue (None when it cannot be read)."""
-    from kombu import Connection
-
-    from core.config import get_settings
-
-    try:
-        with Connection(get_settings().broker_url) as conn:
-            return int(conn.default_channel.queue_declare(queue, passive=True).message_count)
-    except Exception:  # noqa: BLE001  (a figure, not a failure)
-        return None
-
-
-def _delete_queues(names: list[str]) -> None:
-    """Remove this run's RabbitMQ queues so repeated runs leave nothing behind."""
-    from kombu import Connection
-
-    from core.config import get_settings
-
-    try:
-        with Connection(get_settings().broker_url) as conn:
-            for name in names:
-                try:
-                    conn.default_channel.queue_delete(name)
-                except Exception:  # noqa: BLE001  (never declared: fine)
-                    pass
-    except Exception:  # noqa: BLE001
-        pass
 
 
 def summarize(ws: list[Sample], base: list[Sample], window: tuple[int, int],
@@ -291,9 +152,7 @@ def _run(seconds: float, background_rate: float, venues: tuple[str, ...],
             roles: dict[str, list[int]] = {}
             for role in ("storage", "arbitrage"):
                 queue = queues[role]
-                roles[role] = [stack.start(
-                    str(BIN / "celery"), "-A", "tasks", "worker", "-Q", queue, "-n",
-                    f"{queue}@%h", *worker_options(queue), "--loglevel", "WARNING").pid]
+                roles[role] = [start_worker(stack, queue).pid]
             roles["simulators"] = [stack.start(
                 str(BIN / "python"), "-m", "simulator", "--port", str(probe_port),
                         "--exchanges", ",".join(v for v in venues if v in PROBE_VENUES),
@@ -315,7 +174,7 @@ def _run(seconds: float, background_rate: float, venues: tuple[str, ...],
                 ctx.Process(target=ws_collector, daemon=True,
                             args=(f"ws://127.0.0.1:{web_port}/ws", ws_ready, seen, stop, ws_out)),
                 ctx.Process(target=redis_collector, daemon=True,
-                            args=(s.redis_url, state.channel, redis_ready, stop, redis_out)),
+                            args=(s.redis_url, state.live.pattern, redis_ready, stop, redis_out)),
             ]
             for proc in collectors:
                 proc.start()
@@ -326,24 +185,24 @@ def _run(seconds: float, background_rate: float, venues: tuple[str, ...],
             feeds = [stack.start(*command).pid for command in feed_commands(bases)]
             wait_until(lambda: seen.value > 0, 60, "the first probe quote at the /ws client")
             if background:  # the background load flows once its frames are rendered
-                wait_until(lambda: _emitted(load_sim) > 0, 300, "the background load")
+                wait_until(lambda: emitted_total(load_sim, 5) > 0, 300, "the background load")
             time.sleep(WARMUP_S)
-            backlog0 = _backlog(queues["arbitrage"])
-            feed_cpu0 = _cpu_seconds(feeds)
+            backlog0 = backlog(queues["arbitrage"])
+            feed_cpu0 = cpu_seconds(feeds)
             roles["feeds"] = feeds
-            role_cpu0, machine0 = _role_cpu(roles), _machine_cpu()
+            role_cpu0, machine0 = role_cpu(roles), machine_cpu()
             tasks0 = _tasks_run(state)
-            emitted0, t0 = sum(_emitted(sim) for sim in sims), time.time_ns()
+            emitted0, t0 = sum(emitted_total(sim, 5) for sim in sims), time.time_ns()
             time.sleep(seconds)
-            emitted1, t1 = sum(_emitted(sim) for sim in sims), time.time_ns()
+            emitted1, t1 = sum(emitted_total(sim, 5) for sim in sims), time.time_ns()
             figures["emitted_qps"] = round((emitted1 - emitted0) / ((t1 - t0) / 1e9))
             # CPU time, not wall time: comparable across runs however busy the machine is.
             figures["feed_cpu_us_per_quote"] = round(
-                1e6 * (_cpu_seconds(feeds) - feed_cpu0) / max(1, emitted1 - emitted0), 1)
+                1e6 * (cpu_seconds(feeds) - feed_cpu0) / max(1, emitted1 - emitted0), 1)
             # Who had the two cores: each role's share of one core, and the whole machine's
             # busy fraction (other work on the box included), over the window.
             wall = (t1 - t0) / 1e9
-            role_cpu1, machine1 = _role_cpu(roles), _machine_cpu()
+            role_cpu1, machine1 = role_cpu(roles), machine_cpu()
             for role, cpu in role_cpu1.items():
                 figures[f"cpu_pct_{role}"] = round(100 * (cpu - role_cpu0[role]) / wall, 1)
             figures["cpu_pct_machine"] = round(100 * (machine1[0] - machine0[0])
@@ -354,7 +213,7 @@ def _run(seconds: float, background_rate: float, venues: tuple[str, ...],
             figures["arbitrage_cpu_us_per_task"] = round(
                 1e6 * (role_cpu1["arbitrage"] - role_cpu0["arbitrage"]) / max(1, tasks), 1)
             figures["arbitrage_backlog_start"] = backlog0
-            figures["arbitrage_backlog_end"] = _backlog(queues["arbitrage"])
+            figures["arbitrage_backlog_end"] = backlog(queues["arbitrage"])
             # The path is FIFO: once a quote emitted after the window arrives, so has the rest.
             drained = time.monotonic()
             while seen.value < t1 and time.monotonic() - drained < DRAIN_TIMEOUT_S:
@@ -374,7 +233,8 @@ def _run(seconds: float, background_rate: float, venues: tuple[str, ...],
                 proc.terminate()
         state.clear()
         influx.drop_database()
-        _delete_queues(list(queues.values()))
+        with contextlib.suppress(Exception):  # cleanup: the figures are taken already
+            delete_queues(list(queues.values()))
     figures.update(summarize(ws_samples, redis_samples, (t0, t1), (t1 - t0) / 1e9))
     p50, p99 = figures["p50_ms"], figures["p99_ms"]
     figures["target_p50_met"] = p50 is not None and p50 <= TARGET_P50_MS
@@ -388,17 +248,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10, help="measurement window")
     parser.add_argument("--rate", type=float, default=5000,
                         help="background quotes/s offered in total (spread over the venues)")
-    parser.add_argument("--feed-groups", metavar="SPEC",
-                        help="feed processes as FEED_GROUPS spells them (default: $FEED_GROUPS)")
-    parser.add_argument("--feed-processes", metavar="N",
-                        help="without groups, this many feed processes (default: "
-                             "$FEED_PROCESSES or 2; 0 = one per venue)")
+    add_feed_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    if args.feed_groups is not None:
-        os.environ["FEED_GROUPS"] = args.feed_groups
-    if args.feed_processes is not None:
-        os.environ["FEED_PROCESSES"] = args.feed_processes
+    apply_feed_options(args)
     figures = run(args.seconds, args.rate)
     if args.json:
         print_figures(figures, True)

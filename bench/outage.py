@@ -4,8 +4,8 @@
 
 The whole pipeline (simulator offering `--rate` quotes/s over the venues, one feed worker per
 venue, the storage and arbitrage workers with the Procfile's pools) writes to an InfluxDB of the
-benchmark's own, on free ports (tests/influx_server.py: the shared one stays untouched). After
-`--warmup-s` that InfluxDB is stopped for `--outage-s`, then started again; the load goes on
+benchmark's own, on free ports (tests/support/influx_server.py: the shared one stays untouched).
+After `--warmup-s` that InfluxDB is stopped for `--outage-s`, then started again; the load goes on
 for `--after-s`, then the venues are silenced and the pipeline drains. Every `--sample-s` from
 the stop to the end: the storage worker's RSS (pool children summed in) and its queue's ready
 and unacknowledged messages. Printed: RSS first (at the stop), max and last; the backlog's
@@ -26,17 +26,8 @@ from typing import Any
 import psutil
 import requests
 
-from bench.pipeline import (
-    _celery,
-    _consumers,
-    _emitted,
-    _stored_by_exchange,
-    delete_queues,
-    drain,
-    freeze_emission,
-    loss_figures,
-    queue_depths,
-)
+from bench.delivery import drain, emitted_total, freeze_emission, loss_figures, stored_by_exchange
+from bench.queues import consumers, delete_queues, queue_depths, start_worker
 from bench.sampling import Sampler
 from bench.soak import EIGHT, SYMBOLS
 from bench.stack import BIN, Stack, free_port, isolate, print_figures, wait_until
@@ -98,7 +89,7 @@ def run(outage_s: float, rate: float, exchanges: tuple[str, ...], symbols: str,
         ) -> dict[str, Any]:
     """The outage benchmark; its figures."""
     isolate()
-    from tests.influx_server import InfluxServer
+    from tests.support.influx_server import InfluxServer
 
     root = Path(tempfile.mkdtemp(prefix="ctbench-influx-"))
     server = InfluxServer(root)
@@ -126,18 +117,18 @@ def run(outage_s: float, rate: float, exchanges: tuple[str, ...], symbols: str,
     sim = f"http://127.0.0.1:{sim_port}"
     try:
         with Stack() as stack:
-            storage = _celery(stack, STORAGE_QUEUE)
-            _celery(stack, ARBITRAGE_QUEUE)
+            storage = start_worker(stack, STORAGE_QUEUE)
+            start_worker(stack, ARBITRAGE_QUEUE)
             stack.start(str(BIN / "python"), "-m", "simulator", "--port", str(sim_port),
                         "--exchanges", ",".join(exchanges), "--symbols", symbols,
                         "--rate", str(rate / len(exchanges)))
             wait_until(lambda: requests.get(sim + "/stats", timeout=1).ok, 30, "simulator")
             for queue in (STORAGE_QUEUE, ARBITRAGE_QUEUE):
-                wait_until(lambda q=queue: _consumers(q) > 0, 60, f"worker on {queue}")
+                wait_until(lambda q=queue: consumers(q) > 0, 60, f"worker on {queue}")
             for name in exchanges:
                 stack.start(str(BIN / "python"), "-m", "workers", name, "--ws-url",
                             f"ws://127.0.0.1:{sim_port}/{name}", "--rest-url", f"{sim}/{name}")
-            wait_until(lambda: _emitted(sim) > 0, 60, "the first quote")
+            wait_until(lambda: emitted_total(sim) > 0, 60, "the first quote")
             t_first = time.monotonic()
             time.sleep(warmup_s)
             sampler = StorageSampler(storage.pid, s.queue_prefix, sample_s)
@@ -158,7 +149,7 @@ def run(outage_s: float, rate: float, exchanges: tuple[str, ...], symbols: str,
             figures.update({
                 "emitted": emitted,
                 "delivered_qps": round(emitted / (t_end - t_first)),
-                **loss_figures(emitted_by, stored, _stored_by_exchange(influx)),
+                **loss_figures(emitted_by, stored, stored_by_exchange(influx)),
                 "rss_first_mb": round(rss[0], 1) if rss else None,
                 "rss_max_mb": round(max(rss), 1) if rss else None,
                 "rss_last_mb": round(rss[-1], 1) if rss else None,

@@ -25,18 +25,9 @@ from typing import Any
 import psutil
 import requests
 
-from bench.pipeline import (
-    SERVICES,
-    _celery,
-    _consumers,
-    _emitted,
-    _stored_by_exchange,
-    delete_queues,
-    drain,
-    freeze_emission,
-    loss_figures,
-    queue_depths,
-)
+from bench.delivery import drain, emitted_total, freeze_emission, loss_figures, stored_by_exchange
+from bench.processes import SERVICES
+from bench.queues import consumers, delete_queues, queue_depths, start_worker
 from bench.sampling import Sampler
 from bench.stack import BIN, Stack, free_port, isolate, print_figures, wait_until
 
@@ -164,7 +155,7 @@ def run(seconds: float, rate: float, exchanges: tuple[str, ...], symbols: str,
     try:
         with Stack() as stack:
             for queue in (STORAGE_QUEUE, ARBITRAGE_QUEUE):
-                timeline.add(queue.rsplit(".", 1)[-1], _celery(stack, queue).pid)
+                timeline.add(queue.rsplit(".", 1)[-1], start_worker(stack, queue).pid)
             timeline.add("simulator", stack.start(
                 str(BIN / "python"), "-m", "simulator", "--port", str(sim_port), "--exchanges",
                 ",".join(exchanges), "--symbols", symbols, "--rate", str(per_venue)).pid)
@@ -175,7 +166,7 @@ def run(seconds: float, rate: float, exchanges: tuple[str, ...], symbols: str,
             wait_until(lambda: requests.get(f"http://127.0.0.1:{web_port}/healthz", timeout=2)
                        .status_code in (200, 503), 30, "the web app")
             for queue in (STORAGE_QUEUE, ARBITRAGE_QUEUE):
-                wait_until(lambda q=queue: _consumers(q) > 0, 60, f"worker on {queue}")
+                wait_until(lambda q=queue: consumers(q) > 0, 60, f"worker on {queue}")
             reader = threading.Thread(target=ws_reader, daemon=True, args=(
                 f"ws://127.0.0.1:{web_port}/ws", stop_ws, ws_counts))
             reader.start()
@@ -183,7 +174,7 @@ def run(seconds: float, rate: float, exchanges: tuple[str, ...], symbols: str,
                 timeline.add(f"feed-{name}", stack.start(
                     str(BIN / "python"), "-m", "workers", name, "--ws-url",
                     f"ws://127.0.0.1:{sim_port}/{name}", "--rest-url", f"{sim}/{name}").pid)
-            wait_until(lambda: _emitted(sim) > 0, 60, "the first quote")
+            wait_until(lambda: emitted_total(sim) > 0, 60, "the first quote")
             t0 = time.monotonic()
             timeline.t0 = t0
             timeline.start()
@@ -195,7 +186,7 @@ def run(seconds: float, rate: float, exchanges: tuple[str, ...], symbols: str,
             timeline.stop()
             stop_ws.set()
             reader.join(5)
-            stored_by = _stored_by_exchange(influx)
+            stored_by = stored_by_exchange(influx)
             figures.update({
                 "emitted": emitted,
                 "delivered_qps": round(emitted / (t_end - t0)),

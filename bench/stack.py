@@ -30,7 +30,7 @@ def isolate() -> str:
 
 def worker_options(queue: str) -> tuple[str, ...]:
     """The Procfile's pool options for the worker of `queue` (prefixed or not)."""
-    from core.config import WORKER_OPTIONS
+    from tasks.queues import WORKER_OPTIONS
 
     return next(opts for role, opts in WORKER_OPTIONS.items() if queue.endswith(role))
 

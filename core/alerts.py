@@ -1,44 +1,15 @@
-"""Opportunity alerts: which ones to send (decided once, in Redis), their bodies, their record."""
+"""Opportunity alerts: which ones qualify, their webhook bodies, what a delivery outcome means."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import redis
-
+from core.backoff import capped_delay
 from core.symbols import split_symbol
 
 FORMATS = ("json", "slack")
-# How long "this opportunity was alerted" is remembered: longer than any opportunity lasts, so
-# an open one is never alerted twice, yet the keys do not pile up forever.
-SENT_TTL_S = 86400.0
-MAX_DELIVERIES = 1000
-
-# Decide a batch of candidates atomically, so several arbitrage workers never both send one.
-# KEYS: (sent key, cooldown key) per candidate. ARGV: sent ttl ms, cooldown ms, then one flag per
-# candidate: "1" when its opening time is known (else only the cooldown can identify it).
-# A candidate goes when neither its opportunity was alerted nor its pair is cooling down; then
-# both are marked. Returns 1 (send) or 0 (skip) per candidate.
-_CLAIM = """
-local sent_ms, cool_ms = tonumber(ARGV[1]), tonumber(ARGV[2])
-local out = {}
-for i = 1, #KEYS / 2 do
-  local sent, cool = KEYS[2 * i - 1], KEYS[2 * i]
-  local known = ARGV[2 + i] == "1"
-  if (known and redis.call("EXISTS", sent) == 1)
-      or (cool_ms > 0 and redis.call("EXISTS", cool) == 1) then
-    out[i] = 0
-  else
-    if known then redis.call("SET", sent, "1", "PX", sent_ms) end
-    if cool_ms > 0 then redis.call("SET", cool, "1", "PX", cool_ms) end
-    out[i] = 1
-  end
-end
-return out
-"""
 
 
 def pair_key(opp: Mapping[str, Any]) -> str:
@@ -64,49 +35,6 @@ def qualifying(opps: Iterable[Mapping[str, Any]], min_net_pct: float) -> list[di
         if isinstance(net, int | float) and math.isfinite(net) and net >= min_net_pct:
             out.append(dict(opp))
     return out
-
-
-class AlertStore:
-    """Alert decisions and the delivery record in Redis, every key under the state's prefix."""
-
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
-        self.redis = client
-        self.prefix = prefix
-        self._claim = client.register_script(_CLAIM)
-
-    def sent_key(self, opp: Mapping[str, Any]) -> str:
-        return f"{self.prefix}alerts:sent:{pair_key(opp)}|{opened_ns(opp)}"
-
-    def cooldown_key(self, opp: Mapping[str, Any]) -> str:
-        return f"{self.prefix}alerts:cooldown:{pair_key(opp)}"
-
-    @property
-    def deliveries_key(self) -> str:
-        return f"{self.prefix}alerts:deliveries"
-
-    def claim(self, candidates: list[dict[str, Any]], cooldown_s: float) -> list[dict[str, Any]]:
-        """The candidates this caller must alert (one Redis round trip; none when empty)."""
-        if not candidates:
-            return []
-        keys: list[str] = []
-        args: list[str] = [str(int(SENT_TTL_S * 1000)), str(int(max(cooldown_s, 0.0) * 1000))]
-        for opp in candidates:
-            keys += [self.sent_key(opp), self.cooldown_key(opp)]
-            args.append("1" if opened_ns(opp) > 0 else "0")
-        flags = self._claim(keys=keys, args=args)
-        return [opp for opp, ok in zip(candidates, flags, strict=True) if int(ok)]
-
-    def record(self, delivery: Mapping[str, Any], keep: int = MAX_DELIVERIES) -> None:
-        """Prepend one delivery attempt's outcome and trim the list to `keep` entries."""
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.lpush(self.deliveries_key, json.dumps(delivery))
-        pipe.ltrim(self.deliveries_key, 0, keep - 1)
-        pipe.execute()
-
-    def deliveries(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Recorded delivery attempts, newest first."""
-        raw = self.redis.lrange(self.deliveries_key, 0, max(limit, 1) - 1)
-        return [json.loads(item) for item in raw]
 
 
 def _finite(value: Any) -> Any:
@@ -198,7 +126,7 @@ def outcome(status_code: int) -> str:
 
 def retry_delay(retries: int, base_s: float, cap_s: float, retry_after: str | None = None) -> float:
     """Seconds before retry `retries` (0-based): base, 2×, 4× ... capped; Retry-After may add."""
-    delay = base_s * 2 ** max(retries, 0)
+    delay = capped_delay(retries, base_s, cap_s)
     try:
         asked = float(retry_after) if retry_after else 0.0
     except ValueError:  # the HTTP-date form: rare for webhooks, and backoff is a fine answer

@@ -2,33 +2,36 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from core.config_values import (
+    ConfigError,
+    normalize_origin,
+    parse_fees,
+    parse_volumes,
+    read_choice,
+    read_float,
+    read_int,
+    read_lenient_delay,
+    read_networks,
+    read_nonnegative,
+    read_origins,
+    read_positive,
+    read_positive_int,
+)
 from core.symbols import parse_symbol_list
 
+# The declared venue list; tests/unit/test_venue_registry.py checks it against the adapter
+# registry, fees.yaml and the committed Procfile.
 DEFAULT_EXCHANGES = "binance,bitfinex,bitstamp,bybit,coinbase,gemini,kraken,okx"
 # USD and USDT pairs both: binance.com, OKX and Bybit list no USD pairs (never merged with USDT).
 DEFAULT_SYMBOLS = "BTC-USD,ETH-USD,BTC-USDT,ETH-USDT"
 
-# Pool options per Celery worker role (Procfile, compose and the benchmarks use these). The
-# arbitrage worker waits on Redis most of each small batch, so threads overlap those waits: at
-# 400 batches/s prefork with 2 processes queued for seconds where 8 threads kept up (BENCHMARKS.md).
-WORKER_OPTIONS: dict[str, tuple[str, ...]] = {
-    "storage": ("--concurrency", "2"),
-    "arbitrage": ("--pool", "threads", "--concurrency", "8"),
-    "reports": ("--concurrency", "1"),
-    "alerts": ("--concurrency", "2"),
-}
-
-
-class ConfigError(ValueError):
-    """A setting has a value that cannot be used."""
+__all__ = ["DEFAULT_EXCHANGES", "DEFAULT_SYMBOLS", "ConfigError", "Settings", "get_settings",
+           "load_dotenv_file", "normalize_origin", "parse_fees", "parse_volumes", "reset_settings"]
 
 
 def load_dotenv_file(path: str | Path = ".env") -> None:
@@ -38,132 +41,6 @@ def load_dotenv_file(path: str | Path = ".env") -> None:
     except ImportError:  # python-dotenv is optional for core
         return
     load_dotenv(path, override=False)
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "")
-    if raw.strip() == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "")
-    if raw.strip() == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
-
-
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
-    value = _int(env, name, default)
-    if value < 1:
-        raise ConfigError(f"{name} must be at least 1, got {value}")
-    return value
-
-
-def _nonnegative(env: Mapping[str, str], name: str, default: float) -> float:
-    value = _float(env, name, default)
-    if value < 0:
-        raise ConfigError(f"{name} must not be negative, got {value!r}")
-    return value
-
-
-def _positive(env: Mapping[str, str], name: str, default: float) -> float:
-    value = _float(env, name, default)
-    if not value > 0:
-        raise ConfigError(f"{name} must be above 0, got {value!r}")
-    return value
-
-
-def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
-    value = (env.get(name) or default).strip().lower()
-    if value not in allowed:
-        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
-    return value
-
-
-def _parse_venue_numbers(
-    text: str, accept: Callable[[float], bool], variable: str, shape: str
-) -> dict[str, float]:
-    """Parse `venue:number,...` (`=` works too); an entry `accept` refuses is a ConfigError."""
-    numbers: dict[str, float] = {}
-    for item in text.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        name, sep, value = item.partition(":" if ":" in item else "=")
-        try:
-            number = float(value)
-        except ValueError:
-            number = float("nan")
-        if not sep or not name.strip() or not accept(number):
-            raise ConfigError(f"{variable} entry {item!r} is not {shape}")
-        numbers[name.strip().lower()] = number
-    return numbers
-
-
-def parse_volumes(text: str) -> dict[str, float]:
-    """Parse `FEE_VOLUME_30D` (`kraken:50000,binance:2e6`): each venue's 30-day volume."""
-    return _parse_venue_numbers(
-        text, lambda v: v >= 0, "FEE_VOLUME_30D", "exchange:volume (>= 0)"
-    )
-
-
-def parse_fees(text: str) -> dict[str, float]:
-    """Parse `TAKER_FEES` (`kraken:0.0026,bitstamp:0.004`; `=` works too) into fractions."""
-    return _parse_venue_numbers(
-        text, lambda f: 0 <= f < 1, "TAKER_FEES", "exchange=fraction (0 <= f < 1)"
-    )
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-_HOST_CHARS = re.compile(r"^[a-z0-9._\-]+$|^[0-9a-f:.]+$")
-
-
-def normalize_origin(text: str) -> str:
-    """`scheme://host[:port]` lowercased, without its scheme's default port (the form browsers
-    send in `Origin`); ValueError when `text` is not such an origin."""
-    parts = urlsplit(text.strip())
-    try:
-        port = parts.port
-    except ValueError:
-        port = -1
-    host = parts.hostname or ""
-    if (parts.scheme not in _DEFAULT_PORTS or not _HOST_CHARS.match(host) or port == -1
-            or "@" in parts.netloc or parts.path not in ("", "/") or parts.query
-            or parts.fragment):
-        raise ValueError(f"{text!r} is not an origin (http[s]://host[:port])")
-    if ":" in host:
-        host = f"[{host}]"
-    if port is None or port == _DEFAULT_PORTS[parts.scheme]:
-        return f"{parts.scheme}://{host}"
-    return f"{parts.scheme}://{host}:{port}"
-
-
-def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    try:
-        return tuple(normalize_origin(o) for o in env.get(name, "").split(",") if o.strip())
-    except ValueError as exc:
-        raise ConfigError(f"{name}: {exc}") from exc
-
-
-def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    """Comma-separated addresses or CIDR networks, normalized (`10.0.0.1` → `10.0.0.1/32`)."""
-    out = []
-    for item in env.get(name, "").split(","):
-        if item.strip():
-            try:
-                out.append(str(ipaddress.ip_network(item.strip(), strict=False)))
-            except ValueError as exc:
-                raise ConfigError(f"{name}: {item.strip()!r} is not an address or network"
-                                  ) from exc
-    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +70,9 @@ class Settings:
     alert_min_net_pct: float = 0.5
     alert_cooldown_s: float = 300.0
     alert_format: str = "json"
+    alert_retry_base_s: float = 1.0  # first webhook retry delay; tests shorten it
+    report_webhook_url: str = ""  # empty: reports are not posted anywhere
+    log_level: str = "INFO"
     fees_file: str = "fees.yaml"
     fee_volume_30d: dict[str, float] = field(default_factory=dict)
     book_depth: int = 10
@@ -253,35 +133,40 @@ class Settings:
             exchanges=exchanges,
             symbols=symbols,
             taker_fees=parse_fees(env.get("TAKER_FEES", "")),
-            max_quote_age_s=_float(env, "MAX_QUOTE_AGE_S", d.max_quote_age_s),
-            min_net_pct=_float(env, "MIN_NET_PCT", d.min_net_pct),
+            max_quote_age_s=read_float(env, "MAX_QUOTE_AGE_S", d.max_quote_age_s),
+            min_net_pct=read_float(env, "MIN_NET_PCT", d.min_net_pct),
             web_host=env.get("WEB_HOST") or d.web_host,
-            web_port=_int(env, "WEB_PORT", d.web_port),
-            ws_max_clients=_positive_int(env, "WS_MAX_CLIENTS", d.ws_max_clients),
-            ws_max_per_address=_positive_int(env, "WS_MAX_PER_ADDRESS", d.ws_max_per_address),
-            ws_allowed_origins=_origins(env, "WS_ALLOWED_ORIGINS"),
-            ws_trusted_proxies=_networks(env, "WS_TRUSTED_PROXIES"),
+            web_port=read_int(env, "WEB_PORT", d.web_port),
+            ws_max_clients=read_positive_int(env, "WS_MAX_CLIENTS", d.ws_max_clients),
+            ws_max_per_address=read_positive_int(env, "WS_MAX_PER_ADDRESS", d.ws_max_per_address),
+            ws_allowed_origins=read_origins(env, "WS_ALLOWED_ORIGINS"),
+            ws_trusted_proxies=read_networks(env, "WS_TRUSTED_PROXIES"),
             flower_basic_auth=env.get("FLOWER_BASIC_AUTH", ""),
             alert_webhook_url=env.get("ALERT_WEBHOOK_URL", ""),
-            alert_min_net_pct=_float(env, "ALERT_MIN_NET_PCT", d.alert_min_net_pct),
-            alert_cooldown_s=_nonnegative(env, "ALERT_COOLDOWN_S", d.alert_cooldown_s),
-            alert_format=_choice(env, "ALERT_FORMAT", d.alert_format, ("json", "slack")),
+            alert_min_net_pct=read_float(env, "ALERT_MIN_NET_PCT", d.alert_min_net_pct),
+            alert_cooldown_s=read_nonnegative(env, "ALERT_COOLDOWN_S", d.alert_cooldown_s),
+            alert_format=read_choice(env, "ALERT_FORMAT", d.alert_format, ("json", "slack")),
+            alert_retry_base_s=read_lenient_delay(env, "ALERT_RETRY_BASE_S",
+                                                  d.alert_retry_base_s),
+            report_webhook_url=env.get("REPORT_WEBHOOK_URL", "").strip(),
+            log_level=env.get("LOG_LEVEL") or d.log_level,
             fees_file=env.get("FEES_FILE") or d.fees_file,
             fee_volume_30d=parse_volumes(env.get("FEE_VOLUME_30D", "")),
-            book_depth=_int(env, "BOOK_DEPTH", d.book_depth),
-            feed_buffer_batches=_positive_int(env, "FEED_BUFFER_BATCHES", d.feed_buffer_batches),
-            feed_behind_s=_nonnegative(env, "FEED_BEHIND_S", d.feed_behind_s),
-            max_clock_skew_s=_nonnegative(env, "MAX_CLOCK_SKEW_S", d.max_clock_skew_s),
-            feed_max_frame_bytes=_positive_int(env, "FEED_MAX_FRAME_BYTES",
+            book_depth=read_int(env, "BOOK_DEPTH", d.book_depth),
+            feed_buffer_batches=read_positive_int(env, "FEED_BUFFER_BATCHES",
+                                                  d.feed_buffer_batches),
+            feed_behind_s=read_nonnegative(env, "FEED_BEHIND_S", d.feed_behind_s),
+            max_clock_skew_s=read_nonnegative(env, "MAX_CLOCK_SKEW_S", d.max_clock_skew_s),
+            feed_max_frame_bytes=read_positive_int(env, "FEED_MAX_FRAME_BYTES",
                                                d.feed_max_frame_bytes),
-            trade_notional=_nonnegative(env, "TRADE_NOTIONAL", d.trade_notional),
-            min_size=_nonnegative(env, "MIN_SIZE", d.min_size),
-            min_notional=_nonnegative(env, "MIN_NOTIONAL", d.min_notional),
+            trade_notional=read_nonnegative(env, "TRADE_NOTIONAL", d.trade_notional),
+            min_size=read_nonnegative(env, "MIN_SIZE", d.min_size),
+            min_notional=read_nonnegative(env, "MIN_NOTIONAL", d.min_notional),
             key_prefix=env.get("KEY_PREFIX", d.key_prefix),
             queue_prefix=env.get("QUEUE_PREFIX", d.queue_prefix),
-            redis_timeout_s=_positive(env, "REDIS_TIMEOUT_S", d.redis_timeout_s),
-            max_deliveries=_positive_int(env, "MAX_DELIVERIES", d.max_deliveries),
-            broker_consumer_timeout_s=_positive(env, "BROKER_CONSUMER_TIMEOUT_S",
+            redis_timeout_s=read_positive(env, "REDIS_TIMEOUT_S", d.redis_timeout_s),
+            max_deliveries=read_positive_int(env, "MAX_DELIVERIES", d.max_deliveries),
+            broker_consumer_timeout_s=read_positive(env, "BROKER_CONSUMER_TIMEOUT_S",
                                                 d.broker_consumer_timeout_s),
         )
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from core.arbitrage import Rules, find_opportunities, is_fresh
-from core.state import RedisState, Snapshot
+from core.state import RedisState
+from core.stores.quotes import Snapshot
 from core.types import Depth, Opportunity, Quote
 
 

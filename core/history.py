@@ -6,9 +6,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from core.influx import InfluxDB, InfluxError, quote_ident, quote_literal
+from core.measurements import OPPORTUNITIES, QUOTES
 
-QUOTES = "quotes"
-OPPORTUNITIES = "opportunities"
 RESOLUTIONS = ("raw", "1m", "1h")
 # Per exchange, so a chart of a busy venue stays a few hundred KB of JSON at most.
 MAX_POINTS_PER_SERIES = 5000

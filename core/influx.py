@@ -1,4 +1,8 @@
-"""InfluxDB over the 1.x HTTP API: batched line-protocol writes and InfluxQL reads."""
+"""InfluxDB over the 1.x HTTP API: batched line-protocol writes and InfluxQL reads.
+
+The public API is `write_lines` (points built by core/lineproto.py), `query` and its flattened
+forms, and `command` for schema statements; the HTTP requests themselves stay in this module.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+
+from core.measurements import RAW_RP
 
 # Writes larger than this are split: InfluxDB answers faster for a few thousand lines per call.
 MAX_LINES_PER_WRITE = 5000
@@ -101,7 +107,8 @@ class InfluxDB:
             # policies are the admin's to make (scripts/influxdb_init.py); writes go to its default.
             self._ready = True
             return
-        policy = f"RETENTION POLICY \"raw\" ON {db} DURATION {self.retention} REPLICATION 1 DEFAULT"
+        policy = (f"RETENTION POLICY {quote_ident(RAW_RP)} ON {db} DURATION {self.retention} "
+                  "REPLICATION 1 DEFAULT")
         try:
             self.command(f"CREATE {policy}")
         except InfluxError as exc:
@@ -116,23 +123,39 @@ class InfluxDB:
         response = self._request("POST", "/query", data={"q": statement})
         return self._results(response.json())
 
-    def write_lines(self, lines: list[str]) -> int:
-        """Write line-protocol points (ns precision) in chunks; returns the number written."""
+    def write_lines(self, lines: list[str], *, policy: str | None = None) -> int:
+        """Write line-protocol points (ns precision) in chunks; returns the number written.
+
+        Into the database's default policy (`raw`, created here when missing), or into the
+        retention `policy` named, which the caller has ensured (core.rollup.ensure_policies).
+        """
         if not lines:
             return 0
-        self.ensure_database()
+        params: dict[str, str] = {"db": self.database}
+        if policy is None:
+            self.ensure_database()
+        else:
+            params["rp"] = policy
+        params["precision"] = "ns"
         for start in range(0, len(lines), MAX_LINES_PER_WRITE):
             body = "\n".join(lines[start : start + MAX_LINES_PER_WRITE]).encode()
-            self._request(
-                "POST", "/write", params={"db": self.database, "precision": "ns"}, data=body
-            )
+            self._request("POST", "/write", params=params, data=body)
         return len(lines)
 
-    def query(self, statement: str) -> list[dict[str, Any]]:
-        """Run an InfluxQL read; returns one dict per series (name, tags, columns, values)."""
-        response = self._request(
-            "GET", "/query", params={"db": self.database, "q": statement, "epoch": "ns"}
-        )
+    def query(self, statement: str, *, writes: bool = False) -> list[dict[str, Any]]:
+        """Run InfluxQL on the database; returns one dict per series (name, tags, columns, values).
+
+        `writes` for a statement that writes points (SELECT ... INTO), which InfluxDB 1.x takes
+        only by POST.
+        """
+        if writes:
+            response = self._request(
+                "POST", "/query", params={"db": self.database}, data={"q": statement}
+            )
+        else:
+            response = self._request(
+                "GET", "/query", params={"db": self.database, "q": statement, "epoch": "ns"}
+            )
         return self._results(response.json())
 
     def query_points(self, statement: str) -> list[dict[str, Any]]:

@@ -20,26 +20,23 @@ A report covers [start, end) and is a plain dict (JSON-ready):
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-import statistics
-import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.influx import InfluxDB, quote_ident, quote_literal
-from core.lineproto import make_line
-from core.rollup import LONG_RP, MINUTE_NS, ROLLUP
+from core.lineproto import REPORT_FIELDS, report_line, report_text
+from core.measurements import FEED_EVENTS, FEED_STATS, LONG_RP, OPPORTUNITIES, QUOTES_1M, REPORTS
+from core.report_stats import pair_stats, venue_uptime
+from core.rollup import MINUTE_NS
 from core.state import RedisState
+from core.stores.reports import to_json
 
 PERIODS = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}
-REPORTS = "reports"
 BEST_PAIRS = 5
 RECENT_REPORTS = 48
-# InfluxDB 1.x caps a string field at 64 KB; bigger reports are stored zlib-compressed.
-MAX_PLAIN_FIELD = 60_000
 _ID = re.compile(r"^(hourly)-(\d{4}-\d{2}-\d{2}T\d{2})$|^(daily)-(\d{4}-\d{2}-\d{2})$")
 _ID_FORMATS = {"hourly": "%Y-%m-%dT%H", "daily": "%Y-%m-%d"}
 
@@ -55,8 +52,8 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_time(text: str) -> datetime:
-    """Parse an ISO 8601 time (naive means UTC)."""
+def parse_iso_utc(text: str) -> datetime:
+    """An ISO 8601 time as an aware UTC datetime (naive means UTC); ValueError otherwise."""
     moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
@@ -87,56 +84,6 @@ def parse_report_id(rid: str) -> tuple[str, datetime]:
     return period, datetime.strptime(text, _ID_FORMATS[period]).replace(tzinfo=UTC)
 
 
-# pure aggregation
-def pair_stats(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Opportunity points → per (symbol, buy, sell) figures, best total profit first."""
-    groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
-    for row in rows:
-        key = (str(row["symbol"]), str(row["buy_exchange"]), str(row["sell_exchange"]))
-        groups.setdefault(key, []).append(row)
-    pairs = []
-    for (symbol, buy, sell), items in groups.items():
-        durations = [float(r.get("duration_s") or 0.0) for r in items]
-        pairs.append({
-            "symbol": symbol, "buy_exchange": buy, "sell_exchange": sell,
-            "opportunities": len(items),
-            "total_duration_s": sum(durations),
-            "median_duration_s": statistics.median(durations),
-            "peak_net_pct": max(float(r.get("peak_net_pct") or 0.0) for r in items),
-            "mean_net_pct": statistics.fmean(float(r.get("mean_net_pct") or 0.0) for r in items),
-            "total_profit": sum(float(r.get("max_profit") or 0.0) for r in items),
-        })
-    pairs.sort(key=lambda p: (-p["total_profit"], -p["opportunities"], p["symbol"],
-                              p["buy_exchange"], p["sell_exchange"]))
-    return pairs
-
-
-def venue_uptime(
-    events: Sequence[tuple[int, str]], connected_at_start: bool | None, start_ns: int, end_ns: int
-) -> float | None:
-    """Percent of [start, end) the venue was connected, from its feed events.
-
-    The venue counts as connected from a `connect` event until the next `disconnect` event, and
-    as its most recent event before the period says at the period's start (`connected_at_start`;
-    None when it never had one). `events` are (ts_ns, "connect"|"disconnect") inside the period.
-    With several connections per venue, one connection's disconnect counts as down until the next
-    connect. None (unknown) when the venue has no event before or during the period.
-    """
-    if connected_at_start is None and not events:
-        return None
-    up = bool(connected_at_start)
-    since = start_ns
-    total = 0
-    for ts, event in sorted(events):
-        if up:
-            total += ts - since
-        up = event == "connect"
-        since = ts
-    if up:
-        total += end_ns - since
-    return 100.0 * total / (end_ns - start_ns)
-
-
 # InfluxDB reads
 
 
@@ -147,7 +94,8 @@ def _between(start_ns: int, end_ns: int) -> str:
 def read_opportunities(influx: InfluxDB, start_ns: int, end_ns: int) -> list[dict[str, Any]]:
     """Closed opportunities stamped in [start, end)."""
     return influx.query_points_if_any(
-        'SELECT "peak_net_pct", "mean_net_pct", "duration_s", "max_profit" FROM "opportunities" '
+        'SELECT "peak_net_pct", "mean_net_pct", "duration_s", "max_profit" '
+        f"FROM {quote_ident(OPPORTUNITIES)} "
         f'WHERE {_between(start_ns, end_ns)} GROUP BY "symbol", "buy_exchange", "sell_exchange"'
     )
 
@@ -158,14 +106,14 @@ def read_feed_events(
     """Connects/disconnects per venue in the period, and whether each was up at its start."""
     events: dict[str, list[tuple[int, str]]] = {}
     for p in influx.query_points_if_any(
-        'SELECT "count" FROM "feed_events" WHERE '
+        f'SELECT "count" FROM {quote_ident(FEED_EVENTS)} WHERE '
         f"{_between(start_ns, end_ns)} AND (\"event\" = 'connect' OR \"event\" = 'disconnect') "
         'GROUP BY "exchange", "event"'
     ):
         events.setdefault(p["exchange"], []).append((int(p["time"]), p["event"]))
     last: dict[str, tuple[int, str]] = {}
     for p in influx.query_points_if_any(
-        f'SELECT last("count") FROM "feed_events" WHERE time < {int(start_ns)} '
+        f'SELECT last("count") FROM {quote_ident(FEED_EVENTS)} WHERE time < {int(start_ns)} '
         "AND (\"event\" = 'connect' OR \"event\" = 'disconnect') GROUP BY \"exchange\", \"event\""
     ):
         seen = (int(p["time"]), p["event"])
@@ -175,7 +123,7 @@ def read_feed_events(
 
 def read_quote_counts(influx: InfluxDB, start_ns: int, end_ns: int) -> dict[str, dict[str, int]]:
     """Per venue from `quotes_1m`: quotes, symbol-minutes and distinct minutes with quotes."""
-    rollup = f"{quote_ident(LONG_RP)}.{quote_ident(ROLLUP)}"
+    rollup = f"{quote_ident(LONG_RP)}.{quote_ident(QUOTES_1M)}"
     out: dict[str, dict[str, int]] = {}
     for p in influx.query_points_if_any(
         f'SELECT sum("count") AS "quotes", count("count") AS "series_minutes" FROM {rollup} '
@@ -198,7 +146,8 @@ def read_feed_stats(influx: InfluxDB, start_ns: int, end_ns: int) -> dict[str, d
     """Per venue from `feed_stats`: messages received and the sample-weighted mean quote age."""
     out: dict[str, dict[str, Any]] = {}
     for p in influx.query_points_if_any(
-        'SELECT sum("messages") AS "messages", sum("samples") AS "samples" FROM "feed_stats" '
+        'SELECT sum("messages") AS "messages", sum("samples") AS "samples" '
+        f"FROM {quote_ident(FEED_STATS)} "
         f'WHERE {_between(start_ns, end_ns)} GROUP BY "exchange"'
     ):
         out[p["exchange"]] = {"messages": int(p["messages"] or 0), "mean_quote_age_s": None,
@@ -206,7 +155,7 @@ def read_feed_stats(influx: InfluxDB, start_ns: int, end_ns: int) -> dict[str, d
     # Weight each minute's mean by its sample count, so a short minute does not count as a full one.
     weighted: dict[str, float] = {}
     for p in influx.query_points_if_any(
-        'SELECT "mean_quote_age_s", "samples" FROM "feed_stats" '
+        f'SELECT "mean_quote_age_s", "samples" FROM {quote_ident(FEED_STATS)} '
         f'WHERE {_between(start_ns, end_ns)} GROUP BY "exchange"'
     ):
         if p.get("mean_quote_age_s") is not None and p.get("samples"):
@@ -283,74 +232,23 @@ def summary(report: Mapping[str, Any]) -> dict[str, Any]:
             **report.get("summary", {})}
 
 
-def to_json(report: Mapping[str, Any]) -> str:
-    """Compact JSON of a report."""
-    return json.dumps(report, separators=(",", ":"), ensure_ascii=False)
-
-
 # storage
-def latest_key(state: RedisState, period: str) -> str:
-    return f"{state.prefix}report:latest:{period}"
-
-
-def report_key(state: RedisState, rid: str) -> str:
-    return f"{state.prefix}report:{rid}"
-
-
-def ids_key(state: RedisState) -> str:
-    return f"{state.prefix}report:ids"
-
-
-def report_line(report: Mapping[str, Any]) -> str:
-    """The report as one `reports` point at its start, tagged by period (rewrites overwrite)."""
-    text = to_json(report)
-    fields: dict[str, str | int] = {"id": str(report["id"])}
-    if len(text.encode()) <= MAX_PLAIN_FIELD:
-        fields["report"] = text
-    else:
-        fields["report_z"] = base64.b64encode(zlib.compress(text.encode(), 9)).decode()
-    return make_line(REPORTS, {"period": str(report["period"])}, fields,
-                     to_ns(parse_time(str(report["start"]))))
-
-
 def write_report_influx(influx: InfluxDB, report: Mapping[str, Any]) -> None:
     """Write the report point into the long-kept policy (the caller ensures it exists)."""
-    # InfluxDB.write_lines targets the default (raw) policy; reports belong in `long`.
-    influx._request(  # noqa: SLF001
-        "POST", "/write",
-        params={"db": influx.database, "rp": LONG_RP, "precision": "ns"},
-        data=report_line(report).encode(),
-    )
+    line = report_line(str(report["id"]), str(report["period"]), to_json(report),
+                       to_ns(parse_iso_utc(str(report["start"]))))
+    influx.write_lines([line], policy=LONG_RP)
 
 
 def store_report(influx: InfluxDB, state: RedisState, report: Mapping[str, Any]) -> None:
     """Keep the report: a point in InfluxDB, the latest per period and recent ones in Redis."""
     write_report_influx(influx, report)
-    rid = str(report["id"])
-    text = to_json(report)
-    # "Latest" is the newest period, so regenerating an old one on demand does not displace it.
-    current = latest_report(state, str(report["period"]))
-    pipe = state.redis.pipeline(transaction=True)
-    if current is None or str(current["start"]) <= str(report["start"]):
-        pipe.set(latest_key(state, str(report["period"])), text)
-    else:
-        pipe.get(latest_key(state, str(report["period"])))  # keeps the result indexes fixed
-    pipe.set(report_key(state, rid), text)
-    pipe.lrem(ids_key(state), 0, rid)
-    pipe.lpush(ids_key(state), rid)
-    pipe.lrange(ids_key(state), RECENT_REPORTS, -1)
-    pipe.ltrim(ids_key(state), 0, RECENT_REPORTS - 1)
-    dropped = pipe.execute()[4]
-    if dropped:
-        state.redis.delete(*(report_key(state, old) for old in dropped))
+    state.reports.save(report, RECENT_REPORTS)
 
 
 def _decode_point(point: Mapping[str, Any]) -> dict[str, Any] | None:
-    if point.get("report"):
-        return json.loads(point["report"])
-    if point.get("report_z"):
-        return json.loads(zlib.decompress(base64.b64decode(point["report_z"])))
-    return None
+    text = report_text(point)
+    return None if text is None else json.loads(text)
 
 
 def load_report(influx: InfluxDB, state: RedisState, rid: str) -> dict[str, Any] | None:
@@ -359,11 +257,12 @@ def load_report(influx: InfluxDB, state: RedisState, rid: str) -> dict[str, Any]
     Raises ValueError for a malformed id.
     """
     period, start = parse_report_id(rid)
-    text = state.redis.get(report_key(state, rid))
-    if text:
-        return json.loads(text)
+    recent = state.reports.get(rid)
+    if recent is not None:
+        return recent
     rows = influx.query_points_if_any(
-        f'SELECT "report", "report_z" FROM {quote_ident(LONG_RP)}.{quote_ident(REPORTS)} '
+        f"SELECT {', '.join(quote_ident(f) for f in REPORT_FIELDS)} "
+        f"FROM {quote_ident(LONG_RP)}.{quote_ident(REPORTS)} "
         f'WHERE "period" = {quote_literal(period)} AND time = {to_ns(start)}'
     )
     return _decode_point(rows[0]) if rows else None
@@ -371,14 +270,9 @@ def load_report(influx: InfluxDB, state: RedisState, rid: str) -> dict[str, Any]
 
 def recent_reports(state: RedisState, limit: int = RECENT_REPORTS) -> list[dict[str, Any]]:
     """Summaries of the most recent reports (newest stored first)."""
-    ids = state.redis.lrange(ids_key(state), 0, max(1, limit) - 1)
-    if not ids:
-        return []
-    texts = state.redis.mget([report_key(state, rid) for rid in ids])
-    return [summary(json.loads(t)) for t in texts if t]
+    return [summary(report) for report in state.reports.recent(limit)]
 
 
 def latest_report(state: RedisState, period: str) -> dict[str, Any] | None:
     """The newest report of a period, from Redis."""
-    text = state.redis.get(latest_key(state, period))
-    return json.loads(text) if text else None
+    return state.reports.latest(period)

@@ -14,13 +14,9 @@ import time
 from dataclasses import dataclass
 
 from core.influx import InfluxDB, InfluxError, InfluxForbidden, quote_ident
+from core.measurements import LONG_RP, QUOTES, QUOTES_1M, RAW_RP
 from core.state import RedisState
 
-ROLLUP = "quotes_1m"
-RAW = "quotes"
-RAW_RP = "raw"
-# Rollups and reports are small and worth keeping: they live in their own policy, kept forever.
-LONG_RP = "long"
 MINUTE_NS = 60 * 1_000_000_000
 HOUR_NS = 60 * MINUTE_NS
 # Storage batches land within a second or so; a minute is rolled only once it ended this long ago.
@@ -31,17 +27,6 @@ OVERLAP_MINUTES = 2
 MAX_SPAN_NS = 24 * HOUR_NS
 # One statement per hour of data keeps each INTO query's memory bounded inside InfluxDB.
 CHUNK_NS = HOUR_NS
-
-# Set the watermark only forward: overlapping runs (a slow one and the next beat tick) are safe.
-_SET_IF_GREATER = """
-local old = redis.call("GET", KEYS[1])
-if (not old) or tonumber(ARGV[1]) > tonumber(old) then
-  redis.call("SET", KEYS[1], ARGV[1])
-  return 1
-end
-return 0
-"""
-
 
 @dataclass(frozen=True, slots=True)
 class RollupResult:
@@ -65,7 +50,7 @@ def floor_minute(ts_ns: int) -> int:
 def rollup_statement(database: str, start_ns: int, end_ns: int) -> str:
     """InfluxQL rolling raw quotes in [start, end) into `long`.`quotes_1m`, a point a minute."""
     where = f"time >= {int(start_ns)} AND time < {int(end_ns)}"
-    target = f"{quote_ident(database)}.{quote_ident(LONG_RP)}.{quote_ident(ROLLUP)}"
+    target = f"{quote_ident(database)}.{quote_ident(LONG_RP)}.{quote_ident(QUOTES_1M)}"
     # The subquery computes mid and spread per raw point; the outer query aggregates per minute.
     # first()/last() pick the mid of the first/last raw point, so open/close are real quotes.
     return (
@@ -73,7 +58,7 @@ def rollup_statement(database: str, start_ns: int, end_ns: int) -> str:
         'last("mid") AS "close", mean("spread") AS "mean_spread", count("mid") AS "count" '
         f"INTO {target} FROM ("
         'SELECT ("bid" + "ask") / 2 AS "mid", "ask" - "bid" AS "spread" '
-        f'FROM {quote_ident(RAW)} WHERE {where} GROUP BY "exchange", "symbol") '
+        f'FROM {quote_ident(QUOTES)} WHERE {where} GROUP BY "exchange", "symbol") '
         f'WHERE {where} GROUP BY time(1m), "exchange", "symbol" fill(none)'
     )
 
@@ -106,20 +91,9 @@ def ensure_policies(influx: InfluxDB, raw_duration: str | None = None) -> None:
             )
 
 
-def watermark_key(state: RedisState) -> str:
-    """Redis key of the rollup watermark (ns: the end of the last minute rolled)."""
-    return f"{state.prefix}rollup:watermark"
-
-
 def get_watermark(state: RedisState) -> int | None:
     """The end of the last minute rolled, or None before the first run."""
-    raw = state.redis.get(watermark_key(state))
-    return int(raw) if raw else None
-
-
-def set_watermark(state: RedisState, end_ns: int) -> bool:
-    """Move the watermark forward to `end_ns` (never back); True when it moved."""
-    return bool(state.redis.eval(_SET_IF_GREATER, 1, watermark_key(state), str(int(end_ns))))
+    return state.watermark.get()
 
 
 def plan(watermark_ns: int | None, now_ns: int, max_span_ns: int = MAX_SPAN_NS) -> tuple[int, int]:
@@ -137,11 +111,7 @@ def roll_range(influx: InfluxDB, start_ns: int, end_ns: int) -> int:
     written = 0
     for chunk in range(start_ns, end_ns, CHUNK_NS):
         statement = rollup_statement(influx.database, chunk, min(chunk + CHUNK_NS, end_ns))
-        # SELECT INTO writes, so it goes by POST; its FROM needs the database (command() has none).
-        response = influx._request(  # noqa: SLF001
-            "POST", "/query", params={"db": influx.database}, data={"q": statement}
-        )
-        for series in InfluxDB._results(response.json()):  # noqa: SLF001
+        for series in influx.query(statement, writes=True):
             for row in series.get("values", []):
                 written += int(row[1])
     return written
@@ -158,7 +128,7 @@ def roll_up(
         return RollupResult(start, start, 0)
     ensure_policies(influx)
     written = roll_range(influx, start, end)
-    set_watermark(state, end)
+    state.watermark.advance(end)
     return RollupResult(start, end, written)
 
 
@@ -166,7 +136,7 @@ def rollup_points(influx: InfluxDB, start_ns: int, end_ns: int) -> list[dict[str
     """The `quotes_1m` points in [start, end), oldest first (tags merged into each point)."""
     return influx.query_points(
         f'SELECT "open", "high", "low", "close", "mean_spread", "count" '
-        f"FROM {quote_ident(LONG_RP)}.{quote_ident(ROLLUP)} "
+        f"FROM {quote_ident(LONG_RP)}.{quote_ident(QUOTES_1M)} "
         f"WHERE time >= {int(start_ns)} AND time < {int(end_ns)} "
         'GROUP BY "exchange", "symbol"'
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.config import ConfigError, get_settings  # noqa: E402
 from core.influx import InfluxDB, InfluxError, InfluxForbidden  # noqa: E402
+from core.measurements import LONG_RP, RAW_RP  # noqa: E402
 from core.rollup import ensure_policies  # noqa: E402
 
 
@@ -42,8 +43,8 @@ def main() -> int:
         return 1
     finally:
         influx.close()
-    print(f"influxdb-init: database {settings.influxdb_db} ready, retention policies raw "
-          f"({settings.influxdb_retention}, default) and long", flush=True)
+    print(f"influxdb-init: database {settings.influxdb_db} ready, retention policies {RAW_RP} "
+          f"({settings.influxdb_retention}, default) and {LONG_RP}", flush=True)
     return 0
 
 

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from core.config import DEFAULT_EXCHANGES, DEFAULT_SYMBOLS, WORKER_OPTIONS  # noqa: E402
+from core.config import DEFAULT_EXCHANGES, DEFAULT_SYMBOLS  # noqa: E402
+from tasks.queues import WORKER_OPTIONS  # noqa: E402
 from workers.grouping import DEFAULT_PROCESSES, feed_groups, processes_from  # noqa: E402
 
 SIM_HOST = "127.0.0.1"

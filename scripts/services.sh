@@ -2,6 +2,7 @@
 # Make sure Redis, RabbitMQ and InfluxDB 1.x answer on loopback: start them when installed,
 # install them with apt-get when missing and running as root, else say what to install.
 set -euo pipefail
+. "$(dirname "$0")/apt_install.sh"
 root=$(cd "$(dirname "$0")/.." && pwd)
 influx_dir=${CT_INFLUXDB_DIR:-$root/var/influxdb}
 
@@ -17,14 +18,7 @@ command -v redis-server >/dev/null || need_install+=(redis-server)
 command -v rabbitmq-server >/dev/null || need_install+=(rabbitmq-server)
 command -v influxd >/dev/null || need_install+=(influxdb)
 if [ ${#need_install[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "services: installing ${need_install[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_install[@]}" >/dev/null
-  else
-    echo "services: missing ${need_install[*]}; install them, e.g. sudo apt-get install ${need_install[*]}" >&2
-    exit 1
-  fi
+  apt_install services "${need_install[@]}"
 fi
 
 if ! port_open 6379; then

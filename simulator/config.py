@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 DEFAULT_HOST = "127.0.0.1"
@@ -30,33 +31,38 @@ class SimConfig:
     pregenerate: bool = False  # render all `count` changes before sending any (benchmarks)
 
 
-def parse_exchanges(text: str, known: list[str]) -> tuple[str, ...]:
-    """`bitstamp,kraken` → ids, rejecting unknown ones and duplicates."""
-    names: list[str] = []
-    for item in text.split(","):
-        name = item.strip().lower()
-        if not name:
+def _unique(
+    text: str, normalize: Callable[[str], str], check: Callable[[str, str], None], none: str
+) -> tuple[str, ...]:
+    """Comma-separated items, normalized and checked (`check(item, as_typed)`), in order, once."""
+    items: list[str] = []
+    for typed in (part.strip() for part in text.split(",")):
+        item = normalize(typed)
+        if not item:
             continue
+        check(item, typed)
+        if item not in items:
+            items.append(item)
+    if not items:
+        raise ValueError(none)
+    return tuple(items)
+
+
+def parse_exchanges(text: str, known: list[str]) -> tuple[str, ...]:
+    """`bitstamp,kraken` → ids, rejecting unknown ones and dropping duplicates."""
+
+    def check(name: str, typed: str) -> None:
         if name not in known:
             raise ValueError(f"unknown exchange {name!r} (known: {', '.join(known)})")
-        if name not in names:
-            names.append(name)
-    if not names:
-        raise ValueError("no exchanges given")
-    return tuple(names)
+
+    return _unique(text, str.lower, check, "no exchanges given")
 
 
 def parse_symbols(text: str) -> tuple[str, ...]:
     """`BTC-USD,eth-usd` → normalized `BASE-QUOTE` symbols, without duplicates."""
-    symbols: list[str] = []
-    for item in text.split(","):
-        symbol = item.strip().upper()
-        if not symbol:
-            continue
+
+    def check(symbol: str, typed: str) -> None:
         if not _SYMBOL_RE.match(symbol):
-            raise ValueError(f"not a BASE-QUOTE symbol: {item.strip()!r}")
-        if symbol not in symbols:
-            symbols.append(symbol)
-    if not symbols:
-        raise ValueError("no symbols given")
-    return tuple(symbols)
+            raise ValueError(f"not a BASE-QUOTE symbol: {typed!r}")
+
+    return _unique(text, str.upper, check, "no symbols given")

@@ -1,8 +1,8 @@
 """Paces one venue's top-of-book changes: a rate, bursts when unthrottled, an optional total.
 
 With `pregenerate`, every one of the `count` changes is rendered before the first is sent, so a
-benchmark measures the pipeline and not the simulator's frame building (a third of a core at
-5,000 changes/s, and the ceiling at full speed). Their exchange timestamps are spaced 1 µs
+benchmark measures the pipeline and not the simulator's frame building (which would take a
+share of the cores and cap the rate at full speed). Their exchange timestamps are spaced 1 µs
 apart from the moment rendering started: unique and increasing, but older than the send.
 
 A venue's state then runs ahead of what its clients have seen. Whatever it sends outside the

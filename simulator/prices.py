@@ -13,135 +13,23 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 
-# Start prices in USD for well-known assets; any other base starts near 100 (in whatever quote).
-START_PRICES: dict[str, float] = {
-    "USD": 1.0,
-    "BTC": 64000.0,
-    "ETH": 3200.0,
-    "SOL": 150.0,
-    "LTC": 80.0,
-    "BCH": 400.0,
-    "XRP": 0.6,
-    "DOGE": 0.15,
-    "ADA": 0.45,
-    "DOT": 7.0,
-    "LINK": 15.0,
-    "USDT": 1.0,
-    "USDC": 1.0,
-    "DAI": 1.0,
-}
-DEFAULT_START_PRICE = 100.0
-# Pegged at exactly 1 USD: a stablecoin quote must not drift from the dollar on its own (the
-# per-venue bias and noise still give each venue its small premium or discount).
-STABLECOINS = frozenset({"USD", "USDT", "USDC", "DAI"})
+from simulator.assets import (
+    STABLECOINS,
+    START_PRICES,
+    base_usd_price,
+    default_price_decimals,
+    is_cross,
+    legs,
+    start_price,
+)
+from simulator.changes import Change
+from simulator.dislocations import Dislocation, DislocationPlan
+from simulator.venue_book import VenueBook
 
 # The shared walk moves on a fixed time grid, so its path depends on the seed only.
 WALK_STEP_S = 0.05
 WALK_VOL_PER_SQRT_S = 0.0003  # ~0.03 % per sqrt(second): lively but believable
-NOISE_KEEP = 0.95  # per-venue offset is mean-reverting, so venues never drift apart on their own
-NOISE_STEP = 0.00002
-VENUE_BIAS_MAX = 0.0001  # a small static premium/discount per venue
-SPREAD_MIN, SPREAD_MAX = 0.00005, 0.00015  # relative spread per venue: 0.5 to 1.5 basis points
-TRADE_PROBABILITY = 0.1  # about one trade per ten book changes
-SIZE_DECIMALS = 8
-
-FIRST_DISLOCATION_S = (1.0, 2.5)
-DISLOCATION_GAP_S = (5.0, 15.0)
-DISLOCATION_DURATION_S = (1.0, 3.0)
-DISLOCATION_SHIFT = (0.010, 0.016)  # beats 0.4 % + 0.4 % taker fees plus spreads with room to spare
-
-
-def _legs(symbol: str) -> tuple[str, str]:
-    base, _, quote = symbol.partition("-")
-    return base, quote
-
-
-def is_cross(symbol: str) -> bool:
-    """True when both legs have a USD start price, so the pair is priced from the two walks."""
-    base, quote = _legs(symbol)
-    return base in START_PRICES and quote in START_PRICES
-
-
-def start_price(symbol: str) -> float:
-    """Return the walk's starting price for a `BASE-QUOTE` symbol, in units of its quote."""
-    base, quote = _legs(symbol)
-    if is_cross(symbol):
-        return START_PRICES[base] / START_PRICES[quote]
-    # An unknown quote (EUR...) is priced like USD: the level does not matter, only its moves.
-    return START_PRICES.get(base, DEFAULT_START_PRICE)
-
-
-def base_usd_price(symbol: str) -> float:
-    """Rough USD value of one unit of the base: sizes are drawn to a USD notional with it."""
-    return START_PRICES.get(_legs(symbol)[0], DEFAULT_START_PRICE)
-
-
-def default_price_decimals(price: float) -> int:
-    """Pick a sensible number of price decimals for an asset trading near `price`."""
-    if price >= 10.0:
-        return 2
-    if price >= 1.0:
-        return 4
-    if price >= 0.01:
-        return 6
-    return 8
-
-
-@dataclass(frozen=True, slots=True)
-class Top:
-    """Best bid and ask with sizes, already rounded to the venue's precision."""
-
-    bid: float
-    bid_size: float
-    ask: float
-    ask_size: float
-
-
-@dataclass(frozen=True, slots=True)
-class Trade:
-    """One simulated trade; `side` 0 = buy (taker lifted the ask), 1 = sell."""
-
-    price: float
-    amount: float
-    side: int
-    ts_us: int
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One top-of-book change of one (exchange, symbol), maybe followed by a trade.
-
-    `skew_us` says how far `ts_us` (and the trade's) were moved off the true time on request
-    (`POST /control/<exchange>/skew`): venues that keep clocks of their own (a time nudged past
-    the previous one, a heartbeat schedule) keep them in true time.
-    """
-
-    exchange: str
-    symbol: str
-    top: Top
-    ts_us: int
-    trade: Trade | None
-    skew_us: int = 0
-
-    def skewed(self, offset_us: int) -> Change:
-        """This change with its times (and its trade's) `offset_us` off."""
-        trade = self.trade
-        if trade is not None:
-            trade = replace(trade, ts_us=trade.ts_us + offset_us)
-        return replace(self, ts_us=self.ts_us + offset_us, trade=trade, skew_us=offset_us)
-
-
-@dataclass(frozen=True, slots=True)
-class Dislocation:
-    """One venue's price of one symbol shifted by `shift` (relative) during [start, end)."""
-
-    exchange: str
-    symbol: str
-    start_s: float
-    end_s: float
-    shift: float
 
 
 class RandomWalk:
@@ -165,150 +53,6 @@ class RandomWalk:
                 self._log_price += self._rng.gauss(0.0, self._sigma)
         self._steps = max(self._steps, target)
         return math.exp(self._log_price)
-
-
-class DislocationPlan:
-    """Deterministic schedule of dislocations, generated lazily as market time advances."""
-
-    def __init__(
-        self,
-        exchanges: list[str],
-        symbols: list[str],
-        rng: random.Random,
-        pairs: Callable[[], list[tuple[str, str]]] | None = None,
-        random_events: bool = True,
-    ) -> None:
-        self._exchanges = exchanges
-        self._symbols = symbols
-        self._rng = rng
-        # The (exchange, symbol) pairs that exist: a venue that does not list a symbol (Binance
-        # has no USD pairs) must not be picked, or its dislocation would move nothing.
-        self._pairs = pairs
-        self.random_events = random_events
-        self._events: list[Dislocation] = []
-        # Requested ones (the control endpoint) are kept apart: they win over the random schedule
-        # and must not be trimmed away with it.
-        self._requested: list[Dislocation] = []
-        self._next_start = rng.uniform(*FIRST_DISLOCATION_S)
-
-    def _extend_to(self, t_s: float) -> None:
-        if not self.random_events:
-            return
-        while self._next_start <= t_s:
-            rng = self._rng
-            start = self._next_start
-            duration = rng.uniform(*DISLOCATION_DURATION_S)
-            sign = rng.choice((1.0, -1.0))
-            pairs = sorted(self._pairs()) if self._pairs is not None else []
-            if pairs:
-                exchange, symbol = rng.choice(pairs)
-            else:
-                exchange, symbol = rng.choice(self._exchanges), rng.choice(self._symbols)
-            self._events.append(
-                Dislocation(
-                    exchange=exchange,
-                    symbol=symbol,
-                    start_s=start,
-                    end_s=start + duration,
-                    shift=sign * rng.uniform(*DISLOCATION_SHIFT),
-                )
-            )
-            self._next_start = start + max(rng.uniform(*DISLOCATION_GAP_S), duration + 0.5)
-            # Only the last few events can still be active; keep the list short on long runs.
-            if len(self._events) > 8:
-                del self._events[:-8]
-
-    def add(self, event: Dislocation) -> None:
-        """Schedule a requested dislocation; while it is active it overrides any other."""
-        # Ended ones can never matter again: market time only moves forward.
-        self._requested = [e for e in self._requested if e.end_s > event.start_s]
-        self._requested.append(event)
-
-    def shift(self, exchange: str, symbol: str, t_s: float) -> float:
-        """Relative price shift of (exchange, symbol) at market time `t_s` (0.0 when none)."""
-        for event in reversed(self._requested):  # the newest request wins while they overlap
-            if event.exchange == exchange and event.symbol == symbol:
-                if event.start_s <= t_s < event.end_s:
-                    return event.shift
-        self._extend_to(t_s)
-        for event in self._events:
-            if event.exchange == exchange and event.symbol == symbol:
-                if event.start_s <= t_s < event.end_s:
-                    return event.shift
-        return 0.0
-
-    def upcoming(self, until_s: float) -> list[Dislocation]:
-        """Every dislocation (random or requested) starting before `until_s`, for logs and tests."""
-        self._extend_to(until_s)
-        events = [e for e in [*self._events, *self._requested] if e.start_s < until_s]
-        return sorted(events, key=lambda e: e.start_s)
-
-
-class VenueBook:
-    """One (exchange, symbol) top of book: noise, spread, sizes and a strictly rising clock."""
-
-    def __init__(
-        self, exchange: str, symbol: str, decimals: int, rng: random.Random, ref_price: float
-    ) -> None:
-        self.exchange = exchange
-        self.symbol = symbol
-        self.decimals = decimals
-        self.tick = 10.0**-decimals
-        self._rng = rng
-        self._bias = rng.uniform(-VENUE_BIAS_MAX, VENUE_BIAS_MAX)
-        self._spread = rng.uniform(SPREAD_MIN, SPREAD_MAX)
-        self._offset = 0.0
-        # Typical top-level size is worth a few thousand USD; `ref_price` is the base's USD value
-        # (for ETH-BTC that is ETH's, not the 0.05 BTC it is quoted at).
-        self._notional = 5000.0 / ref_price
-        self.top: Top | None = None
-        self.last_ts_us = 0
-
-    def _size(self) -> float:
-        size = self._notional * self._rng.lognormvariate(0.0, 0.9)
-        return max(round(size, SIZE_DECIMALS), 10.0**-SIZE_DECIMALS)
-
-    def next_ts(self, now_us: int) -> int:
-        """Logical clock: wall time, but at least 1 µs after this book's previous timestamp."""
-        ts = now_us if now_us > self.last_ts_us else self.last_ts_us + 1
-        self.last_ts_us = ts
-        return ts
-
-    def next_top(self, mid: float, shift: float) -> Top:
-        """Draw a new top of book around `mid` that differs from the previous one."""
-        rng = self._rng
-        self._offset = self._offset * NOISE_KEEP + rng.gauss(0.0, NOISE_STEP)
-        fair = mid * (1.0 + self._bias + self._offset + shift)
-        tick = self.tick
-        spread_ticks = max(1, round(fair * self._spread / tick)) + rng.choice((0, 0, 1, 2))
-        bid_ticks = math.floor((fair - spread_ticks * tick / 2.0) / tick)
-        bid = round(bid_ticks * tick, self.decimals)
-        ask = round((bid_ticks + spread_ticks) * tick, self.decimals)
-        prev = self.top
-        if prev is None:
-            top = Top(bid, self._size(), ask, self._size())
-        else:
-            # Sizes persist unless that side's price moved or the level was hit/refilled.
-            bid_size = self._size() if bid != prev.bid or rng.random() < 0.5 else prev.bid_size
-            ask_size = self._size() if ask != prev.ask or rng.random() < 0.5 else prev.ask_size
-            top = Top(bid, bid_size, ask, ask_size)
-            if top == prev:
-                # Every emitted change must move the top of book; nudge one size by a lot.
-                top = Top(bid, round(bid_size + 10.0**-SIZE_DECIMALS * 1000, 8), ask, ask_size)
-        self.top = top
-        return top
-
-    def maybe_trade(self, now_us: int) -> Trade | None:
-        """Occasionally a trade at the current top (about one per ten changes)."""
-        top = self.top
-        if top is None or self._rng.random() >= TRADE_PROBABILITY:
-            return None
-        side = self._rng.randrange(2)
-        price = top.ask if side == 0 else top.bid
-        limit = top.ask_size if side == 0 else top.bid_size
-        amount = round(min(limit, self._size() * self._rng.uniform(0.05, 0.5)), SIZE_DECIMALS)
-        amount = max(amount, 10.0**-SIZE_DECIMALS)
-        return Trade(price=price, amount=amount, side=side, ts_us=self.next_ts(now_us))
 
 
 class Market:
@@ -370,7 +114,7 @@ class Market:
         """Fair price of `symbol` as a function of market time."""
         pricer = self._pricers.get(symbol)
         if pricer is None:
-            base, quote = _legs(symbol)
+            base, quote = legs(symbol)
             if is_cross(symbol):
                 base_usd, quote_usd = self._usd_price(base), self._usd_price(quote)
 

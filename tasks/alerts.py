@@ -7,7 +7,6 @@ worker. Delivery is at least once: a worker that dies mid-POST leaves the messag
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,10 +16,11 @@ import requests
 from celery import Task
 from kombu.exceptions import OperationalError
 
-from core.alerts import AlertStore, alert_body, opened_ns, outcome, pair_key, qualifying
+from core.alerts import alert_body, opened_ns, outcome, pair_key, qualifying
 from core.alerts import retry_delay as backoff
 from core.config import Settings
 from core.state import RedisState
+from core.stores.alerts import AlertStore
 from tasks import app
 from tasks.resources import settings as current_settings
 from tasks.resources import state as current_state
@@ -37,12 +37,7 @@ EXPIRES_S = 600.0
 
 def retry_base_s() -> float:
     """First retry delay in seconds: ALERT_RETRY_BASE_S (tests shorten it), default 1."""
-    raw = os.environ.get("ALERT_RETRY_BASE_S", "").strip()
-    try:
-        value = float(raw) if raw else 1.0
-    except ValueError:
-        return 1.0
-    return value if value >= 0 else 1.0
+    return current_settings().alert_retry_base_s
 
 
 def consider(
@@ -59,7 +54,7 @@ def consider(
         return 0  # the common case: no Redis round trip
     st = state if state is not None else current_state()
     try:
-        chosen = AlertStore(st.redis, st.prefix).claim(candidates, s.alert_cooldown_s)
+        chosen = st.alerts.claim(candidates, s.alert_cooldown_s)
         for opp in chosen:
             deliver_alert.apply_async(args=[opp], expires=EXPIRES_S)
     except (redis.RedisError, OperationalError) as exc:
@@ -83,7 +78,7 @@ def deliver_alert(self: Task, payload: dict[str, Any]) -> bool:
     """POST one opportunity to ALERT_WEBHOOK_URL; back off and retry on 429, 5xx, network errors."""
     s = current_settings()
     st = current_state()
-    store = AlertStore(st.redis, st.prefix)
+    store = st.alerts
     attempt = self.request.retries + 1
     entry: dict[str, Any] = {
         "key": pair_key(payload), "opened_ns": opened_ns(payload), "attempt": attempt,

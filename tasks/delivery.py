@@ -32,12 +32,7 @@ from tasks.rows import BadBatch
 
 log = logging.getLogger(__name__)
 
-KEY = "deliveries:"  # + task id, under KEY_PREFIX
 TTL_S = 86400  # a count outlives any redelivery loop; a message is not expected back after a day
-
-
-def _key(task: Task) -> str:
-    return f"{state().prefix}{KEY}{task.request.id}"
 
 
 def _redelivered(task: Task) -> bool:
@@ -47,11 +42,7 @@ def _redelivered(task: Task) -> bool:
 def _add(task: Task, amount: int) -> int | None:
     """Add `amount` to the message's count; its new value, or None when Redis failed."""
     try:
-        pipe = state().redis.pipeline(transaction=True)
-        pipe.incrby(_key(task), amount)
-        pipe.expire(_key(task), TTL_S)
-        value, _ = pipe.execute()
-        return int(value)
+        return state().deliveries.add(task.request.id, amount, TTL_S)
     except redis.RedisError as exc:
         log.warning("delivery of %s[%s] not counted: %s", task.name, task.request.id,
                     type(exc).__name__)
@@ -76,7 +67,7 @@ def given_back(task: Task) -> None:
 def forget(task: Task) -> None:
     """The message is done with (finished or dead-lettered): drop its count."""
     try:
-        state().redis.delete(_key(task))
+        state().deliveries.forget(task.request.id)
     except redis.RedisError:
         pass  # it expires
 

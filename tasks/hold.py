@@ -1,8 +1,8 @@
 """While InfluxDB is down, a storage task holds its message and retries the write in place.
 
 Why in place: a Celery retry with a countdown publishes the batch again as an ETA message, which
-the worker fetches at once and keeps, unacknowledged, in memory until it is due; an outage moved
-the whole backlog into the storage worker, growing with its length. A held message instead
+the worker fetches at once and keeps, unacknowledged, in memory until it is due; an outage would
+move the whole backlog into the storage worker, growing with its length. A held message instead
 keeps the worker's prefetch slot: a worker holds at most concurrency × prefetch messages and the
 rest of the backlog waits in RabbitMQ (on disk), however long InfluxDB is away.
 
@@ -29,6 +29,7 @@ from typing import Any
 from celery import Task
 from celery.exceptions import Reject
 
+from core.backoff import capped_delay
 from core.influx import InfluxForbidden, InfluxUnavailable
 from tasks import app
 from tasks.delivery import given_back
@@ -53,7 +54,7 @@ def hold_s() -> float:
 
 def retry_delay(attempt: int) -> float:
     """Seconds before held retry number `attempt` (0-based)."""
-    return min(RETRY_CAP_S, RETRY_BASE_S * 2**attempt)
+    return capped_delay(attempt, RETRY_BASE_S, RETRY_CAP_S)
 
 
 @contextmanager
@@ -85,8 +86,8 @@ def _give_back(task: Task, lines: list[str], why: str) -> Reject:
     given_back(task)
     # The run that gave the previous message back ended in an exception (this Reject), whose
     # traceback is left in a reference cycle holding the whole batch. Such garbage is mostly
-    # floats and strings, which the collector does not count, so a full collection came too
-    # rarely: the worker grew by a batch a hold. Collect now: at most one is ever left.
+    # floats and strings, which the collector does not count, so a full collection would come
+    # too rarely and the worker grow by a batch a hold. Collect now: at most one is ever left.
     gc.collect()
     log.warning("%s gives its message (%d points) back to the queue: %s", task.name,
                 len(lines), why)

@@ -28,10 +28,7 @@ from tasks.resources import state
 
 log = logging.getLogger(__name__)
 
-# Hash `{KEY_PREFIX}task_metrics`; fields `count|{task}`, `failures|{task}`, `seconds|{task}`,
-# `le={bound}|{task}` (cumulative bucket counts), `bad_rows|{task}` (rows dropped at receipt) and
-# `dead_lettered|{task}` (messages moved to the dead queue). web/metrics.py reads the same layout.
-TASK_METRICS_KEY = "task_metrics"
+# The hash's field layout is core/stores/task_metrics.py's; web/metrics.py reads it.
 # Quote batches take milliseconds; reports and rollups take seconds.
 BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -87,16 +84,8 @@ def flush() -> None:
         _flush_timer = None
     if not batch:
         return
-    s = state()
-    key = f"{s.prefix}{TASK_METRICS_KEY}"
-    pipe = s.redis.pipeline(transaction=False)
-    for field, amount in batch.items():
-        if field.startswith("seconds|"):
-            pipe.hincrbyfloat(key, field, amount)
-        else:
-            pipe.hincrby(key, field, int(amount))
     try:
-        pipe.execute()
+        state().task_metrics.add(batch)
     except Exception:
         with _pending_lock:  # not lost: added back and retried after the interval
             _pending.update(batch)
@@ -113,8 +102,7 @@ def _flush_logged() -> None:
 
 def record_failure(task_name: str) -> None:
     """Add one failed run of `task_name`."""
-    s = state()
-    s.redis.hincrby(f"{s.prefix}{TASK_METRICS_KEY}", f"failures|{task_name}", 1)
+    state().task_metrics.add({f"failures|{task_name}": 1})
 
 
 @task_prerun.connect

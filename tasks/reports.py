@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -32,16 +31,6 @@ STALE_QUOTE_S = 3600
 STALE_FEED_S = 86400
 WEBHOOK_TIMEOUT_S = 10.0
 
-# Delete a hash field only if it still holds the value we judged stale: a newer quote written
-# between our read and the delete must survive.
-_HDEL_IF_SAME = """
-if redis.call("HGET", KEYS[1], ARGV[1]) == ARGV[2] then
-  return redis.call("HDEL", KEYS[1], ARGV[1])
-end
-return 0
-"""
-
-
 def _retry_later(task: Task, exc: Exception) -> Exception:
     delay = retry_delay(task.request.retries)
     log.warning("InfluxDB unavailable (%s); retrying %s in %.0f s", exc, task.name, delay)
@@ -65,7 +54,7 @@ def rollup_minutes(self: Task) -> dict[str, int]:
 
 def webhook_url() -> str:
     """REPORT_WEBHOOK_URL, or empty when reports are not posted anywhere."""
-    return os.environ.get("REPORT_WEBHOOK_URL", "").strip()
+    return settings().report_webhook_url
 
 
 def post_webhook(url: str, report: dict[str, Any]) -> bool:
@@ -90,8 +79,8 @@ def make_report(period: str, start: str | None = None, end: str | None = None) -
     if start is None and end is None:
         begin, finish = rep.previous_period(period, datetime.now(UTC))
     else:
-        begin = rep.parse_time(start) if start else None
-        finish = rep.parse_time(end) if end else None
+        begin = rep.parse_iso_utc(start) if start else None
+        finish = rep.parse_iso_utc(end) if end else None
         if begin is None:
             begin = finish - rep.PERIODS[period]  # type: ignore[operator]
         if finish is None:
@@ -129,35 +118,12 @@ def daily_report(self: Task, start: str | None = None, end: str | None = None) -
 
 def remove_stale_quotes(st: RedisState, now_ns: int, max_age_s: float = STALE_QUOTE_S) -> int:
     """Drop quotes received more than `max_age_s` ago; symbols left with none are forgotten."""
-    cutoff = now_ns - int(max_age_s * 1e9)
-    removed = 0
-    for symbol in st.symbols():
-        key = st.quote_key(symbol)
-        for exchange, packed in st.redis.hgetall(key).items():
-            try:
-                received_ns = int(packed.rsplit("|", 1)[1])
-            except (IndexError, ValueError):
-                received_ns = 0  # unreadable: nothing can use it
-            if received_ns < cutoff:
-                removed += int(st.redis.eval(_HDEL_IF_SAME, 1, key, exchange, packed))
-        if not st.redis.exists(key):
-            st.redis.srem(st.symbols_key, symbol)
-    return removed
+    return st.quotes.remove_stale(now_ns - int(max_age_s * 1e9))
 
 
 def remove_stale_feeds(st: RedisState, now_ns: int, max_age_s: float = STALE_FEED_S) -> int:
     """Delete feed status hashes not updated for `max_age_s`."""
-    cutoff = now_ns - int(max_age_s * 1e9)
-    removed = 0
-    for key in st.redis.scan_iter(match=f"{st.prefix}feed:*", count=500):
-        updated = st.redis.hget(key, "updated_ns")
-        try:
-            stale = int(updated or 0) < cutoff
-        except ValueError:
-            stale = True
-        if stale:
-            removed += int(st.redis.delete(key))
-    return removed
+    return st.feeds.remove_stale(now_ns - int(max_age_s * 1e9))
 
 
 @app.task(bind=True, name="tasks.reports.housekeeping", acks_late=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from core import triangles
+from core.stores.triangles import snapshot
 from tasks import app
 from tasks.resources import fee_of, settings, state
 
@@ -21,8 +22,6 @@ def scan() -> int:
         st.all_quotes(), fee_of, time.time_ns(), s.max_quote_age_s, s.min_net_pct
     )
     computed_ns = time.time_ns()
-    # One SET replaces the whole list, so readers never see half of an old and half of a new one.
-    st.redis.set(st.prefix + triangles.REDIS_KEY, triangles.encode_snapshot(found, computed_ns),
-                 ex=SNAPSHOT_TTL_S)
-    st.publish("triangle", triangles.snapshot(found, computed_ns))
+    st.triangles.save(found, computed_ns, SNAPSHOT_TTL_S)
+    st.publish("triangle", snapshot(found, computed_ns))
     return len(found)

@@ -16,7 +16,7 @@ os.environ["QUEUE_PREFIX"] = f"cttest.{RUN_ID}."
 os.environ["INFLUXDB_DB"] = f"cttest_{RUN_ID}"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-from core.config import reset_settings  # noqa: E402
+from core.config import Settings, get_settings, reset_settings  # noqa: E402
 
 reset_settings()
 
@@ -25,3 +25,9 @@ reset_settings()
 def run_id() -> str:
     """This test run's unique id (also in KEY_PREFIX, QUEUE_PREFIX and INFLUXDB_DB)."""
     return RUN_ID
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    """The settings every process of this run reads (its prefixes included)."""
+    return get_settings()

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 
-from core.alerts import AlertStore
 from core.config import Settings
 from web.api import json_error_handlers
 from web.extensions import services
@@ -20,10 +19,9 @@ json_error_handlers(bp)  # same JSON errors as the rest of /api
 def alerts() -> Any:
     """`{"deliveries": [...], "settings": {...}}`: delivery attempts, newest first."""
     limit = int_arg("limit", ALERT_LIMIT)
-    state = services.state
     settings: Settings = current_app.config["SETTINGS"]
     return jsonify({
-        "deliveries": AlertStore(state.redis, state.prefix).deliveries(limit),
+        "deliveries": services.state.alerts.deliveries(limit),
         # Never the URL itself: it is a secret (Slack's token is in its path).
         "settings": {
             "enabled": bool(settings.alert_webhook_url.strip()),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from typing import Any
@@ -13,6 +12,8 @@ from werkzeug.exceptions import HTTPException
 
 from core import history
 from core.influx import InfluxError
+from core.measurements import OPPORTUNITIES, QUOTES
+from core.stores.feeds import FeedStatus
 from core.symbols import split_symbol
 from core.types import Quote
 from web import fees, openapi
@@ -157,7 +158,7 @@ def quotes() -> Any:
     if symbol is not None:
         _require_known(symbol)
     now = time.time_ns()
-    max_age_s = float(current_app.config["MAX_QUOTE_AGE_S"])
+    max_age_s = current_app.config["SETTINGS"].max_quote_age_s
     rows = []
     for q in state.all_quotes([symbol] if symbol else None):
         row = q.to_dict()
@@ -195,7 +196,7 @@ def opportunities_history() -> Any:
     start_ns, end_ns = _time_range()
     limit = int_arg("limit", CLOSED_LIMIT)
     if symbol is not None:
-        _require_known(symbol, (history.OPPORTUNITIES, history.QUOTES))
+        _require_known(symbol, (OPPORTUNITIES, QUOTES))
     rows = history.opportunity_history(services.influx, symbol, start_ns, end_ns, limit)
     return jsonify({"opportunities": rows})
 
@@ -207,7 +208,7 @@ def price_history() -> Any:
     exchange = exchange_arg()
     resolution = choice_arg("resolution", history.RESOLUTIONS, "raw")
     start_ns, end_ns = _time_range()
-    _require_known(symbol, (history.QUOTES,))
+    _require_known(symbol, (QUOTES,))
     series = history.quote_history(services.influx, symbol, start_ns, end_ns, resolution, exchange)
     return jsonify({
         "symbol": symbol, "resolution": resolution, "start_ns": start_ns, "end_ns": end_ns,
@@ -218,9 +219,9 @@ def price_history() -> Any:
 def _venues_by_symbol(quotes: list[Quote]) -> dict[str, set[str]]:
     """Which venues list each symbol: their status hash's markets, plus any that quoted it."""
     venues: dict[str, set[str]] = {}
-    for name in current_app.config["EXCHANGES"]:
-        listed = services.state.feed_status(name).get("symbols", "")
-        for symbol in filter(None, listed.split(",")):
+    for name in current_app.config["SETTINGS"].exchanges:
+        status = services.state.feeds.get(name)
+        for symbol in status.symbols if status is not None else ():
             venues.setdefault(symbol, set()).add(name)
     for q in quotes:
         venues.setdefault(q.symbol, set()).add(q.exchange)
@@ -248,12 +249,10 @@ def exchanges() -> Any:
     now = time.time_ns()
     rates = _rates()
     rows = []
-    for name in current_app.config["EXCHANGES"]:
-        status = services.state.feed_status(name)
-        last_ns = int(status.get("last_message_ns", 0) or 0)
-        updated_ns = int(status.get("updated_ns", 0) or 0)
-        messages = int(status.get("messages", 0) or 0)
-        state = status.get("state", "unknown")
+    for name in current_app.config["SETTINGS"].exchanges:
+        status = services.state.feeds.get(name) or FeedStatus(exchange=name)
+        last_ns, updated_ns, messages = status.last_message_ns, status.updated_ns, status.messages
+        state = status.state
         # A worker that stopped reporting is not "connected", whatever it last said.
         if updated_ns and now - updated_ns > FEED_STALE_AFTER_NS:
             state = "stale"
@@ -261,36 +260,28 @@ def exchanges() -> Any:
             "name": name,
             "taker_fee": fees.schedule().taker(name),
             "state": state,
-            "connections": int(status.get("connections", 0) or 0),
+            "connections": status.connections,
             "messages": messages,
             "message_rate": rates.update(name, messages, updated_ns),
-            "quotes": int(status.get("quotes", 0) or 0),
-            "reconnects": int(status.get("reconnects", 0) or 0),
-            "parse_errors": int(status.get("parse_errors", 0) or 0),
-            "errors": json.loads(status.get("errors", "{}") or "{}"),
-            "markets": int(status.get("markets", 0) or 0),
+            "quotes": status.quotes,
+            "reconnects": status.reconnects,
+            "parse_errors": status.parse_errors,
+            "errors": status.errors,
+            "markets": status.markets,
             "last_message_age_s": round((now - last_ns) / 1e9, 3) if last_ns else None,
             # Keeping up: how late the newest frames arrived against the venue's own clock,
             # whether that is past FEED_BEHIND_S, and the resyncs forced by frames the venue
             # dropped (sequence gaps, checksum mismatches, slow-consumer disconnects).
-            "lag_ms": _float_or_none(status.get("lag_ms")),
-            "behind": status.get("behind") == "1",
-            "resyncs": int(status.get("resyncs", 0) or 0),
+            "lag_ms": None if status.lag_ms is None else round(status.lag_ms, 3),
+            "behind": status.behind,
+            "resyncs": status.resyncs,
             # Quotes whose venue time was past MAX_CLOCK_SKEW_S from receipt (stamped on receipt).
-            "clock_skew": int(status.get("clock_skew", 0) or 0),
+            "clock_skew": status.clock_skew,
             # The feed worker's local buffer (batches held while RabbitMQ is unreachable).
-            "buffer": {key: int(status.get(f"buffer_{key}", 0) or 0)
+            "buffer": {key: getattr(status, f"buffer_{key}")
                        for key in ("batches", "quotes", "capacity", "dropped", "dropped_quotes")},
         })
     return jsonify({"exchanges": rows})
-
-
-def _float_or_none(raw: str | None) -> float | None:
-    """A status number that may be absent (a venue without exchange times has no lag)."""
-    try:
-        return None if raw in (None, "") else round(float(raw), 3)
-    except ValueError:
-        return None
 
 
 @bp.get("/openapi.json")

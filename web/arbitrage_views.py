@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
-from core import history, triangles
+from core import history
+from core.measurements import OPPORTUNITIES, QUOTES
 from web import api
 from web.api import _require_known, _symbol_param, _time_range
 from web.extensions import services
@@ -24,8 +25,7 @@ def triangle_list() -> Any:
     exchange = exchange_arg()
     min_net = number_arg("min_net_pct", TRIANGLE_MIN_NET_PCT)
     limit = int_arg("limit", TRIANGLE_LIMIT)
-    state = services.state
-    snap = triangles.decode_snapshot(state.redis.get(state.prefix + triangles.REDIS_KEY))
+    snap = services.state.triangles.load()
     rows = [
         t for t in snap["triangles"]
         if isinstance(t, dict)
@@ -41,7 +41,7 @@ def opportunity_stats() -> Any:
     symbol = _symbol_param()
     start_ns, end_ns = _time_range()
     if symbol is not None:
-        _require_known(symbol, (history.OPPORTUNITIES, history.QUOTES))
+        _require_known(symbol, (OPPORTUNITIES, QUOTES))
     pairs = history.opportunity_stats(services.influx, symbol, start_ns, end_ns)
     return jsonify({
         "start_ns": start_ns, "end_ns": end_ns, "symbol": symbol,

@@ -12,13 +12,12 @@ class Services:
     """Holds one RedisState and one InfluxDB client per app."""
 
     def init_app(self, app: Flask) -> None:
-        """Create the clients from the app's config."""
+        """Create the clients from the app's settings."""
+        s = app.config["SETTINGS"]
         app.extensions["cryptotracker"] = {
-            "state": RedisState.from_url(app.config["REDIS_URL"], app.config["KEY_PREFIX"]),
-            "influx": InfluxDB(
-                app.config["INFLUXDB_URL"], app.config["INFLUXDB_DB"],
-                app.config["INFLUXDB_USER"], app.config["INFLUXDB_PASSWORD"], timeout_s=5.0,
-            ),
+            "state": RedisState.from_url(s.redis_url, s.key_prefix),
+            "influx": InfluxDB(s.influxdb_url, s.influxdb_db, s.influxdb_user,
+                               s.influxdb_password, timeout_s=5.0),
         }
 
     @property

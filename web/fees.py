@@ -16,13 +16,9 @@ _EXTENSION = "fee_schedule"
 
 
 def build_schedule(app: Flask) -> FeeSchedule:
-    """The app's schedule: FEES_FILE, FEE_VOLUME_30D and TAKER_FEES from its config or settings."""
+    """The app's schedule: FEES_FILE, FEE_VOLUME_30D and TAKER_FEES from its settings."""
     settings: Settings = app.config["SETTINGS"]
-    return FeeSchedule.load(
-        app.config.get("FEES_FILE", settings.fees_file),
-        app.config.get("TAKER_FEES", settings.taker_fees),
-        app.config.get("FEE_VOLUME_30D", settings.fee_volume_30d),
-    )
+    return FeeSchedule.from_settings(settings)
 
 
 # Built when the blueprint is registered (config overrides are applied by then), so a bad
@@ -41,5 +37,5 @@ def schedule() -> FeeSchedule:
 def fees() -> Any:
     """Fees per configured venue, with the rule that chose each taker fee."""
     current = schedule()
-    venues = {name: current.describe(name) for name in current_app.config["EXCHANGES"]}
+    venues = {name: current.describe(name) for name in current_app.config["SETTINGS"].exchanges}
     return jsonify({"venues": venues})

@@ -10,7 +10,6 @@ Command-line flags (`--bind`, `--worker-connections`) override these values.
 from __future__ import annotations
 
 import logging
-import os
 import resource
 import sys
 import threading
@@ -29,13 +28,15 @@ HTTP_HEADROOM = 1000
 # File descriptors the worker needs besides its connections (Redis, RabbitMQ, InfluxDB, logs).
 SPARE_FDS = 200
 
-bind = f"{os.environ.get('WEB_HOST') or '127.0.0.1'}:{os.environ.get('WEB_PORT') or '5000'}"
+_settings = get_settings()
+bind = f"{_settings.web_host}:{_settings.web_port}"
 worker_class = "gevent"
 workers = 1
 # gevent's pool size: every connection (an open /ws or an HTTP request) takes one slot.
-worker_connections = get_settings().ws_max_clients + HTTP_HEADROOM
+worker_connections = _settings.ws_max_clients + HTTP_HEADROOM
 graceful_timeout = 5
-loglevel = (os.environ.get("LOG_LEVEL") or "info").lower()
+loglevel = _settings.log_level.lower()
+_LEVEL = level_from_env(_settings.log_level)
 # The request line, status, size, duration; the outer format (time, level, logger) is LOG_FORMAT.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
@@ -53,9 +54,9 @@ logconfig_dict = {
         },
     },
     # Gunicorn's own loggers have no handler of their own: one line per record, via root.
-    "root": {"level": level_from_env(), "handlers": ["console"]},
+    "root": {"level": _LEVEL, "handlers": ["console"]},
     "loggers": {
-        "gunicorn.error": {"level": level_from_env(), "handlers": [], "propagate": True},
+        "gunicorn.error": {"level": _LEVEL, "handlers": [], "propagate": True},
         "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
     },
 }

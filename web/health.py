@@ -14,7 +14,7 @@ bp = Blueprint("health", __name__)
 
 def _check_redis() -> dict[str, Any]:
     try:
-        services.state.redis.ping()
+        services.state.ping()
         return {"ok": True}
     except Exception as exc:  # noqa: BLE001  (any failure means "down", reported as text)
         return {"ok": False, "error": str(exc)}
@@ -22,7 +22,7 @@ def _check_redis() -> dict[str, Any]:
 
 def _check_rabbitmq() -> dict[str, Any]:
     try:
-        with Connection(current_app.config["BROKER_URL"], connect_timeout=2) as conn:
+        with Connection(current_app.config["SETTINGS"].broker_url, connect_timeout=2) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         return {"ok": True}
     except Exception as exc:  # noqa: BLE001

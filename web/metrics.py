@@ -27,18 +27,18 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.utils import floatToGoString
 
 from core.state import RedisState
+from core.stores.feeds import FeedStatus
+from tasks.queues import DEAD_ROLE, QUEUE_ROLES
 from web.extensions import services
 from web.live import get_limits
-from web.ws_limits import WsLimits
+from web.live.admission import WsLimits
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("metrics", __name__)
 
-# `dead`: messages the data tasks gave up on (celeryconfig.DEAD_QUEUE), kept for inspection.
-QUEUE_NAMES = ("storage", "arbitrage", "reports", "alerts", "dead")
-# Same hash as tasks/metrics.py writes (web does not import the Celery app, so it is repeated).
-TASK_METRICS_KEY = "task_metrics"
+# The dead queue too: messages the data tasks gave up on, kept for inspection.
+QUEUE_NAMES = (*QUEUE_ROLES, DEAD_ROLE)
 BROKER_TIMEOUT_S = 2.0
 
 
@@ -82,14 +82,9 @@ class ScrapeCollector:
 
     # Redis: feed status hashes, newest quotes, open opportunities, task metrics
     def _redis_families(self) -> list[Metric]:
-        pipe = self.state.redis.pipeline(transaction=False)
-        for exchange in self.exchanges:
-            pipe.hgetall(self.state.feed_key(exchange))
-        pipe.zcard(self.state.opps_key)
-        pipe.hgetall(f"{self.state.prefix}{TASK_METRICS_KEY}")
-        replies = pipe.execute()
-        feeds = dict(zip(self.exchanges, replies[: len(self.exchanges)], strict=True))
-        open_opps, task_hash = replies[len(self.exchanges):]
+        feeds = self.state.feeds.get_many(self.exchanges)
+        open_opps = self.state.opps.open_count()
+        task_hash = self.state.task_metrics.read()
         quotes = self.state.all_quotes()
         return [
             *self._feed_families(feeds),
@@ -99,7 +94,7 @@ class ScrapeCollector:
             *self._task_families(task_hash),
         ]
 
-    def _feed_families(self, feeds: dict[str, dict[str, str]]) -> list[Metric]:
+    def _feed_families(self, feeds: dict[str, FeedStatus | None]) -> list[Metric]:
         label = ["exchange"]
         messages = CounterMetricFamily(
             "cryptotracker_feed_messages",
@@ -140,22 +135,21 @@ class ScrapeCollector:
             "Quotes whose venue time was more than MAX_CLOCK_SKEW_S from receipt (stored at "
             "receipt time instead)", labels=label)
         for exchange, status in sorted(feeds.items()):
-            if not status:  # this venue's feed worker never reported
+            if status is None:  # this venue's feed worker never reported
                 continue
-            for family, field in ((messages, "messages"), (quotes, "quotes"),
-                                  (reconnects, "reconnects"), (parse_errors, "parse_errors"),
-                                  (connections, "connections"), (buffered, "buffer_batches"),
-                                  (dropped, "buffer_dropped_quotes"), (resyncs, "resyncs"),
-                                  (clock_skew, "clock_skew")):
-                value = _num(status.get(field))
-                if value is not None:
-                    family.add_metric([exchange], value)
-            lag_ms = _num(status.get("lag_ms"))
-            if lag_ms is not None:
-                lag.add_metric([exchange], lag_ms / 1000.0)
-            behind.add_metric([exchange], 1 if status.get("behind") == "1" else 0)
-            connected.add_metric([exchange], 1 if status.get("state") == "connected" else 0)
-            last_ns = _num(status.get("last_message_ns"))
+            for family, value in ((messages, status.messages), (quotes, status.quotes),
+                                  (reconnects, status.reconnects),
+                                  (parse_errors, status.parse_errors),
+                                  (connections, status.connections),
+                                  (buffered, status.buffer_batches),
+                                  (dropped, status.buffer_dropped_quotes),
+                                  (resyncs, status.resyncs), (clock_skew, status.clock_skew)):
+                family.add_metric([exchange], float(value))
+            if status.lag_ms is not None:
+                lag.add_metric([exchange], status.lag_ms / 1000.0)
+            behind.add_metric([exchange], 1 if status.behind else 0)
+            connected.add_metric([exchange], 1 if status.state == "connected" else 0)
+            last_ns = status.last_message_ns
             if last_ns:
                 age.add_metric([exchange], max(0.0, (self.now_ns - last_ns) / 1e9))
         return [messages, quotes, reconnects, parse_errors, connections, connected, age, buffered,
@@ -272,11 +266,10 @@ class WsCollector:
 @bp.get("/metrics")
 def metrics() -> Response:
     """Prometheus exposition of this deployment's metrics (read-only, no auth)."""
-    config = current_app.config
+    settings = current_app.config["SETTINGS"]
     collector = ScrapeCollector(
-        services.state, config["BROKER_URL"],
-        config.get("QUEUE_PREFIX", config["SETTINGS"].queue_prefix),
-        config["EXCHANGES"], time.time_ns(),
+        services.state, settings.broker_url, settings.queue_prefix, list(settings.exchanges),
+        time.time_ns(),
     )
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)  # type: ignore[arg-type]  (duck-typed collector)

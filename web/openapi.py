@@ -1,4 +1,9 @@
-"""The OpenAPI 3 document of the JSON API and /healthz, served at `GET /api/openapi.json`."""
+"""The OpenAPI 3 document of the JSON API and /healthz, served at `GET /api/openapi.json`.
+
+Parameter bounds and defaults come from the parsers (web.params) and the history limits, so the
+document cannot disagree with what the API accepts; the component schemas are in
+web.openapi_schemas.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import copy
 from typing import Any
 
 from core.history import MAX_POINTS_PER_SERIES, RESOLUTIONS
+from web.openapi_schemas import INT, NUM, SCHEMAS, TIME_DESC, bounded, obj, ref, wrapped
 from web.params import (
     ALERT_LIMIT,
     CLOSED_LIMIT,
@@ -13,221 +19,7 @@ from web.params import (
     OPEN_MIN_NET_PCT,
     TRIANGLE_LIMIT,
     TRIANGLE_MIN_NET_PCT,
-    IntRange,
-    NumberRange,
 )
-
-_NUM = {"type": "number"}
-_NULL_NUM = {"type": "number", "nullable": True}
-_INT = {"type": "integer"}
-_STR = {"type": "string"}
-_TIME_DESC = (
-    "Unix seconds (a decimal fraction is allowed) or ISO 8601 such as 2026-11-24T03:00:00Z; "
-    "without a zone, UTC. Between 2000-01-01 and 2100-01-01."
-)
-
-
-def _bounded(bounds: IntRange | NumberRange) -> dict[str, Any]:
-    """The schema of a parameter with the range and default its parser uses (web.params)."""
-    kind = "integer" if isinstance(bounds, IntRange) else "number"
-    return {"type": kind, "minimum": bounds.lo, "maximum": bounds.hi, "default": bounds.default}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _wrapped(key: str, item: str) -> dict[str, Any]:
-    """A collection wrapped in an object named after it."""
-    return {
-        "type": "object",
-        "required": [key],
-        "properties": {key: {"type": "array", "items": _ref(item)}},
-    }
-
-
-def _obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": required if required is not None else list(properties),
-        "properties": properties,
-    }
-
-
-_SCHEMAS: dict[str, Any] = {
-    "Error": _obj({"error": {"type": "string", "description": "What went wrong, for people."}}),
-    "ReportSummary": _obj({
-        "id": {"type": "string"}, "period": {"type": "string", "enum": ["hourly", "daily"]},
-        "start": {"type": "string"}, "end": {"type": "string"},
-        "generated_at": {"type": "string"}, "opportunities": {"type": "integer"},
-        "total_profit": {"type": "number"}, "pairs": {"type": "integer"},
-        "venues": {"type": "integer"}, "best_pair": {"type": "string", "nullable": True},
-    }, ["id", "period", "start", "end"]),
-    "Quote": _obj({
-        "exchange": _STR,
-        "symbol": {"type": "string", "example": "BTC-USD"},
-        "bid": _NUM, "bid_size": _NUM, "ask": _NUM, "ask_size": _NUM,
-        "last": _NULL_NUM,
-        "ts_exchange_ns": {"type": "integer", "nullable": True,
-                           "description": "The venue's own time stamp (ns), when it sends one."},
-        "ts_received_ns": {"type": "integer", "description": "When the feed received it (ns)."},
-        "age_s": {"type": "number", "description": "Seconds since the quote was received."},
-        "stale": {"type": "boolean",
-                  "description": "Older than MAX_QUOTE_AGE_S: not used for arbitrage."},
-    }),
-    "Opportunity": _obj({
-        "symbol": _STR, "buy_exchange": _STR, "sell_exchange": _STR,
-        "buy_price": _NUM, "sell_price": _NUM, "size": _NUM,
-        "gross_pct": {"type": "number", "description": "100 × (bid_sell / ask_buy − 1)"},
-        "net_pct": {"type": "number", "description": "Net of both venues' taker fees, percent."},
-        "net_profit": _NUM,
-        "opened_ns": _INT, "updated_ns": _INT,
-        "peak_net_pct": _NUM, "mean_net_pct": _NUM, "samples": _INT,
-        "max_size": _NUM, "max_profit": _NUM,
-        "fee_buy": {"type": "number", "description": "Taker fee on the buy venue (fraction)."},
-        "fee_sell": {"type": "number", "description": "Taker fee on the sell venue (fraction)."},
-        "walked": {"type": "boolean",
-                   "description": "size and net_profit come from walking both books."},
-        "notional": {"type": "number",
-                     "description": "TRADE_NOTIONAL: quote currency spent on the buy leg."},
-        "notional_net_pct": {**_NULL_NUM,
-                             "description": "VWAP net % for the notional; null: books too thin."},
-        "notional_profit": _NULL_NUM,
-        "withdrawal_fee": {**_NULL_NUM,
-                           "description": "Base units to withdraw from the buy venue."},
-        "transfer_net_profit": {**_NULL_NUM,
-                                "description": "net_profit less the withdrawal fee's value."},
-        "version": {"type": "integer", "description": "Version of the symbol snapshot used."},
-        "event_ns": {"type": "integer",
-                     "description": "Receive time of the newer quote it was computed from."},
-    }, required=[
-        "symbol", "buy_exchange", "sell_exchange", "buy_price", "sell_price", "size",
-        "gross_pct", "net_pct", "net_profit", "opened_ns", "updated_ns", "peak_net_pct",
-        "mean_net_pct", "samples",
-    ]),
-    "ClosedOpportunity": _obj({
-        "time_ns": {"type": "integer", "description": "When it opened (ns)."},
-        "symbol": _STR, "buy_exchange": _STR, "sell_exchange": _STR,
-        "peak_net_pct": _NULL_NUM, "mean_net_pct": _NULL_NUM, "duration_s": _NULL_NUM,
-        "max_size": _NULL_NUM, "max_profit": _NULL_NUM,
-    }),
-    "PairStats": _obj({
-        "buy_exchange": _STR, "sell_exchange": _STR,
-        "count": {"type": "integer", "description": "Opportunities closed in the range."},
-        "duration_p50_s": {**_NULL_NUM, "description": "Median duration (nearest rank)."},
-        "duration_p90_s": {**_NULL_NUM, "description": "90th percentile (nearest rank)."},
-        "duration_max_s": _NULL_NUM,
-        "duration_histogram": {
-            "type": "array",
-            "description": "Counts per duration bucket [previous edge, lt_s); the last bucket "
-                           "(lt_s null) is everything at or above the last edge.",
-            "items": _obj({"lt_s": _NULL_NUM, "count": _INT}),
-        },
-        "mean_peak_net_pct": _NULL_NUM,
-        "total_profit": {"type": "object", "additionalProperties": _NUM,
-                         "description": "Sum of max_profit per quote currency (USD, USDT, "
-                                        "BTC...): amounts in different currencies are never "
-                                        "added together."},
-    }),
-    "TriangleLeg": _obj({
-        "symbol": _STR, "side": {"type": "string", "enum": ["buy", "sell"]},
-        "price": {"type": "number", "description": "The ask when buying, the bid when selling."},
-        "size": {"type": "number", "description": "Base units on offer at that price."},
-        "from_ccy": _STR, "to_ccy": _STR,
-    }),
-    "Triangle": _obj({
-        "key": {"type": "string", "example": "binance|USDT>BTC>ETH>USDT"},
-        "exchange": _STR,
-        "path": {"type": "array", "items": _STR, "example": ["USDT", "BTC", "ETH", "USDT"],
-                 "description": "Currencies in trade order; the first is also the last."},
-        "legs": {"type": "array", "items": _ref("TriangleLeg")},
-        "gross_pct": {"type": "number", "description": "100 × (product of rates − 1), no fees."},
-        "net_pct": {"type": "number",
-                    "description": "100 × (product of rates − 1), the taker fee on every leg."},
-        "fee": {"type": "number", "description": "The venue's taker fee, a fraction."},
-        "max_start": {"type": "number", "description": "The most of path[0] that every leg's "
-                                                        "top of book can take."},
-        "max_profit": {"type": "number", "description": "Net profit in path[0] at max_start."},
-        "event_ns": {"type": "integer", "description": "Receive time of the newest quote used."},
-    }),
-    "History": _obj({
-        "symbol": _STR,
-        "resolution": {"type": "string", "enum": list(RESOLUTIONS)},
-        "start_ns": _INT,
-        "end_ns": _INT,
-        "series": {"type": "array", "items": _obj({
-            "exchange": _STR,
-            "points": {
-                "type": "array",
-                "description": "[time_ns, bid, ask], oldest first (bucket start for rollups).",
-                "items": {"type": "array", "minItems": 3, "maxItems": 3,
-                          "items": {"type": "number", "nullable": True}},
-            },
-        })},
-    }),
-    "Symbol": _obj({
-        "symbol": _STR,
-        "exchanges": {"type": "array", "items": _STR},
-        "change_1h_pct": _NULL_NUM, "change_24h_pct": _NULL_NUM, "change_7d_pct": _NULL_NUM,
-    }),
-    "Exchange": _obj({
-        "name": _STR,
-        "taker_fee": {"type": "number", "description": "Fraction, 0.001 = 0.1 %."},
-        "state": {"type": "string", "description": "connected, degraded, stale, unknown..."},
-        "connections": _INT, "messages": _INT,
-        "message_rate": {"type": "number", "nullable": True,
-                         "description": "Messages per second over the last status interval; "
-                                        "null until the web process has seen two reports."},
-        "quotes": _INT, "reconnects": _INT, "parse_errors": _INT,
-        "errors": {"type": "object", "additionalProperties": {"type": "integer"}},
-        "markets": _INT,
-        "last_message_age_s": _NULL_NUM,
-        "lag_ms": {"type": "number", "nullable": True,
-                   "description": "Receive time minus the venue's own time of the latest "
-                                  "frames (the worst over the last status interval); null for "
-                                  "venues that send no time."},
-        "behind": {"type": "boolean", "description": "The feed is falling behind its venue: "
-                                                     "lag_ms above FEED_BEHIND_S, or a resync "
-                                                     "forced by dropped frames just now."},
-        "resyncs": {"type": "integer", "description": "Reconnects forced by frames the venue "
-                                                      "dropped: sequence gaps, checksum "
-                                                      "mismatches, slow-consumer disconnects."},
-        "clock_skew": {"type": "integer", "description": "Quotes whose venue time was more "
-                                                         "than MAX_CLOCK_SKEW_S from receipt: "
-                                                         "stored at receipt time instead."},
-        "buffer": _obj({
-            "batches": {"type": "integer", "description": "Batches the feed worker holds for "
-                                                          "RabbitMQ now (0 when it is up)."},
-            "quotes": _INT, "capacity": _INT,
-            "dropped": {"type": "integer", "description": "Storage batches dropped from a "
-                                                          "full buffer since the worker started."},
-            "dropped_quotes": _INT,
-        }),
-    }),
-    "AlertDelivery": _obj({
-        "key": {"type": "string", "description": "symbol|buy_exchange|sell_exchange"},
-        "opened_ns": {"type": "integer", "description": "When the opportunity opened (ns)."},
-        "attempt": {"type": "integer", "description": "1 for the first POST, 2 for the first "
-                                                      "retry..."},
-        "net_pct": _NULL_NUM,
-        "status_code": {"type": "integer", "nullable": True,
-                        "description": "The receiver's HTTP status; null when none came."},
-        "error": {"type": "string", "nullable": True,
-                  "description": "HTTP 503, ConnectionError, ReadTimeout...; null if delivered."},
-        "delivered": {"type": "boolean"},
-        "will_retry": {"type": "boolean", "description": "Another attempt follows (backoff)."},
-        "ts_ns": {"type": "integer", "description": "When the attempt ended (ns)."},
-    }),
-    "ServiceCheck": _obj({"ok": {"type": "boolean"}, "error": _STR}, required=["ok"]),
-    "Health": _obj({
-        "status": {"type": "string", "enum": ["ok", "degraded"]},
-        "services": _obj({
-            "redis": _ref("ServiceCheck"),
-            "rabbitmq": _ref("ServiceCheck"),
-            "influxdb": _ref("ServiceCheck"),
-        }),
-    }),
-}
 
 _PARAMS: dict[str, Any] = {
     "symbol": {"name": "symbol", "in": "query", "required": False,
@@ -240,9 +32,9 @@ _PARAMS: dict[str, Any] = {
                  "description": "Venue name, e.g. kraken.",
                  "schema": {"type": "string", "pattern": "^[a-z0-9_-]{1,32}$"}},
     "start": {"name": "start", "in": "query", "required": False,
-              "description": _TIME_DESC + " Default: end − 1 h.", "schema": {"type": "string"}},
+              "description": TIME_DESC + " Default: end − 1 h.", "schema": {"type": "string"}},
     "end": {"name": "end", "in": "query", "required": False,
-            "description": _TIME_DESC + " Default: now.", "schema": {"type": "string"}},
+            "description": TIME_DESC + " Default: now.", "schema": {"type": "string"}},
 }
 
 
@@ -251,7 +43,7 @@ def _param(name: str) -> dict[str, str]:
 
 
 def _response(description: str, schema: str | dict[str, Any]) -> dict[str, Any]:
-    body = _ref(schema) if isinstance(schema, str) else schema
+    body = ref(schema) if isinstance(schema, str) else schema
     return {"description": description, "content": {"application/json": {"schema": body}}}
 
 
@@ -268,7 +60,7 @@ _PATHS: dict[str, Any] = {
         "operationId": "listQuotes",
         "summary": "Latest quote per exchange and symbol, with age and a stale flag.",
         "parameters": [_param("symbol")],
-        "responses": {"200": _response("Quotes.", _wrapped("quotes", "Quote")),
+        "responses": {"200": _response("Quotes.", wrapped("quotes", "Quote")),
                       "400": _BAD, "404": _UNKNOWN, "503": _DOWN},
     }},
     "/api/opportunities": {"get": {
@@ -282,11 +74,11 @@ _PATHS: dict[str, Any] = {
              "schema": {"type": "string", "pattern": "^[A-Za-z0-9]{1,16}$"}},
             {"name": "min_net_pct", "in": "query", "required": False,
              "description": "Only those with net_pct at least this (percent).",
-             "schema": _bounded(OPEN_MIN_NET_PCT)},
-            {"name": "limit", "in": "query", "required": False, "schema": _bounded(OPEN_LIMIT)},
+             "schema": bounded(OPEN_MIN_NET_PCT)},
+            {"name": "limit", "in": "query", "required": False, "schema": bounded(OPEN_LIMIT)},
         ],
         "responses": {
-            "200": _response("Open opportunities.", _wrapped("opportunities", "Opportunity")),
+            "200": _response("Open opportunities.", wrapped("opportunities", "Opportunity")),
             "400": _BAD, "404": _UNKNOWN, "503": _DOWN,
         },
     }},
@@ -295,11 +87,11 @@ _PATHS: dict[str, Any] = {
         "summary": "Closed opportunities from InfluxDB, newest first.",
         "parameters": [
             _param("symbol"), _param("start"), _param("end"),
-            {"name": "limit", "in": "query", "required": False, "schema": _bounded(CLOSED_LIMIT)},
+            {"name": "limit", "in": "query", "required": False, "schema": bounded(CLOSED_LIMIT)},
         ],
         "responses": {
             "200": _response("Closed opportunities.",
-                             _wrapped("opportunities", "ClosedOpportunity")),
+                             wrapped("opportunities", "ClosedOpportunity")),
             "400": _BAD, "404": _UNKNOWN, "503": _DOWN,
         },
     }},
@@ -310,12 +102,12 @@ _PATHS: dict[str, Any] = {
                        "frequent pair first.",
         "parameters": [_param("symbol"), _param("start"), _param("end")],
         "responses": {
-            "200": _response("Stats per venue pair.", _obj({
-                "start_ns": _INT, "end_ns": _INT,
+            "200": _response("Stats per venue pair.", obj({
+                "start_ns": INT, "end_ns": INT,
                 "symbol": {"type": "string", "nullable": True},
-                "duration_edges_s": {"type": "array", "items": _NUM,
+                "duration_edges_s": {"type": "array", "items": NUM,
                                      "description": "Upper bucket edges, seconds."},
-                "pairs": {"type": "array", "items": _ref("PairStats")},
+                "pairs": {"type": "array", "items": ref("PairStats")},
             })),
             "400": _BAD, "404": _UNKNOWN, "503": _DOWN,
         },
@@ -330,13 +122,13 @@ _PATHS: dict[str, Any] = {
             {**_PARAMS["exchange"], "description": "Only cycles on this venue."},
             {"name": "min_net_pct", "in": "query", "required": False,
              "description": "Only those with net_pct at least this (percent).",
-             "schema": _bounded(TRIANGLE_MIN_NET_PCT)},
+             "schema": bounded(TRIANGLE_MIN_NET_PCT)},
             {"name": "limit", "in": "query", "required": False,
-             "schema": _bounded(TRIANGLE_LIMIT)},
+             "schema": bounded(TRIANGLE_LIMIT)},
         ],
         "responses": {
-            "200": _response("Cycles.", _obj({
-                "triangles": {"type": "array", "items": _ref("Triangle")},
+            "200": _response("Cycles.", obj({
+                "triangles": {"type": "array", "items": ref("Triangle")},
                 "computed_ns": {"type": "integer", "nullable": True},
             })),
             "400": _BAD, "503": _DOWN,
@@ -358,13 +150,13 @@ _PATHS: dict[str, Any] = {
     "/api/symbols": {"get": {
         "operationId": "listSymbols",
         "summary": "Followed symbols, the venues listing them and their mid-price change.",
-        "responses": {"200": _response("Symbols.", _wrapped("symbols", "Symbol")),
+        "responses": {"200": _response("Symbols.", wrapped("symbols", "Symbol")),
                       "503": _DOWN},
     }},
     "/api/exchanges": {"get": {
         "operationId": "listExchanges",
         "summary": "Configured venues with taker fee, feed status and message rate.",
-        "responses": {"200": _response("Exchanges.", _wrapped("exchanges", "Exchange")),
+        "responses": {"200": _response("Exchanges.", wrapped("exchanges", "Exchange")),
                       "503": _DOWN},
     }},
     "/api/fees": {"get": {
@@ -374,14 +166,14 @@ _PATHS: dict[str, Any] = {
                        "FEE_VOLUME_30D > the adapter's base tier > a conservative unknown-venue "
                        "fee. Fees are fractions (0.001 = 0.1 %); withdrawal fees are amounts of "
                        "the asset.",
-        "responses": {"200": _response("Fees by venue.", _obj({"venues": {
-            "type": "object", "additionalProperties": _obj({
-                "taker": _NUM,
+        "responses": {"200": _response("Fees by venue.", obj({"venues": {
+            "type": "object", "additionalProperties": obj({
+                "taker": NUM,
                 "taker_source": {"type": "string",
                                  "enum": ["override", "tier", "default", "unknown"]},
                 "volume_30d": {"type": "number", "description": "USD, from FEE_VOLUME_30D."},
-                "tiers": {"type": "array", "items": _obj({"min_volume": _NUM, "taker": _NUM})},
-                "withdrawal": {"type": "object", "additionalProperties": _NUM,
+                "tiers": {"type": "array", "items": obj({"min_volume": NUM, "taker": NUM})},
+                "withdrawal": {"type": "object", "additionalProperties": NUM,
                                "description": "Fee per asset code, in units of that asset."},
             }),
         }}))},
@@ -389,7 +181,7 @@ _PATHS: dict[str, Any] = {
     "/api/reports": {"get": {
         "operationId": "listReports",
         "summary": "Recent hourly and daily reports, newest first (summaries).",
-        "responses": {"200": _response("Reports.", _wrapped("reports", "ReportSummary")),
+        "responses": {"200": _response("Reports.", wrapped("reports", "ReportSummary")),
                       "503": _DOWN},
     }},
     "/api/reports/{rid}.json": {"get": {
@@ -415,12 +207,12 @@ _PATHS: dict[str, Any] = {
         "description": "One entry per POST to ALERT_WEBHOOK_URL (the URL itself is never shown); "
                        "the newest 1000 attempts are kept.",
         "parameters": [
-            {"name": "limit", "in": "query", "required": False, "schema": _bounded(ALERT_LIMIT)},
+            {"name": "limit", "in": "query", "required": False, "schema": bounded(ALERT_LIMIT)},
         ],
         "responses": {
-            "200": _response("Deliveries.", _obj({
-                "deliveries": {"type": "array", "items": _ref("AlertDelivery")},
-                "settings": _obj({
+            "200": _response("Deliveries.", obj({
+                "deliveries": {"type": "array", "items": ref("AlertDelivery")},
+                "settings": obj({
                     "enabled": {"type": "boolean",
                                 "description": "ALERT_WEBHOOK_URL is set."},
                     "min_net_pct": {"type": "number", "description": "ALERT_MIN_NET_PCT"},
@@ -456,7 +248,7 @@ _DOCUMENT: dict[str, Any] = {
                        "ASCII decimals (no nan, inf, hex or `_`).",
     },
     "paths": _PATHS,
-    "components": {"schemas": _SCHEMAS, "parameters": _PARAMS},
+    "components": {"schemas": SCHEMAS, "parameters": _PARAMS},
 }
 
 

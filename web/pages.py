@@ -33,7 +33,7 @@ def _known_symbols() -> tuple[list[str], bool]:
 
 def _exchanges(quotes: list[Quote]) -> list[str]:
     """Configured venues first, then any other venue a stored quote names."""
-    names = list(current_app.config["EXCHANGES"])
+    names = list(current_app.config["SETTINGS"].exchanges)
     for q in quotes:
         if q.exchange not in names:
             names.append(q.exchange)
@@ -43,7 +43,7 @@ def _exchanges(quotes: list[Quote]) -> list[str]:
 def _quote_rows(quotes: list[Quote]) -> dict[tuple[str, str], dict[str, Any]]:
     """Quotes keyed by (symbol, exchange) with their age and staleness for the first render."""
     now = time.time_ns()
-    max_age = float(current_app.config["MAX_QUOTE_AGE_S"])
+    max_age = current_app.config["SETTINGS"].max_quote_age_s
     rows = {}
     for q in quotes:
         age = (now - q.ts_received_ns) / 1e9
@@ -54,7 +54,7 @@ def _quote_rows(quotes: list[Quote]) -> dict[tuple[str, str], dict[str, Any]]:
 
 def _page_config() -> dict[str, Any]:
     """Settings the page scripts need, passed as data attributes (no inline scripts)."""
-    return {"max_age": current_app.config["MAX_QUOTE_AGE_S"]}
+    return {"max_age": current_app.config["SETTINGS"].max_quote_age_s}
 
 
 @bp.get("/")
@@ -79,7 +79,7 @@ def opportunities() -> str:
     symbols, ok = _known_symbols()
     opps, ok2 = _safe_state([], services.state.opportunities, 1000)
     quote_ccys = sorted({s.rsplit("-", 1)[-1] for s in symbols if "-" in s})
-    exchanges = list(current_app.config["EXCHANGES"])
+    exchanges = list(current_app.config["SETTINGS"].exchanges)
     fees = {name: schedule().taker(name) for name in exchanges}
     return render_template(
         "opportunities.html", opportunities=opps, exchanges=exchanges, quote_ccys=quote_ccys,
@@ -105,8 +105,8 @@ def feeds() -> str:
     """Per-venue feed health; static/js/feeds.js fills the numbers from the API and /ws."""
     rows = []
     ok = True
-    for name in current_app.config["EXCHANGES"]:
-        status, fine = _safe_state({}, services.state.feed_status, name)
+    for name in current_app.config["SETTINGS"].exchanges:
+        status, fine = _safe_state(None, services.state.feeds.get, name)
         ok = ok and fine
-        rows.append({"name": name, "state": status.get("state", "unknown")})
+        rows.append({"name": name, "state": status.state if status else "unknown"})
     return render_template("feeds.html", feeds=rows, degraded=not ok, page=_page_config())

@@ -28,8 +28,8 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from flask import request
 
 from core import reports
-from core.alerts import MAX_DELIVERIES
 from core.history import MAX_OPPORTUNITIES
+from core.stores.alerts import MAX_DELIVERIES
 from core.symbols import split_symbol
 
 # Times outside this span are typing mistakes (ms instead of s, a year dropped), not queries.

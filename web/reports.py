@@ -30,7 +30,7 @@ def reports_page() -> str:
     reports, ok = _recent()
     return render_template(
         "reports.html", reports=reports, degraded=not ok,
-        page={"max_age": current_app.config["MAX_QUOTE_AGE_S"]},
+        page={"max_age": current_app.config["SETTINGS"].max_quote_age_s},
     )
 
 

@@ -19,7 +19,7 @@ from core.config import ConfigError, get_settings
 from core.logs import setup_logging
 from core.symbols import parse_symbol_list
 from workers.exchanges import get_adapter, known_exchanges
-from workers.feed import celery_event_sender, celery_stats_sender
+from workers.feed_events import celery_event_sender, celery_stats_sender
 from workers.grouping import group_of
 from workers.loop import FeedLoop
 from workers.publisher import celery_sender

@@ -44,14 +44,14 @@ class LoopConnection(FeedWorker):
                 # receipt time there (a venue that sends no time is stored at it, and two
                 # quotes of a series at one instant would be one InfluxDB point).
                 quotes_before = self.quotes
-                self._on_text(payload.decode("utf-8", "replace"))
+                reason = self._on_text(payload.decode("utf-8", "replace"))
                 self.got_data = self.got_data or self.quotes > quotes_before
-                if self.adapter.reconnect_reason:
-                    return self.adapter.reconnect_reason
+                if reason is not None:
+                    return reason
             elif opcode == OP_OVERSIZE:
-                self.on_oversize(self.parser.oversize_bytes)
-                if self.adapter.reconnect_reason:
-                    return self.adapter.reconnect_reason
+                reason = self.on_oversize(self.parser.oversize_bytes)
+                if reason is not None:
+                    return reason
             elif opcode == OP_PING:
                 self.send(ABNF.create_frame(payload, ABNF.OPCODE_PONG).format())
             elif opcode == OP_CLOSE:

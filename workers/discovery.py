@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import random
 import threading
 from collections.abc import Iterable
 
 import requests
 
+from core.backoff import Backoff
 from core.types import Market
 from workers.exchanges.base import Adapter
 
@@ -48,14 +48,13 @@ def discover(
 ) -> list[Market]:
     """Fetch the listing, retrying with capped backoff until it works or `stop` is set."""
     session = session or requests.Session()
-    attempt = 0
+    backoff = Backoff(base_s=1.0, cap_s=max_delay_s)
     while not stop.is_set():
         try:
             listed = fetch_markets(adapter, rest_url, session)
         except DiscoveryError as exc:
-            delay = min(max_delay_s, 2.0**attempt) * random.uniform(0.5, 1.0)
+            delay = backoff.next_delay()
             log.warning("%s; retrying in %.1f s", exc, delay)
-            attempt += 1
             stop.wait(delay)
             continue
         chosen = select_markets(listed, symbols)

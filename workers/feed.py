@@ -5,39 +5,29 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
 
 import websocket
 from websocket import ABNF
 
+from core.backoff import Backoff
 from core.config import Settings
-from core.types import Depth, Quote, depth_fault, quote_fault
-from workers.backoff import Backoff
+from core.types import Depth, Quote, quote_fault
 from workers.exchanges.base import Adapter
+from workers.exchanges.events import OVERSIZE, RESYNC_REASONS, Events, split_events
+from workers.feed_events import SendEvents
 from workers.publisher import Publisher
+from workers.socket_io import close_code, close_quietly, read_ahead
+from workers.soundness import sound_depths, sound_quotes
+
+__all__ = ["OVERSIZE", "RESYNC_REASONS", "FeedWorker", "SendEvents", "read_ahead"]
 
 log = logging.getLogger(__name__)
-
-# Events for the `feed_events` measurement: (exchange, event, reason, ts_ns) dicts.
-SendEvents = Callable[[list[dict[str, Any]]], None]
 
 # The read loop wakes this often when no frame comes, to run timers and notice a stop request.
 READ_TICK_S = 0.25
 # Websocket protocol pings (besides the venue's app-level ping), as most venues expect.
 PROTOCOL_PING_S = 20.0
 CONNECT_TIMEOUT_S = 10.0
-# Bytes asked of the socket per read. websocket-client asks for exactly the bytes it needs (two
-# for a header, then the payload): two or three system calls per frame. Reading ahead serves
-# most frames from memory; it keeps whatever a read returns beyond the frame for the next one.
-READ_AHEAD_BYTES = 8192
-# Why a frame over FEED_MAX_FRAME_BYTES was not read: counted with the malformed frames, and the
-# reconnect it forces on a book built from deltas.
-OVERSIZE = "oversize_frame"
-# Disconnects that mean frames meant for us were lost (a hole in the book, the venue gave up on
-# a slow reader, or we skipped an oversize frame of a delta book): each forces a resync from a
-# fresh snapshot and is counted as one.
-RESYNC_REASONS = frozenset({"sequence_gap", "checksum_mismatch", "slow_consumer", OVERSIZE})
 _DEFAULTS = Settings()
 MAX_CLOCK_SKEW_S = _DEFAULTS.max_clock_skew_s  # the defaults; feed processes pass their settings
 MAX_FRAME_BYTES = _DEFAULTS.feed_max_frame_bytes
@@ -45,26 +35,6 @@ MAX_FRAME_BYTES = _DEFAULTS.feed_max_frame_bytes
 # Before that, a venue asking again and again for a reconnect (or whose book fails its check
 # right after every snapshot) gets the doubling delay instead of a reconnect at once each time.
 HEALTHY_S = 30.0
-
-
-def celery_stats_sender() -> SendEvents:
-    """Send per-minute feed stats to the storage queue."""
-    from tasks.storage import store_feed_stats
-
-    def send(records: list[dict[str, Any]]) -> None:
-        store_feed_stats.apply_async(args=[records], retry=True)
-
-    return send
-
-
-def celery_event_sender() -> SendEvents:
-    """Send feed events to the storage queue."""
-    from tasks.storage import store_feed_events
-
-    def send(events: list[dict[str, Any]]) -> None:
-        store_feed_events.apply_async(args=[events], retry=True)
-
-    return send
 
 
 class FeedWorker:
@@ -98,6 +68,8 @@ class FeedWorker:
         self.max_frame_bytes = max_frame_bytes
         self.stop_event = threading.Event()
         self.conn_state = "starting"
+        # The reconnect the last connection's venue (or its stream) asked for, if any.
+        self.requested: str | None = None
         self.connected_since_ns = 0
         self.last_message_ns = 0
         self.messages = 0
@@ -111,11 +83,10 @@ class FeedWorker:
         # Worst receive-minus-exchange time since the last status read (-1: no exchange time).
         self.lag_ns = -1
 
-    # one connection
     def _connect(self) -> websocket.WebSocket:
-        ws = websocket.create_connection(
-            self.ws_url, timeout=CONNECT_TIMEOUT_S, skip_utf8_validation=True
-        )
+        """Open the websocket and send the subscriptions (one connection of `run`)."""
+        ws = websocket.create_connection(self.ws_url, timeout=CONNECT_TIMEOUT_S,
+                                         skip_utf8_validation=True)
         read_ahead(ws)
         self.connections += 1
         self.conn_state = "connected"
@@ -128,27 +99,27 @@ class FeedWorker:
                  self.name, self.ws_url, len(frames))
         return ws
 
-    def _on_text(self, text: str) -> None:
+    def _on_text(self, text: str) -> str | None:
+        """Dispatch one frame's events; returns the reason to reconnect when it asked for one."""
         received_ns = time.time_ns()
         self.last_message_ns = received_ns
         self.messages += 1
-        quotes = self.adapter.on_message(text, received_ns)
-        # Book depth that changed with this frame travels with its quotes (often without any:
-        # deeper levels move far more often than the top).
-        depths = self.adapter.take_depth()
-        if quotes:
-            quotes = self.vet(quotes, received_ns)
-        if depths:
-            depths = self.vet_depths(depths)
+        events = self.adapter.on_message(text, received_ns)
+        if not events:
+            return None
+        quotes, depths, reason = self.vet(events, received_ns)
         if quotes or depths:
             self.quotes += len(quotes)
             self.depths += len(depths)
             self.publisher.put(quotes, depths)
             if quotes:
                 self.note_lag(quotes[-1].ts_exchange_ns, received_ns)
+        if reason is not None:
+            self.requested = reason
+        return reason
 
-    def vet(self, quotes: list[Quote], received_ns: int) -> list[Quote]:
-        """The quotes fit to publish: unusable numbers dropped, untrusted clocks replaced.
+    def vet(self, events: Events, received_ns: int) -> tuple[list[Quote], list[Depth], str | None]:
+        """A frame's events sorted for dispatch: quotes and depths fit to publish, the reconnect.
 
         The one place every quote of every adapter passes: one with a price, size or notional
         that is not finite and positive is counted as malformed (`bad_number`) and dropped; an
@@ -156,52 +127,38 @@ class FeedWorker:
         counted (`clock_skew`), so no single frame can freeze a series in newer-wins storage.
         """
         low, high = received_ns - self.max_skew_ns, received_ns + self.max_skew_ns
-        for quote in quotes:
-            # The common case costs an integer compare and the number checks per quote.
+        for quote in events:
+            # The common case (sound quotes only) costs a type test, an integer compare and
+            # the number checks per quote, and hands the adapter's list on as it is.
+            if type(quote) is not Quote:
+                break
             ts = quote[7]
             if (ts is not None and not low <= ts <= high) or quote_fault(quote) is not None:
                 break
         else:
-            return quotes
-        kept: list[Quote] = []
-        for quote in quotes:
-            fault = quote_fault(quote)
-            if fault is not None:
-                self.adapter.reject(fault)
-                continue
-            ts = quote.ts_exchange_ns
-            if ts is not None and not low <= ts <= high:
-                self.clock_skew += 1
-                quote = quote._replace(ts_exchange_ns=received_ns)
-            kept.append(quote)
-        return kept
+            return events, [], None  # type: ignore[return-value]
+        quotes, depths, reason = split_events(events)
+        kept, skewed = sound_quotes(quotes, received_ns, low, high, self.adapter.reject)
+        self.clock_skew += skewed
+        return kept, sound_depths(depths, self.adapter.reject), reason
 
-    def vet_depths(self, depths: list[Depth]) -> list[Depth]:
-        """The Depth fit to publish: one with a level `quote_fault` would refuse is dropped."""
-        kept: list[Depth] = []
-        for depth in depths:
-            fault = depth_fault(depth)
-            if fault is None:
-                kept.append(depth)
-            else:
-                self.adapter.reject(fault)
-        return kept
-
-    def on_oversize(self, size: int) -> None:
+    def on_oversize(self, size: int) -> str | None:
         """A frame over FEED_MAX_FRAME_BYTES went unread: count it; a delta book resyncs.
 
         Top-of-book frames stand alone, so losing one only loses that update. A book built
         from deltas would go wrong without it (or never get its snapshot), so the connection
-        is renewed for fresh snapshots, through the reconnect backoff like any request.
+        is renewed for fresh snapshots, through the reconnect backoff like any request: the
+        reason to reconnect is returned then.
         """
         self.adapter.reject(OVERSIZE)
         if self.adapter.delta_books:
             log.warning("%s: a frame of %d bytes is over FEED_MAX_FRAME_BYTES (%d); resyncing",
                         self.name, size, self.max_frame_bytes)
-            self.adapter.request_reconnect(OVERSIZE)
-        else:
-            log.warning("%s: a frame of %d bytes is over FEED_MAX_FRAME_BYTES (%d); skipped",
-                        self.name, size, self.max_frame_bytes)
+            self.requested = OVERSIZE
+            return OVERSIZE
+        log.warning("%s: a frame of %d bytes is over FEED_MAX_FRAME_BYTES (%d); skipped",
+                    self.name, size, self.max_frame_bytes)
+        return None
 
     def reconnect_delay(self, reason: str, got_data: bool) -> float:
         """Seconds to wait before reconnecting after a connection ended for `reason`.
@@ -214,7 +171,7 @@ class FeedWorker:
             self.backoff.reset()
         first = self.backoff.attempt == 0
         delay = self.backoff.next_delay()  # counts even when skipped: the next one waits
-        requested = reason == self.adapter.reconnect_reason
+        requested = reason == self.requested
         return 0.0 if requested and got_data and first else delay
 
     def note_lag(self, ts_exchange_ns: int | None, received_ns: int) -> None:
@@ -253,15 +210,15 @@ class FeedWorker:
                 if opcode in (ABNF.OPCODE_TEXT, ABNF.OPCODE_BINARY):
                     if len(frame) > self.max_frame_bytes:
                         # websocket-client has read it whole already; it is not parsed.
-                        self.on_oversize(len(frame))
+                        reason = self.on_oversize(len(frame))
                     else:
                         text = (frame.decode("utf-8", "replace") if isinstance(frame, bytes)
                                 else frame)
                         quotes_before = self.quotes
-                        self._on_text(text)
+                        reason = self._on_text(text)
                         got_data = got_data or self.quotes > quotes_before
-                    if self.adapter.reconnect_reason:
-                        return self.adapter.reconnect_reason, got_data
+                    if reason is not None:
+                        return reason, got_data
                 elif opcode == ABNF.OPCODE_CLOSE:
                     code = close_code(frame)
                     return f"closed by server (code {code})", got_data
@@ -311,12 +268,12 @@ class FeedWorker:
         except Exception as exc:  # noqa: BLE001
             log.warning("%s: feed event %s not sent: %s", self.name, event, exc)
 
-    # main loop
     def run(self) -> None:
         """Connect, read, and reconnect with backoff until `stop()`."""
         try:
             while not self.stop_event.is_set():
                 self.conn_state = "connecting"
+                self.requested = None
                 self.adapter.on_connect()
                 try:
                     ws = self._connect()
@@ -340,36 +297,3 @@ class FeedWorker:
     def stop(self) -> None:
         """Ask the loop to end; safe from a signal handler (it only sets a flag)."""
         self.stop_event.set()
-
-
-def read_ahead(ws: websocket.WebSocket) -> None:
-    """Make `ws` read READ_AHEAD_BYTES per system call instead of exactly what a frame needs.
-
-    The frame buffer already keeps any excess a read returns (for the next frame), so only
-    its read function changes; a websocket-client without that layout is left as it is.
-    """
-    frames = getattr(ws, "frame_buffer", None)
-    raw = getattr(ws, "_recv", None)
-    if frames is None or raw is None or not hasattr(frames, "recv"):
-        return
-
-    def recv(_wanted: int) -> bytes:
-        return raw(READ_AHEAD_BYTES)
-
-    frames.recv = recv
-
-
-def close_code(frame: Any) -> int | None:
-    """The status code of a close frame, when it carries one."""
-    data = getattr(frame, "data", b"")
-    return int.from_bytes(data[:2], "big") if len(data) >= 2 else None
-
-
-def close_quietly(ws: websocket.WebSocket) -> None:
-    """Close politely with a short wait for the server's reply; never raises."""
-    try:
-        ws.close(timeout=1)
-    except (websocket.WebSocketException, OSError):
-        pass
-    finally:
-        ws.shutdown()

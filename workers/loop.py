@@ -139,6 +139,7 @@ class FeedLoop:
         """Connect and subscribe on a thread of its own; the result comes back via the inbox."""
         conn.connecting = True
         conn.conn_state = "connecting"
+        conn.requested = None
         conn.adapter.on_connect()
         conn.parser = FrameParser(conn.max_frame_bytes)
         conn.got_data = False

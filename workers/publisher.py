@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from core.backoff import capped_delay
 from core.types import Depth, Quote
 from workers.batcher import Batch, Batcher
 
@@ -30,7 +31,7 @@ def celery_sender() -> SendBatch:
     """Send arbitrage batches to `ingest_quotes` and storage batches to `store_quotes`.
 
     Depth goes to `ingest_quotes` as the `books` keyword, and only when there is some, so a
-    batch of quotes alone looks exactly as it did before books existed.
+    batch of quotes alone keeps the message shape consumers without depth support expect.
     """
     from workers.task_sender import celery_task_sender
 
@@ -197,7 +198,7 @@ class Publisher(threading.Thread):
                 self.send(path, rows, depth_rows)
             except Exception as exc:  # noqa: BLE001  (any broker failure: hold and retry)
                 self.failed_sends += 1
-                delay = min(RETRY_MAX_S, RETRY_FIRST_S * 2**self._attempt)
+                delay = capped_delay(self._attempt, RETRY_FIRST_S, RETRY_MAX_S)
                 self._attempt += 1
                 self._retry_at = time.monotonic() + delay
                 log.warning("publishing to %s failed (%s); holding %d batches (%d quotes), "

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from core.config import Settings
 from core.state import RedisState
+from core.stores.feeds import FeedStatus
 from workers.feed import FeedWorker
 from workers.publisher import Publisher
 
@@ -31,8 +31,8 @@ def venue_state(states: Sequence[str]) -> str:
 
 
 def aggregate(name: str, workers: Sequence[FeedWorker], publisher: Publisher,
-              ws_url: str, behind_s: float = BEHIND_S) -> dict[str, str | int | float]:
-    """The status hash of a venue from its connections' counters."""
+              ws_url: str, behind_s: float = BEHIND_S) -> FeedStatus:
+    """The status of a venue from its connections' counters."""
     parts = [w.status() for w in workers]
     now_ns = time.time_ns()
     lag_ns = max((int(p["lag_ns"]) for p in parts), default=-1)
@@ -44,35 +44,33 @@ def aggregate(name: str, workers: Sequence[FeedWorker], publisher: Publisher,
     for worker in workers:
         errors.update(worker.adapter.errors)
         last_error = worker.adapter.last_error or last_error
-    status: dict[str, str | int | float] = {
-        "exchange": name,
-        "state": venue_state([str(p["state"]) for p in parts]) if parts else "idle",
-        "connections": len(workers),
-        "connected_since_ns": min((int(p["connected_since_ns"]) for p in parts), default=0),
-        "last_message_ns": max((int(p["last_message_ns"]) for p in parts), default=0),
-        "parse_errors": sum(errors.values()),
-        "errors": json.dumps(dict(errors), sort_keys=True),
+    summed = {key: sum(int(p[key]) for p in parts) for key in _SUMMED}
+    return FeedStatus(
+        exchange=name,
+        state=venue_state([str(p["state"]) for p in parts]) if parts else "idle",
+        connections=len(workers),
+        connected_since_ns=min((int(p["connected_since_ns"]) for p in parts), default=0),
+        last_message_ns=max((int(p["last_message_ns"]) for p in parts), default=0),
+        parse_errors=sum(errors.values()),
+        errors=dict(errors),
         # Venue text, possibly huge or hostile: bounded before it reaches Redis and the pages.
-        "last_error": last_error[:LAST_ERROR_CHARS],
-        "symbols": ",".join(sorted(m.symbol for w in workers for m in w.adapter.markets.values())),
-        "published_batches": publisher.published_batches,
-        # The local buffer that holds batches while the broker is unreachable: how full it is.
-        "buffer_batches": publisher.buffer_batches,
-        "buffer_quotes": publisher.buffer_quotes,
-        "buffer_capacity": publisher.capacity,
-        "buffer_dropped": publisher.dropped_batches,
-        "buffer_dropped_quotes": publisher.dropped_quotes,
+        last_error=last_error[:LAST_ERROR_CHARS],
+        symbols=tuple(sorted(m.symbol for w in workers for m in w.adapter.markets.values())),
+        published_batches=publisher.published_batches,
+        buffer_batches=publisher.buffer_batches,
+        buffer_quotes=publisher.buffer_quotes,
+        buffer_capacity=publisher.capacity,
+        buffer_dropped=publisher.dropped_batches,
+        buffer_dropped_quotes=publisher.dropped_quotes,
         # Keeping up with the venue: the worst lag behind its clock over the last interval
-        # ("" when it sends no time), and whether it is falling behind.
-        "lag_ms": round(lag_ns / 1e6, 3) if lag_ns >= 0 else "",
-        "behind": "1" if behind else "0",
-        "updated_ns": now_ns,
-        "pid": os.getpid(),
-        "ws_url": ws_url,
-    }
-    for key in _SUMMED:
-        status[key] = sum(int(p[key]) for p in parts)
-    return status
+        # (None when it sends no time), and whether it is falling behind.
+        lag_ms=round(lag_ns / 1e6, 3) if lag_ns >= 0 else None,
+        behind=bool(behind),
+        updated_ns=now_ns,
+        pid=os.getpid(),
+        ws_url=ws_url,
+        **summed,
+    )
 
 
 # (exchange, window end ns, messages, quotes, mean quote age s, samples) → the storage queue.
@@ -95,10 +93,9 @@ class FeedStatsWindow:
         self._age_sum = 0.0
         self._samples = 0
 
-    def sample(self, status: Mapping[str, Any], now_ns: int) -> dict[str, Any] | None:
+    def sample(self, status: FeedStatus, now_ns: int) -> dict[str, Any] | None:
         """Add one status sample; returns the finished window's record when one is due."""
-        messages, quotes = int(status["messages"]), int(status["quotes"])
-        last_ns = int(status["last_message_ns"])
+        messages, quotes, last_ns = status.messages, status.quotes, status.last_message_ns
         if last_ns:
             self._age_sum += max(0.0, (now_ns - last_ns) / 1e9)
             self._samples += 1
@@ -142,8 +139,8 @@ class StatusReporter(threading.Thread):
         status = aggregate(self.venue, self.workers, self.publisher, self.ws_url,
                            self.behind_s)
         try:
-            self.state.set_feed_status(self.venue, status)
-            self.state.publish("feed", status)
+            self.state.feeds.set(self.venue, status)
+            self.state.publish("feed", status.to_event())
         except Exception as exc:  # noqa: BLE001  (status is best effort; the feed goes on)
             log.warning("%s: feed status not written: %s", self.venue, exc)
         record = self.stats.sample(status, time.time_ns())

@@ -3,8 +3,7 @@
 The messages are Celery's own (task protocol 2, msgpack, persistent, routed as celeryconfig
 routes the task), so any Celery worker runs them. What is skipped is Celery's per-call
 machinery in `apply_async` — routing lookups, a producer taken from and returned to the pool,
-signals, a repr of the arguments — which cost twice the publish itself (`bench/`: 430 vs 205 µs
-of CPU per batch message with publisher confirms on).
+signals, a repr of the arguments — which costs more CPU than the publish itself (BENCHMARKS.md).
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from core.backoff import Backoff
 from core.config import Settings
 from core.state import RedisState
-from workers.backoff import Backoff
 from workers.connection import LoopConnection
 from workers.discovery import discover
 from workers.exchanges import get_adapter

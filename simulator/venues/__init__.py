@@ -1,4 +1,9 @@
-"""Simulated venues, registered by exchange id; adding a venue is adding one module here."""
+"""Simulated venues, registered by exchange id; adding a venue is adding one module here.
+
+Every module is imported and each `Venue` subclass found registers under its `name`; the
+modules holding a venue's listing or wire helpers (`*_listing`, `*_wire`, `ladder`...) define
+none and register nothing.
+"""
 
 from __future__ import annotations
 

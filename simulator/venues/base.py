@@ -9,8 +9,10 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import ClassVar
 
+from simulator.assets import default_price_decimals, start_price
+from simulator.changes import Change
 from simulator.client import HIGH_WATER, Client
-from simulator.prices import Change, Market, default_price_decimals, start_price
+from simulator.prices import Market
 
 # A frame and who gets it. Recipients are frozen when the frame is built: every subscriber at
 # that moment gets it, and later (un)subscriptions cannot change a burst already built.
@@ -89,6 +91,22 @@ def rfc3339_us(ts_us: int) -> str:
     seconds, micros = divmod(ts_us, 1_000_000)
     stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     return f"{stamp}.{micros:06d}Z"
+
+
+class Stamper:
+    """RFC 3339 with µs, the date part cached per second because formatting it is slow."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(self, ts_us: int) -> str:
+        """Format a µs Unix time like `rfc3339_us`."""
+        second, micros = divmod(ts_us, 1_000_000)
+        if second != self._second:
+            self._second = second
+            self._prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{self._prefix}.{micros:06d}Z"
 
 
 def now_rfc3339() -> str:

@@ -22,8 +22,10 @@ from typing import Any
 
 from aiohttp import WSCloseCode
 
-from simulator.prices import Change, Market, Trade
-from simulator.venues.base import Client, Outgoing, Venue, dumps, split_pair
+from simulator.changes import Change, Trade
+from simulator.prices import Market
+from simulator.venues.base import Client, Outgoing, Venue, dumps
+from simulator.venues.binance_listing import exchange_info, listed, native_of
 
 MAX_STREAMS = 1024  # per connection
 MAX_MESSAGES_PER_S = 5  # incoming frames per connection per second
@@ -37,26 +39,6 @@ STREAM_RE = re.compile(
 )
 METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
 ID_TEXT_RE = re.compile(r"^[A-Za-z0-9]{1,36}$")
-EXTRA_PAIRS = ("BNB-USDT", "ETH-BTC", "SOL-USDT")  # listed but not configured: clients must filter
-RATE_LIMITS = [
-    {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
-    {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
-    {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
-    {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
-]
-
-
-def native_of(symbol: str) -> str:
-    """`BTC-USDT` → `BTCUSDT` (payload and REST spelling; streams use it lower-cased)."""
-    base, quote = split_pair(symbol)
-    return base + quote
-
-
-def listed(symbol: str) -> bool:
-    """binance.com lists no USD-quoted pairs (USDT, USDC, EUR, BTC... quotes only)."""
-    return split_pair(symbol)[1] != "USD"
-
-
 def _valid_id(value: Any) -> bool:
     """64-bit signed integer, alphanumeric string up to 36 characters, or null."""
     if value is None:
@@ -86,48 +68,7 @@ class BinanceVenue(Venue):
 
     def listings(self) -> dict[str, Callable[[], object]]:
         """`GET /api/v3/exchangeInfo` as on api.binance.com."""
-        return {"/api/v3/exchangeInfo": self._exchange_info}
-
-    def _exchange_info(self) -> dict[str, object]:
-        extras = [s for s in EXTRA_PAIRS if s not in self.symbols][:2]
-        return {
-            "timezone": "UTC",
-            "serverTime": time.time_ns() // 1_000_000,
-            "rateLimits": RATE_LIMITS,
-            "exchangeFilters": [],
-            "symbols": [self._symbol_info(s) for s in [*self.symbols, *extras]],
-        }
-
-    def _symbol_info(self, symbol: str) -> dict[str, object]:
-        base, quote = split_pair(symbol)
-        decimals = self.price_decimals(symbol)
-        tick = f"{10.0**-decimals:.8f}"
-        return {
-            "symbol": base + quote,
-            "status": "TRADING",
-            "baseAsset": base,
-            "baseAssetPrecision": 8,
-            "quoteAsset": quote,
-            "quotePrecision": 8,
-            "quoteAssetPrecision": 8,
-            "baseCommissionPrecision": 8,
-            "quoteCommissionPrecision": 8,
-            "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT",
-                           "TAKE_PROFIT_LIMIT"],
-            "icebergAllowed": True,
-            "ocoAllowed": True,
-            "quoteOrderQtyMarketAllowed": True,
-            "isSpotTradingAllowed": True,
-            "isMarginTradingAllowed": True,
-            "filters": [
-                {"filterType": "PRICE_FILTER", "minPrice": tick, "maxPrice": "1000000.00000000",
-                 "tickSize": tick},
-                {"filterType": "LOT_SIZE", "minQty": "0.00001000", "maxQty": "9000.00000000",
-                 "stepSize": "0.00001000"},
-                {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},
-            ],
-            "permissions": ["SPOT", "MARGIN"],
-        }
+        return {"/api/v3/exchangeInfo": lambda: exchange_info(self.symbols, self.price_decimals)}
 
     # --- protocol -----------------------------------------------------------------------
 

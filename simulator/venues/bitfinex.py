@@ -13,111 +13,35 @@ import json
 import random
 import time
 import uuid
-import zlib
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
-from simulator.prices import Change, Market, Top, Trade, start_price
-from simulator.venues.base import Client, Outgoing, Venue, dumps, split_pair
+from simulator.assets import start_price
+from simulator.changes import Change, Top, Trade
+from simulator.prices import Market
+from simulator.venues.base import Client, Outgoing, Venue, dumps
+from simulator.venues.bitfinex_wire import (
+    OB_CHECKSUM,
+    SEQ_ALL,
+    Conn,
+    Sub,
+    book_levels,
+    book_options,
+    checksum,
+    level_deltas,
+    pair_of,
+    ticker_text,
+    trade_text,
+)
+from simulator.venues.daystats import DayStats
 
-SEQ_ALL = 65_536
-OB_CHECKSUM = 131_072
 CHANNELS = ("book", "trades", "ticker")
-PRECISIONS = ("P0", "P1", "P2", "P3", "P4")  # aggregated books; raw R0 is not simulated
-FREQUENCIES = ("F0", "F1")
-BOOK_LENGTHS = ("1", "25", "100", "250")
 MAX_CHANNELS = 25  # subscriptions per connection ("Requirements and limitations" page)
 TRADES_KEPT = 30  # trades in a `trades` snapshot
-TICKER_DEPTH_FACTOR = 20.0  # ticker sizes are sums over 25 levels: far above the top's size
-# Bitfinex's own asset codes, and which listed pairs are not configured (clients must filter).
-CODES = {"USDT": "UST", "USDC": "UDC", "BCH": "BCHN"}
+# Listed pairs that are not configured (clients must filter).
 EXTRA_PAIRS = ("BTC-EUR", "LTC-USD", "BTC-USDT")
 INFO_RESTART = 20051
-
-
-def pair_of(symbol: str) -> str:
-    """`BTC-USD` → `BTCUSD`, `BTC-USDT` → `BTCUST`, `AAVE-USD` → `AAVE:USD`."""
-    base, quote = split_pair(symbol)
-    base, quote = CODES.get(base, base), CODES.get(quote, quote)
-    return base + quote if len(base) == 3 and len(quote) == 3 else f"{base}:{quote}"
-
-
-def js_number(value: float) -> str:
-    """A number as JavaScript writes it: shortest digits, `60400` not `60400.0`, no 5e-05."""
-    if value == 0:
-        return "0"
-    sign = "-" if value < 0 else ""
-    _, digit_tuple, exponent = Decimal(repr(abs(value))).as_tuple()
-    raw = "".join(map(str, digit_tuple))
-    digits = raw.rstrip("0")
-    k, n = len(digits), len(raw) + int(exponent)
-    if k <= n <= 21:
-        text = digits + "0" * (n - k)
-    elif 0 < n <= 21:
-        text = f"{digits[:n]}.{digits[n:]}"
-    elif -6 < n <= 0:
-        text = "0." + "0" * -n + digits
-    else:
-        mantissa = digits[0] + ("." + digits[1:] if k > 1 else "")
-        text = f"{mantissa}e{'+' if n > 1 else '-'}{abs(n - 1)}"
-    return sign + text
-
-
-def checksum(top: Top | None) -> int:
-    """Signed CRC32 of `bid:amount:ask:-amount` (one level per side; empty book → 0)."""
-    if top is None:
-        return 0
-    text = ":".join((js_number(top.bid), js_number(top.bid_size),
-                     js_number(top.ask), js_number(-top.ask_size)))
-    crc = zlib.crc32(text.encode("ascii"))
-    return crc - (1 << 32) if crc >= 1 << 31 else crc
-
-
-@dataclass(slots=True)
-class _Sub:
-    """One subscription of one connection."""
-
-    chan_id: int
-    channel: str
-    native: str  # `tBTCUSD`
-    symbol: str | None  # None for a listed pair that is not simulated (acked, stays quiet)
-
-
-@dataclass(slots=True)
-class _Conn:
-    """Per-connection protocol state."""
-
-    flags: int = 0
-    seq: int = 0
-    subs: dict[int, _Sub] = field(default_factory=dict)
-    by_key: dict[tuple[str, str], int] = field(default_factory=dict)  # (channel, native) → id
-
-    def frame(self, chan_id: int, body: str) -> str:
-        """`[chanId,body]`, plus the next sequence number when SEQ_ALL is on."""
-        if self.flags & SEQ_ALL:
-            self.seq += 1
-            return f"[{chan_id},{body},{self.seq}]"
-        return f"[{chan_id},{body}]"
-
-
-class _DayStats:
-    """24 h figures for the ticker, moved by simulated trades."""
-
-    def __init__(self, rng: random.Random, price: float) -> None:
-        self.open = price * (1.0 + rng.uniform(-0.03, 0.03))
-        self.low = min(self.open, price) * (1.0 - rng.uniform(0.002, 0.02))
-        self.high = max(self.open, price) * (1.0 + rng.uniform(0.002, 0.02))
-        self.volume = rng.uniform(50e6, 150e6) / price
-        self.last: float | None = None
-
-    def trade(self, price: float, amount: float) -> None:
-        self.last = price
-        self.volume += amount
-        self.low = min(self.low, price)
-        self.high = max(self.high, price)
 
 
 class BitfinexVenue(Venue):
@@ -138,7 +62,7 @@ class BitfinexVenue(Venue):
         self._tops: dict[str, Top] = {}  # the book each subscriber holds, per symbol
         self._counts: dict[str, tuple[int, int]] = {}  # orders at the best bid / ask
         self._trades: dict[str, deque[str]] = {s: deque(maxlen=TRADES_KEPT) for s in symbols}
-        self._stats = {s: _DayStats(self._rng, start_price(s)) for s in self.symbols}
+        self._stats = {s: DayStats(self._rng, start_price(s), (50e6, 150e6)) for s in self.symbols}
         self._corrupt_checksum = False
 
     # --- REST ---------------------------------------------------------------------------
@@ -150,10 +74,10 @@ class BitfinexVenue(Venue):
     # --- protocol -----------------------------------------------------------------------
 
     @staticmethod
-    def _conn(client: Client) -> _Conn:
+    def _conn(client: Client) -> Conn:
         conn = client.state.get("bitfinex")
         if conn is None:
-            conn = client.state["bitfinex"] = _Conn()
+            conn = client.state["bitfinex"] = Conn()
         return conn
 
     async def on_open(self, client: Client) -> None:
@@ -215,7 +139,7 @@ class BitfinexVenue(Venue):
         else:
             self._error(client, 10000, "Unknown event")
 
-    def _subscribe(self, client: Client, conn: _Conn, msg: dict[str, Any]) -> None:
+    def _subscribe(self, client: Client, conn: Conn, msg: dict[str, Any]) -> None:
         channel = msg.get("channel")
         native = msg.get("symbol")
         if native is None and isinstance(msg.get("pair"), str):
@@ -229,18 +153,10 @@ class BitfinexVenue(Venue):
             self._error(client, 10300, "symbol: invalid", **where)
             return
         ack: dict[str, Any] = {"event": "subscribed", "channel": channel}
-        details: dict[str, str] = {}
-        if channel == "book":
-            prec = msg.get("prec", "P0")
-            freq = msg.get("freq", "F0")
-            length = str(msg.get("len", "25"))
-            if prec not in PRECISIONS:
-                self._error(client, 10300, "prec: invalid", **where)
-                return
-            if freq not in FREQUENCIES or length not in BOOK_LENGTHS:
-                self._error(client, 10300, "subscribe: failed", **where)
-                return
-            details = {"prec": prec, "freq": freq, "len": length}
+        details = book_options(msg) if channel == "book" else {}
+        if isinstance(details, str):
+            self._error(client, 10300, details, **where)
+            return
         key = (channel, native)
         if key in conn.by_key:
             self._error(client, 10301, "subscribe: dup", chanId=conn.by_key[key], **where)
@@ -251,7 +167,7 @@ class BitfinexVenue(Venue):
         self._chan_ids += 1
         chan_id = self._chan_ids
         symbol = self._by_native.get(native)  # None: listed, not simulated; acked and quiet
-        conn.subs[chan_id] = _Sub(chan_id, channel, native, symbol)
+        conn.subs[chan_id] = Sub(chan_id, channel, native, symbol)
         conn.by_key[key] = chan_id
         ack.update({"chanId": chan_id, "symbol": native, **details, "pair": pair})
         self.send(client, dumps(ack))
@@ -262,7 +178,7 @@ class BitfinexVenue(Venue):
                 self.subscribed(client)
 
     def _snapshot(
-        self, client: Client, conn: _Conn, chan_id: int, channel: str, symbol: str | None
+        self, client: Client, conn: Conn, chan_id: int, channel: str, symbol: str | None
     ) -> None:
         """What a new subscriber gets at once: the book or recent trades or the ticker.
 
@@ -284,11 +200,9 @@ class BitfinexVenue(Venue):
     def _book_snapshot(self, symbol: str | None, top: Top | None) -> str:
         if top is None or symbol is None:
             return "[]"
-        bid_count, ask_count = self._counts[symbol]
-        return (f"[[{js_number(top.bid)},{bid_count},{js_number(top.bid_size)}],"
-                f"[{js_number(top.ask)},{ask_count},{js_number(-top.ask_size)}]]")
+        return "[" + ",".join(book_levels(top, self._counts[symbol])) + "]"
 
-    def _unsubscribe(self, client: Client, conn: _Conn, chan_id: Any) -> None:
+    def _unsubscribe(self, client: Client, conn: Conn, chan_id: Any) -> None:
         sub = conn.subs.pop(chan_id, None) if isinstance(chan_id, int) else None
         if sub is None:
             self._error(client, 10400, "unsubscribe: invalid", chanId=chan_id)
@@ -331,45 +245,14 @@ class BitfinexVenue(Venue):
             counts = (self._counts[symbol][0] if prev.bid == top.bid else counts[0],
                       self._counts[symbol][1] if prev.ask == top.ask else counts[1])
         self._counts[symbol] = counts
-        bid = f"[{js_number(top.bid)},{counts[0]},{js_number(top.bid_size)}]"
-        ask = f"[{js_number(top.ask)},{counts[1]},{js_number(-top.ask_size)}]"
-        if prev is None:
-            return [bid, ask]
-        bid_moved = (prev.bid, prev.bid_size) != (top.bid, top.bid_size)
-        ask_moved = (prev.ask, prev.ask_size) != (top.ask, top.ask_size)
-        frames: list[str] = []
-        if bid_moved and ask_moved:
-            # Empty the bid side first: nothing in between shows a half-changed top.
-            frames.append(f"[{js_number(prev.bid)},0,1]")
-            if prev.ask != top.ask:
-                frames.append(f"[{js_number(prev.ask)},0,-1]")
-            frames += [ask, bid]
-        elif bid_moved:
-            if prev.bid != top.bid:
-                frames.append(f"[{js_number(prev.bid)},0,1]")
-            frames.append(bid)
-        else:
-            if prev.ask != top.ask:
-                frames.append(f"[{js_number(prev.ask)},0,-1]")
-            frames.append(ask)
-        return frames
+        return level_deltas(prev, top, *book_levels(top, counts))
 
     def _ticker(self, symbol: str, top: Top) -> str:
-        stats = self._stats[symbol]
-        decimals = self.market.book(self.name, symbol).decimals
-        last = stats.last if stats.last is not None else top.ask
-        change = round(last - stats.open, decimals)
-        values = (top.bid, round(top.bid_size * TICKER_DEPTH_FACTOR, 8), top.ask,
-                  round(top.ask_size * TICKER_DEPTH_FACTOR, 8), change,
-                  round(last / stats.open - 1.0, 4), round(last, decimals),
-                  round(stats.volume, 8), round(stats.high, decimals), round(stats.low, decimals))
-        return f"[{','.join(js_number(v) for v in values)}]"
+        return ticker_text(top, self._stats[symbol], self.market.book(self.name, symbol).decimals)
 
     def _trade(self, trade: Trade, decimals: int) -> str:
         self._trade_ids += 1
-        amount = trade.amount if trade.side == 0 else -trade.amount  # sells are negative
-        return (f"[{self._trade_ids},{trade.ts_us // 1000},{js_number(amount)},"
-                f"{js_number(round(trade.price, decimals))}]")
+        return trade_text(self._trade_ids, trade, decimals)
 
     def render(self, change: Change) -> list[Outgoing]:
         """Book deltas (+ `cs`) per subscriber, then `te`/`tu` and the ticker."""

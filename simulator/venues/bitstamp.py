@@ -7,7 +7,9 @@ import random
 import re
 from collections.abc import Callable
 
-from simulator.prices import Change, Market, Trade, base_usd_price, start_price
+from simulator.assets import base_usd_price, start_price
+from simulator.changes import Change, Trade
+from simulator.prices import Market
 from simulator.venues.base import (
     BOOK_LEVELS,
     Client,

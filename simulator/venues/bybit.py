@@ -22,8 +22,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from simulator.prices import Change, Market, Top, base_usd_price, start_price
-from simulator.venues.base import Client, Outgoing, Venue, dumps, split_pair
+from simulator.assets import start_price
+from simulator.changes import Change, Top
+from simulator.prices import Market
+from simulator.venues.base import Client, Outgoing, Venue, dumps
+from simulator.venues.bybit_listing import TickerStats, instruments, listed, native_of, size_text
 
 MAX_ARGS = 10  # per subscribe request on spot
 REPUSH_S = 3.0  # an unchanged level-1 book is pushed again after this long
@@ -32,42 +35,6 @@ TICKERS = "tickers"
 BOOK_DEPTHS = ("1", "50", "200", "1000")
 KLINE_INTERVALS = ("1", "3", "5", "15", "30", "60", "120", "240", "360", "720", "D", "W", "M")
 EXTRA_PAIRS = ("SOL-USDT", "BTC-USDC", "XRP-USDT")  # listed but not configured
-COIN_DECIMALS = 6  # base precision of the listing (sizes on the wire keep all 8 decimals)
-
-
-def native_of(symbol: str) -> str:
-    """`BTC-USDT` → `BTCUSDT`."""
-    base, quote = split_pair(symbol)
-    return base + quote
-
-
-def listed(symbol: str) -> bool:
-    """Bybit spot lists no USD-quoted pairs (USDT, USDC... quotes only)."""
-    return split_pair(symbol)[1] != "USD"
-
-
-def _size(value: float) -> str:
-    """A size as Bybit writes it: a decimal string without trailing zeros (`0.531`)."""
-    return f"{value:.8f}".rstrip("0").rstrip(".")
-
-
-class _DayStats:
-    """24 h statistics for the `tickers` topic, moved by simulated trades."""
-
-    def __init__(self, rng: random.Random, price: float) -> None:
-        self.prev = price * (1.0 + rng.uniform(-0.03, 0.03))
-        self.high = max(self.prev, price) * (1.0 + rng.uniform(0.002, 0.02))
-        self.low = min(self.prev, price) * (1.0 - rng.uniform(0.002, 0.02))
-        self.volume = rng.uniform(20e6, 80e6) / price
-        self.turnover = self.volume * price
-        self.last: float | None = None
-
-    def trade(self, price: float, amount: float) -> None:
-        self.last = price
-        self.volume += amount
-        self.turnover += price * amount
-        self.high = max(self.high, price)
-        self.low = min(self.low, price)
 
 
 class BybitVenue(Venue):
@@ -90,44 +57,14 @@ class BybitVenue(Venue):
         # The book as last put on the wire ((top, ts, cts), u, seq): re-pushes and late
         # subscribers see this, never a change rendered ahead and not yet sent.
         self._sent: dict[str, tuple[tuple[Top, int, int], int, int]] = {}
-        self._stats = {s: _DayStats(self._rng, start_price(s)) for s in self.symbols}
+        self._stats = {s: TickerStats(self._rng, start_price(s)) for s in self.symbols}
 
     # --- REST ---------------------------------------------------------------------------
 
     def listings(self) -> dict[str, Callable[[], object]]:
         """`GET /v5/market/instruments-info?category=spot` as on api.bybit.com."""
-        return {"/v5/market/instruments-info": self._instruments}
-
-    def _instruments(self) -> dict[str, object]:
-        rows = []
-        for symbol in self._listed:
-            base, quote = split_pair(symbol)
-            decimals = self.price_decimals(symbol)
-            rows.append({
-                "symbol": base + quote,
-                "baseCoin": base,
-                "quoteCoin": quote,
-                "innovation": "0",
-                "status": "Trading",
-                "marginTrading": "utaOnly",
-                "stTag": "0",
-                "lotSizeFilter": {
-                    "basePrecision": f"{10.0**-COIN_DECIMALS:.{COIN_DECIMALS}f}",
-                    "quotePrecision": "0.00000001",
-                    "minOrderQty": f"{5.0 / base_usd_price(symbol):.{COIN_DECIMALS}f}",
-                    "maxOrderQty": "10000",
-                    "minOrderAmt": "5",
-                    "maxOrderAmt": "2000000",
-                },
-                "priceFilter": {"tickSize": f"{10.0**-decimals:.{decimals}f}"},
-                "riskParameters": {"priceLimitRatioX": "0.05", "priceLimitRatioY": "0.1"},
-            })
         return {
-            "retCode": 0,
-            "retMsg": "OK",
-            "result": {"category": "spot", "list": rows},
-            "retExtInfo": {},
-            "time": time.time_ns() // 1_000_000,
+            "/v5/market/instruments-info": lambda: instruments(self._listed, self.price_decimals)
         }
 
     # --- protocol -----------------------------------------------------------------------
@@ -281,8 +218,8 @@ class BybitVenue(Venue):
         native = native_of(symbol)
         return (
             f'{{"topic":"{BOOK}.1.{native}","ts":{ts_ms},"type":"snapshot",'
-            f'"data":{{"s":"{native}","b":[["{top.bid:.{decimals}f}","{_size(top.bid_size)}"]],'
-            f'"a":[["{top.ask:.{decimals}f}","{_size(top.ask_size)}"]],'
+            f'"data":{{"s":"{native}","b":[["{top.bid:.{decimals}f}","{size_text(top.bid_size)}"]],'
+            f'"a":[["{top.ask:.{decimals}f}","{size_text(top.ask_size)}"]],'
             f'"u":{update_id},"seq":{seq}}},"cts":{cts}}}'
         )
 

@@ -36,23 +36,22 @@ import asyncio
 import json
 import random
 import time
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
-from simulator.prices import Change, Market, Top, Trade, base_usd_price, start_price
-from simulator.venues.base import (
-    BOOK_LEVELS,
-    Client,
-    Outgoing,
-    Venue,
-    dumps,
-    level_gap,
-    level_size,
-    rfc3339_us,
-    split_pair,
+from simulator.assets import base_usd_price, start_price
+from simulator.changes import Change, Top, Trade
+from simulator.prices import Market
+from simulator.venues.base import Client, Outgoing, Stamper, Venue, dumps, rfc3339_us
+from simulator.venues.coinbase_shapes import (
+    MonthStats,
+    fixed_size,
+    match_body,
+    parse_requests,
+    product_rows,
+    ticker_body,
 )
+from simulator.venues.ladder import Ladder
 
 CHANNELS = ("level2_batch", "ticker", "heartbeat", "matches")
 # Real public channels that are acknowledged but carry nothing here.
@@ -62,111 +61,6 @@ AUTH_REASON = "level2, level3, and full channels now require authentication."
 SUBSCRIBE_WITHIN_S = 5.0
 HEARTBEAT_US = 1_000_000
 GAP_REWIND = 100_000  # how far the `gap` fault moves every product's sequence back
-DEPTH = BOOK_LEVELS  # levels per side in the simulated book
-EXTRA_PAIRS = ("BTC-EUR", "ETH-BTC", "SOL-USD")  # listed but not configured: clients filter
-SIZE_DECIMALS = 8
-
-
-def fixed_size(size: float) -> str:
-    """Coinbase's size spelling: always eight decimals (`0.41230000`)."""
-    return f"{size:.{SIZE_DECIMALS}f}"
-
-
-class Ladder:
-    """A simulated delta book: the walk's top of book plus deeper levels that follow it.
-
-    Prices are integer ticks, so texts are exact; `apply` moves the book to a new top and
-    returns the level changes (side, price text, size text, zero size = delete) that do it.
-    Levels added behind the book sit further apart the deeper they are, with larger sizes
-    (`level_gap`, `level_size`); deeper levels never touch the top, so every change the
-    ladder makes beyond the walk's own top is invisible to a top-of-book reader.
-    """
-
-    def __init__(self, decimals: int, rng: random.Random, unit: float,
-                 size_text: Callable[[float], str], zero: str, depth: int = DEPTH) -> None:
-        self.decimals = decimals
-        self.scale = 10**decimals
-        self._rng = rng
-        self._unit = unit
-        self._size_text = size_text
-        self._zero = zero
-        self._depth = depth
-        # Per side: key → size text, where key = ticks for asks and -ticks for bids, so the
-        # best level of either side has the smallest key.
-        self._sides: dict[str, dict[int, str]] = {"buy": {}, "sell": {}}
-
-    def price_text(self, ticks: int) -> str:
-        """Ticks as a decimal string with the product's number of decimals."""
-        if self.decimals == 0:
-            return str(ticks)
-        whole, frac = divmod(ticks, self.scale)
-        return f"{whole}.{frac:0{self.decimals}d}"
-
-    def _ticks(self, side: str, key: int) -> int:
-        return -key if side == "buy" else key
-
-    def _deep_size(self, position: int) -> str:
-        size = round(level_size(self._rng, self._unit, position), SIZE_DECIMALS)
-        return self._size_text(max(size, 10.0**-SIZE_DECIMALS))
-
-    def apply(self, top: Top) -> list[tuple[str, str, str]]:
-        """Move the book to `top`; the changes that do it (one frame's worth)."""
-        out: list[tuple[str, str, str]] = []
-        for side, price, size in (("buy", top.bid, top.bid_size), ("sell", top.ask, top.ask_size)):
-            ticks = round(price * self.scale)
-            self._set_top(side, -ticks if side == "buy" else ticks, self._size_text(size), out)
-        # Deeper levels change too in a live book; the top is untouched by this.
-        side = self._rng.choice(("buy", "sell"))
-        levels = self._sides[side]
-        deeper = sorted(levels)[1:]
-        if deeper and self._rng.random() < 0.5:
-            position = self._rng.randrange(len(deeper))
-            key = deeper[position]
-            levels[key] = self._deep_size(position + 1)
-            out.append((side, self.price_text(self._ticks(side, key)), levels[key]))
-        return out
-
-    def _set_top(self, side: str, best: int, size: str, out: list[tuple[str, str, str]]) -> None:
-        levels = self._sides[side]
-        for key in sorted(k for k in levels if k < best):  # better than the new best: gone
-            del levels[key]
-            out.append((side, self.price_text(self._ticks(side, key)), self._zero))
-        if levels.get(best) != size:
-            levels[best] = size
-            out.append((side, self.price_text(self._ticks(side, best)), size))
-        while len(levels) > self._depth:
-            worst = max(levels)
-            del levels[worst]
-            out.append((side, self.price_text(self._ticks(side, worst)), self._zero))
-        while len(levels) < self._depth:
-            worst = max(levels)
-            key = worst + level_gap(self._rng, worst, len(levels))
-            if self._ticks(side, key) <= 0:
-                break  # a bid ladder of a very cheap asset reached zero
-            levels[key] = self._deep_size(len(levels))
-            out.append((side, self.price_text(self._ticks(side, key)), levels[key]))
-
-    def levels(self, side: str) -> list[tuple[str, str]]:
-        """(price text, size text) of one side, best first ("buy" or "sell")."""
-        levels = self._sides[side]
-        return [(self.price_text(self._ticks(side, k)), levels[k]) for k in sorted(levels)]
-
-
-class _DayStats:
-    """24 h / 30 d figures carried by every ticker, moved by simulated trades."""
-
-    def __init__(self, rng: random.Random, price: float) -> None:
-        self.open = price * (1.0 + rng.uniform(-0.03, 0.03))
-        self.low = min(self.open, price) * (1.0 - rng.uniform(0.002, 0.02))
-        self.high = max(self.open, price) * (1.0 + rng.uniform(0.002, 0.02))
-        self.volume = rng.uniform(5e6, 50e6) / price
-        self.volume_30d = self.volume * rng.uniform(20.0, 40.0)
-
-    def trade(self, price: float, amount: float) -> None:
-        self.volume += amount
-        self.volume_30d += amount
-        self.low = min(self.low, price)
-        self.high = max(self.high, price)
 
 
 class CoinbaseVenue(Venue):
@@ -187,37 +81,17 @@ class CoinbaseVenue(Venue):
         # change rendered ahead of time cannot make a heartbeat outrun the frames before it.
         self._sent_sequence = dict(self._sequence)
         self._trade_id = {s: self._rng.randrange(10**5, 10**8) for s in self.symbols}
-        self._stats = {s: _DayStats(self._rng, start_price(s)) for s in self.symbols}
+        self._stats = {s: MonthStats(self._rng, start_price(s)) for s in self.symbols}
         # Latest trade per product as (ticker fields, match fields), for subscribe-time pushes.
         self._last_trade: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._next_heartbeat_us = 0
-        self._stamp_second = -1
-        self._stamp_prefix = ""
+        self._stamp = Stamper()
 
     # --- REST ---------------------------------------------------------------------------
 
     def listings(self) -> dict[str, Callable[[], object]]:
         """`GET /products` as on api.exchange.coinbase.com."""
-        return {"/products": self._products}
-
-    def _products(self) -> list[dict[str, object]]:
-        extras = [s for s in EXTRA_PAIRS if s not in self.symbols][:2]
-        rows: list[dict[str, object]] = []
-        for symbol in [*self.symbols, *extras]:
-            base, quote = split_pair(symbol)
-            decimals = self.price_decimals(symbol)
-            rows.append({
-                "id": symbol, "base_currency": base, "quote_currency": quote,
-                "base_min_size": f"{10.0 / base_usd_price(symbol):.8f}".rstrip("0").rstrip("."),
-                "base_max_size": f"{2_000_000.0 / base_usd_price(symbol):.0f}",
-                "quote_increment": f"{10.0**-decimals:.{decimals}f}",
-                "base_increment": "0.00000001", "display_name": f"{base}/{quote}",
-                "min_market_funds": "1", "max_market_funds": "1000000",
-                "margin_enabled": False, "post_only": False, "limit_only": False,
-                "cancel_only": False, "trading_disabled": False, "status": "online",
-                "status_message": "", "auction_mode": False,
-            })
-        return rows
+        return {"/products": lambda: product_rows(self.symbols, self.price_decimals)}
 
     # --- connection ---------------------------------------------------------------------
 
@@ -279,7 +153,7 @@ class CoinbaseVenue(Venue):
             self._error(client, "Failed to subscribe",
                         "type has to be either subscribe or unsubscribe")
             return
-        requests = self._requests(msg)
+        requests = parse_requests(msg)
         if requests is None:
             self._error(client, "Failed to subscribe", "malformed subscription request")
             return
@@ -293,28 +167,6 @@ class CoinbaseVenue(Venue):
             self._ack(client)
             return
         self._subscribe(client, requests)
-
-    @staticmethod
-    def _requests(msg: dict[str, Any]) -> list[tuple[str, list[str]]] | None:
-        """(channel, product ids) pairs of a request, or None when it is malformed."""
-        root = msg.get("product_ids", [])
-        channels = msg.get("channels")
-        if not isinstance(root, list) or not all(isinstance(p, str) for p in root):
-            return None
-        if not isinstance(channels, list) or not channels:
-            return None
-        out: list[tuple[str, list[str]]] = []
-        for item in channels:
-            if isinstance(item, str):
-                out.append((item, list(root)))
-            elif isinstance(item, dict) and isinstance(item.get("name"), str):
-                own = item.get("product_ids", root)
-                if not isinstance(own, list) or not all(isinstance(p, str) for p in own):
-                    return None
-                out.append((item["name"], list(own)))
-            else:
-                return None
-        return out
 
     def _subscribe(self, client: Client, requests: list[tuple[str, list[str]]]) -> None:
         subs: dict[str, list[str]] = client.state["subs"]
@@ -383,14 +235,6 @@ class CoinbaseVenue(Venue):
 
     # --- frames -------------------------------------------------------------------------
 
-    def _stamp(self, ts_us: int) -> str:
-        """ISO 8601 with µs; the date part is cached per second because formatting is slow."""
-        second, micros = divmod(ts_us, 1_000_000)
-        if second != self._stamp_second:
-            self._stamp_second = second
-            self._stamp_prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        return f"{self._stamp_prefix}.{micros:06d}Z"
-
     def _heartbeat(self, product: str, stamp: str, sequence: int) -> str:
         return dumps({"type": "heartbeat", "last_trade_id": self._trade_id[product],
                       "product_id": product, "sequence": sequence, "time": stamp})
@@ -442,28 +286,10 @@ class CoinbaseVenue(Venue):
         ladder = self._ladders[symbol]
         price = ladder.price_text(round(trade.price * ladder.scale))
         stamp = self._stamp(trade.ts_us)
-        stats = self._stats[symbol]
-        decimals = ladder.decimals
-        taker = "buy" if trade.side == 0 else "sell"
-        ticker = {
-            "type": "ticker", "sequence": self._sequence[symbol], "product_id": symbol,
-            "price": price, "open_24h": f"{stats.open:.{decimals}f}",
-            "volume_24h": f"{stats.volume:.8f}", "low_24h": f"{stats.low:.{decimals}f}",
-            "high_24h": f"{stats.high:.{decimals}f}", "volume_30d": f"{stats.volume_30d:.8f}",
-            "best_bid": f"{top.bid:.{decimals}f}", "best_bid_size": fixed_size(top.bid_size),
-            "best_ask": f"{top.ask:.{decimals}f}", "best_ask_size": fixed_size(top.ask_size),
-            "side": taker, "time": stamp, "trade_id": self._trade_id[symbol],
-            "last_size": fixed_size(trade.amount),
-        }
-        match = {
-            "trade_id": self._trade_id[symbol],
-            "maker_order_id": str(uuid.UUID(int=self._rng.getrandbits(128), version=4)),
-            "taker_order_id": str(uuid.UUID(int=self._rng.getrandbits(128), version=4)),
-            # The maker's side: a buying taker lifted a resting sell order.
-            "side": "sell" if taker == "buy" else "buy",
-            "size": fixed_size(trade.amount), "price": price, "product_id": symbol,
-            "sequence": self._sequence[symbol], "time": stamp,
-        }
+        ticker = ticker_body(symbol, top, trade, self._stats[symbol], decimals=ladder.decimals,
+                             price=price, stamp=stamp, sequence=self._sequence[symbol],
+                             trade_id=self._trade_id[symbol])
+        match = match_body(ticker, self._rng, fixed_size(trade.amount))
         self._last_trade[symbol] = (ticker, match)
         return [(dumps(ticker), self.topics.get(f"ticker:{symbol}")),
                 (dumps({"type": "match", **match}), self.topics.get(f"matches:{symbol}"))]

@@ -33,9 +33,11 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from simulator.prices import Change, Market, Trade, base_usd_price
+from simulator.assets import base_usd_price
+from simulator.changes import Change, Trade
+from simulator.prices import Market
 from simulator.venues.base import Client, Outgoing, Venue, dumps, split_pair
-from simulator.venues.coinbase import Ladder
+from simulator.venues.ladder import Ladder
 
 HEARTBEAT_MS = 5_000
 HEARTBEAT_CHECK_US = 1_000_000  # how often render looks for connections due a heartbeat

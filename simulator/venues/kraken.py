@@ -3,64 +3,29 @@
 from __future__ import annotations
 
 import json
-import math
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
-from simulator.prices import (
-    Change,
-    Market,
-    Top,
-    base_usd_price,
-    default_price_decimals,
-    start_price,
-)
+from simulator.assets import start_price
+from simulator.changes import Change, Top
+from simulator.prices import Market
 from simulator.venues.base import (
     Client,
     Outgoing,
+    Stamper,
     Venue,
     dumps,
     now_rfc3339,
     split_pair,
 )
+from simulator.venues.daystats import DayStats
+from simulator.venues.kraken_pairs import asset_pairs, kraken_price_decimals
 
 API_VERSION = "v2"
 SERVER_VERSION = "2.0.10"
 HEARTBEAT = '{"channel":"heartbeat"}'
 TRIGGERS = ("bbo", "trades")
-
-# REST (v1) naming: Kraken still lists BTC as XBT and DOGE as XDG; v2 websocket names use ISO codes.
-V1_NAMES = {"BTC": "XBT", "DOGE": "XDG"}
-ASSET_IDS = {
-    "BTC": "XXBT",
-    "ETH": "XETH",
-    "LTC": "XLTC",
-    "XRP": "XXRP",
-    "XLM": "XXLM",
-    "XMR": "XXMR",
-    "ETC": "XETC",
-    "ZEC": "XZEC",
-    "DOGE": "XXDG",
-    "USD": "ZUSD",
-    "EUR": "ZEUR",
-    "GBP": "ZGBP",
-    "CAD": "ZCAD",
-    "JPY": "ZJPY",
-    "AUD": "ZAUD",
-}
-LEGACY_BASES = ("BTC", "ETH", "LTC", "XRP", "XLM", "XMR", "ETC", "ZEC")  # keys like XXBTZUSD
-# Fee tiers as AssetPairs lists them: [30-day USD volume, percent]; 0.40 % taker at the base.
-VOLUME_TIERS = (0, 10_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000,
-                10_000_000)  # fmt: skip
-TAKER_FEES = [list(t) for t in zip(VOLUME_TIERS, (0.4, 0.35, 0.24, 0.22, 0.2, 0.18, 0.16, 0.14,
-                                                  0.12, 0.1), strict=True)]  # fmt: skip
-MAKER_FEES = [list(t) for t in zip(VOLUME_TIERS, (0.25, 0.2, 0.14, 0.12, 0.1, 0.08, 0.06, 0.04,
-                                                  0.02, 0.0), strict=True)]  # fmt: skip
-# Listed but not configured, so clients must filter; DOGE shows the XDG spelling.
-EXTRA_PAIRS = ("DOGE-USD", "BTC-EUR", "ETH-EUR")
-
 
 def ws_name(symbol: str) -> str:
     """`BTC-USD` → `BTC/USD` (v2 websocket symbol)."""
@@ -68,66 +33,12 @@ def ws_name(symbol: str) -> str:
     return f"{base}/{quote}"
 
 
-def asset_pair(symbol: str) -> tuple[str, dict[str, Any]]:
-    """The AssetPairs key and entry for a normalized symbol, in Kraken's v1 spelling."""
-    base, quote = split_pair(symbol)
-    v1_base, v1_quote = V1_NAMES.get(base, base), V1_NAMES.get(quote, quote)
-    altname = v1_base + v1_quote
-    base_id, quote_id = ASSET_IDS.get(base, base), ASSET_IDS.get(quote, quote)
-    key = base_id + quote_id if base in LEGACY_BASES and quote in ASSET_IDS else altname
-    price = start_price(symbol)
-    decimals = kraken_price_decimals(price)
-    ordermin = 10.0 / base_usd_price(symbol)  # sizes are base units: USD value, not price
-    ordermin = round(ordermin, -int(math.floor(math.log10(ordermin))))
-    return key, {
-        "altname": altname,
-        "wsname": f"{v1_base}/{v1_quote}",
-        "aclass_base": "currency",
-        "base": base_id,
-        "aclass_quote": "currency",
-        "quote": quote_id,
-        "lot": "unit",
-        "cost_decimals": 5,
-        "pair_decimals": decimals,
-        "lot_decimals": 8,
-        "lot_multiplier": 1,
-        "leverage_buy": [2, 3] if base in LEGACY_BASES else [],
-        "leverage_sell": [2, 3] if base in LEGACY_BASES else [],
-        "fees": TAKER_FEES,
-        "fees_maker": MAKER_FEES,
-        "fee_volume_currency": "ZUSD",
-        "margin_call": 80,
-        "margin_stop": 40,
-        "ordermin": f"{ordermin:.10f}".rstrip("0").rstrip("."),
-        "costmin": "0.5",
-        "tick_size": f"{10.0**-decimals:.{decimals}f}",
-        "status": "online",
-    }
-
-
-def kraken_price_decimals(price: float) -> int:
-    """Kraken quotes high-priced pairs one decimal coarser (BTC/USD ticks by 0.1)."""
-    return 1 if price >= 10_000 else default_price_decimals(price)
-
-
-class _DayStats:
-    """24 h statistics carried in every ticker frame, moved by simulated trades."""
+class _Stats(DayStats):
+    """The day's figures, with a notional drawn inside the day's range (Kraken sends a VWAP)."""
 
     def __init__(self, rng: random.Random, price: float) -> None:
-        self.open = price * (1.0 + rng.uniform(-0.03, 0.03))
-        self.low = min(self.open, price) * (1.0 - rng.uniform(0.002, 0.02))
-        self.high = max(self.open, price) * (1.0 + rng.uniform(0.002, 0.02))
-        self.volume = rng.uniform(50e6, 150e6) / price
+        super().__init__(rng, price, (50e6, 150e6))
         self.notional = self.volume * rng.uniform(self.low, self.high)
-        self.last: float | None = None
-
-    def trade(self, price: float, amount: float) -> None:
-        """Account for one trade."""
-        self.last = price
-        self.volume += amount
-        self.notional += price * amount
-        self.low = min(self.low, price)
-        self.high = max(self.high, price)
 
 
 class KrakenVenue(Venue):
@@ -139,10 +50,9 @@ class KrakenVenue(Venue):
         super().__init__(symbols, market, seed)
         self._by_ws_name = {ws_name(s): s for s in self.symbols}
         self._rng = random.Random(f"{seed}:kraken")
-        self._stats = {s: _DayStats(self._rng, start_price(s)) for s in self.symbols}
+        self._stats = {s: _Stats(self._rng, start_price(s)) for s in self.symbols}
         self._last_data: dict[str, str] = {}  # data object of the last emitted change, per symbol
-        self._stamp_second = -1
-        self._stamp_prefix = ""
+        self._stamp = Stamper()
 
     def price_decimals(self, symbol: str) -> int:
         """BTC/USD ticks by 0.1 on Kraken."""
@@ -155,9 +65,7 @@ class KrakenVenue(Venue):
         return {"/0/public/AssetPairs": self._asset_pairs}
 
     def _asset_pairs(self) -> dict[str, object]:
-        extras = [s for s in EXTRA_PAIRS if s not in self.symbols][:2]
-        result = dict(asset_pair(s) for s in sorted([*self.symbols, *extras]))
-        return {"error": [], "result": result}
+        return asset_pairs(self.symbols)
 
     # --- protocol -----------------------------------------------------------------------
 
@@ -292,14 +200,6 @@ class KrakenVenue(Venue):
         return HEARTBEAT if client.has_subscribed else None
 
     # --- frames -------------------------------------------------------------------------
-
-    def _stamp(self, ts_us: int) -> str:
-        """RFC 3339 with µs; the date part is cached per second because formatting it is slow."""
-        second, micros = divmod(ts_us, 1_000_000)
-        if second != self._stamp_second:
-            self._stamp_second = second
-            self._stamp_prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        return f"{self._stamp_prefix}.{micros:06d}Z"
 
     def _data(self, symbol: str, top: Top, ts_us: int) -> str:
         stats = self._stats[symbol]

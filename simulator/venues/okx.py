@@ -19,7 +19,9 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from simulator.prices import Change, Market, Top, Trade, base_usd_price, start_price
+from simulator.assets import base_usd_price, start_price
+from simulator.changes import Change, Top, Trade
+from simulator.prices import Market
 from simulator.venues.base import Client, Outgoing, Venue, dumps, split_pair
 
 TICKERS = "tickers"

@@ -3,39 +3,29 @@ the symbol chart, and hostile exchange strings shown as text. Screenshots go to 
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote as urlquote
 
 import pytest
 import requests
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from core.influx import InfluxDB
+from core.lineproto import opportunity_line
 from core.state import RedisState
-from core.triangles import REDIS_KEY, decode_snapshot
 from core.types import Quote
-from tasks.storage import opportunity_line
-from tests.e2e.conftest import start_feed_groups, start_simulator, start_web
-from tests.procs import ROOT, Proc, wait_for
+from tests.support.browser import assert_clean_console, assert_no_alert, screenshot
+from tests.support.procs import Proc, wait_for
+from tests.support.stack import start_feed_groups, start_simulator, start_web
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 VENUES = ("binance", "bitfinex", "bitstamp", "bybit", "coinbase", "gemini", "kraken", "okx")
 SYMBOLS = "BTC-USD,ETH-USD,BTC-USDT,ETH-USDT"
 HOSTILE_SYMBOL = "<img src=x onerror=alert(1)>"
 HOSTILE_EXCHANGE = "<b>x</b>"
-ARTIFACTS = ROOT / "tests" / "artifacts"
 SIMULATOR: dict[str, str] = {}  # the module stack's simulator URL, for its control endpoints
 NUMBER = re.compile(r"^-?[\d,]+(\.\d+)?$")
 
@@ -59,56 +49,6 @@ def hostile(state: RedisState, stack: str) -> None:
     now = time.time_ns()
     state.update_quotes([Quote(HOSTILE_EXCHANGE, HOSTILE_SYMBOL, 1.25, 1.0, 1.5, 1.0, None,
                                now, now)])
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[webdriver.Chrome]:
-    """Headless Debian Chromium through Selenium; missing browser is a failure, not a skip."""
-    for path, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
-        if not os.access(path, os.X_OK):
-            pytest.fail(f"{path} not found: install Debian's {package} (make browser)")
-    profile = tempfile.mkdtemp(prefix="ct-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--window-size=1440,1000",
-                f"--user-data-dir={profile}"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
-
-
-def screenshot(driver: webdriver.Chrome, name: str) -> Path:
-    """Save a screenshot of the current page under tests/artifacts/ and print its path."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    assert driver.save_screenshot(str(path)), f"screenshot {path} failed"
-    print(f"\nscreenshot: {path}")
-    return path
-
-
-def assert_no_alert(driver: webdriver.Chrome) -> None:
-    """No script-driven alert() fired on the page."""
-    try:
-        text = driver.switch_to.alert.text
-    except NoAlertPresentException:
-        return
-    pytest.fail(f"an alert fired: {text!r}")
-
-
-def assert_clean_console(driver: webdriver.Chrome) -> None:
-    """The page's code never trips its Content-Security-Policy nor throws an uncaught error."""
-    logs = driver.get_log("browser")
-    violations = [e["message"] for e in logs if "Content Security Policy" in e["message"]]
-    assert not violations, violations
-    errors = [e["message"] for e in logs
-              if e["level"] == "SEVERE" and "/static/" in e["message"]]
-    assert not errors, errors
 
 
 def cells_with_prices(driver: webdriver.Chrome) -> dict[str, int]:
@@ -336,8 +276,8 @@ def test_triangles_and_pair_history_tables(
 
     seed_cycle_quotes(state)
     scan()  # what beat runs every second, here once, in this process
-    [first] = [t["key"] for t in decode_snapshot(state.redis.get(state.prefix + REDIS_KEY))[
-        "triangles"] if t["exchange"] == TRI_VENUE]
+    [first] = [t["key"] for t in state.triangles.load()["triangles"]
+               if t["exchange"] == TRI_VENUE]
     now = time.time_ns()
     # Three closed opportunities of one pair 10 min ago, and one between hostile venue names.
     influx.write_lines([opportunity_line({

@@ -11,8 +11,8 @@ import requests
 
 from core.influx import InfluxDB, quote_literal
 from core.state import RedisState
-from tests.e2e.conftest import start_feed, start_simulator, start_web
-from tests.procs import Proc, wait_for
+from tests.support.procs import Proc, wait_for
+from tests.support.stack import start_feed, start_simulator, start_web
 
 pytestmark = pytest.mark.e2e
 
@@ -43,7 +43,7 @@ def test_count_2000_quotes_reach_influxdb_and_opportunities_reach_the_api(
     assert {"symbol", "buy_exchange", "sell_exchange", "net_pct", "gross_pct", "size",
             "net_profit"} <= set(opp)
     assert opp["buy_exchange"] != opp["sell_exchange"] and opp["net_pct"] >= 0
-    assert state.redis.zcard(state.opps_key) >= 1
+    assert state.opps.open_count() >= 1
 
     def all_emitted() -> bool:
         emitted = requests.get(sim_url + "/stats", timeout=2).json()["emitted"]

@@ -9,8 +9,8 @@ import requests
 
 from core.influx import InfluxDB, quote_literal
 from core.state import RedisState
-from tests.e2e.conftest import start_feed, start_simulator
-from tests.procs import Proc, wait_for
+from tests.support.procs import Proc, wait_for
+from tests.support.stack import start_feed, start_simulator
 from workers.exchanges import known_exchanges
 
 pytestmark = pytest.mark.e2e

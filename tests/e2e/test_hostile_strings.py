@@ -15,13 +15,9 @@ from selenium.webdriver.common.by import By
 
 from core.state import RedisState
 from core.types import Opportunity
-from tests.e2e.conftest import start_web
-from tests.e2e.test_browser import (  # noqa: F401  (browser is a fixture)
-    assert_clean_console,
-    assert_no_alert,
-    browser,
-)
-from tests.procs import Proc, wait_for
+from tests.support.browser import assert_clean_console, assert_no_alert
+from tests.support.procs import Proc, wait_for
+from tests.support.stack import start_web
 
 pytestmark = pytest.mark.e2e
 

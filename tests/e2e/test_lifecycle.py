@@ -13,8 +13,8 @@ import requests
 
 from core.influx import InfluxDB
 from core.state import RedisState
-from tests.e2e.conftest import start_feed, start_simulator
-from tests.procs import Proc, celery_worker, wait_for
+from tests.support.procs import Proc, celery_worker, wait_for
+from tests.support.stack import start_feed, start_simulator
 
 pytestmark = pytest.mark.e2e
 
@@ -32,7 +32,7 @@ class LiveEvents:
 
     def __init__(self, state: RedisState) -> None:
         self._pubsub = state.redis.pubsub(ignore_subscribe_messages=True)
-        self._pubsub.subscribe(state.channel)
+        self._pubsub.psubscribe(state.live.pattern)
         self.events: list[tuple[int, dict[str, Any]]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)

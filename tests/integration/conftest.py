@@ -6,19 +6,14 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from kombu import Connection
 
-from core.config import Settings, get_settings
+from core.config import Settings
 from core.influx import InfluxDB
 from core.state import RedisState
-from tests.integration.feed_helpers import SYMBOLS
-from tests.integration.simulator_helpers import SimProcess
-from tests.procs import Proc, celery_worker
-
-
-@pytest.fixture(scope="session")
-def settings() -> Settings:
-    return get_settings()
+from tests.support.feed import SYMBOLS
+from tests.support.procs import Proc, celery_worker
+from tests.support.queues import delete_queues
+from tests.support.simulator import SimProcess, serve
 
 
 @pytest.fixture(scope="session")
@@ -59,21 +54,8 @@ def worker(settings: Settings, influx: InfluxDB) -> Iterator[Proc]:
     delete_queues(settings.broker_url, settings.queue_prefix)
 
 
-def delete_queues(broker_url: str, prefix: str) -> None:
-    """Remove this run's durable queues from RabbitMQ so test runs leave nothing behind."""
-    with Connection(broker_url) as conn:
-        channel = conn.channel()
-        for name in ("storage", "arbitrage", "reports", "dead"):
-            try:
-                channel.queue_delete(f"{prefix}{name}")
-            except Exception:  # noqa: BLE001  (already gone)
-                channel = conn.channel()
-
-
 @pytest.fixture
 def bitstamp_kraken_sim() -> Iterator[SimProcess]:
     """A simulator of Bitstamp and Kraken at 100 changes/s each, for one test."""
-    proc = SimProcess("--exchanges", "bitstamp,kraken", "--symbols", ",".join(SYMBOLS),
-                      "--rate", "100").start()
-    yield proc
-    proc.stop()
+    yield from serve("--exchanges", "bitstamp,kraken", "--symbols", ",".join(SYMBOLS),
+                     "--rate", "100")

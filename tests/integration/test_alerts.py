@@ -13,12 +13,11 @@ from typing import Any
 import pytest
 from kombu import Connection
 
-from core.alerts import AlertStore
 from core.config import Settings
 from core.state import RedisState
 from core.types import Opportunity
 from tasks.alerts import consider
-from tests.procs import Proc, celery_worker, free_port, wait_for
+from tests.support.procs import Proc, celery_worker, free_port, wait_for
 from web import create_app
 
 pytestmark = pytest.mark.integration
@@ -130,7 +129,7 @@ def event(net_pct: float = 0.8, opened_ns: int = OPENED_NS, action: str = "open"
 
 
 def deliveries(state: RedisState) -> list[dict[str, Any]]:
-    return AlertStore(state.redis, state.prefix).deliveries(1000)
+    return state.alerts.deliveries(1000)
 
 
 def settle(receiver: Receiver, expected: int, quiet_s: float = 1.5) -> None:

@@ -15,10 +15,9 @@ from flask.testing import FlaskClient
 
 from core.config import Settings
 from core.influx import InfluxDB
-from core.lineproto import quote_lines
+from core.lineproto import opportunity_line, quote_lines
 from core.state import RedisState
 from core.types import Opportunity, Quote
-from tasks.storage import opportunity_line
 from web import create_app
 
 pytestmark = pytest.mark.integration

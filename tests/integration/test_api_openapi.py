@@ -13,7 +13,7 @@ from openapi_spec_validator import validate
 
 from core.config import Settings
 from core.influx import InfluxDB
-from tests.integration.api_routes import (
+from tests.support.api_routes import (
     Param,
     RecordingRequest,
     documented_params,

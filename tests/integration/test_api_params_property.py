@@ -20,12 +20,11 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 from werkzeug.routing import Rule
 
-from core import reports as rep
 from core.config import Settings, get_settings
 from core.influx import InfluxDB
 from core.state import RedisState
 from core.types import Quote
-from tests.integration.api_routes import (
+from tests.support.api_routes import (
     SAMPLE_PATH_VALUES,
     Param,
     documented_params,
@@ -33,6 +32,7 @@ from tests.integration.api_routes import (
     openapi_path,
     sample_url,
 )
+from tests.support.stores import store_report_alone
 from web import create_app, openapi
 
 pytestmark = pytest.mark.integration
@@ -211,9 +211,9 @@ def stored(settings: Settings, influx: InfluxDB) -> Iterator[None]:
     pair = {"symbol": HOSTILE, "buy_exchange": "+kraken", "sell_exchange": "@bitstamp",
             "opportunities": 1, "total_duration_s": 1.0, "median_duration_s": 1.0,
             "peak_net_pct": -0.5, "mean_net_pct": -0.5, "total_profit": 0.0}
-    state.redis.set(rep.report_key(state, REPORT_ID), json.dumps({
+    store_report_alone(state, REPORT_ID, {
         "id": REPORT_ID, "period": "daily", "start": "2026-11-24T00:00:00Z",
-        "end": "2026-11-25T00:00:00Z", "pairs": [pair], "venues": [], "best_pairs": [pair]}))
+        "end": "2026-11-25T00:00:00Z", "pairs": [pair], "venues": [], "best_pairs": [pair]})
     yield
     state.clear()
 

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from core import triangles
 from core.config import Settings
 from core.state import RedisState
 from core.types import Quote
 from tasks.resources import fee_of
 from tasks.triangles import SNAPSHOT_TTL_S, scan
-from tests.procs import celery_worker, wait_for
+from tests.support.procs import celery_worker, wait_for
+from tests.support.stores import store_triangles_text, triangles_ttl
 from web import create_app
 
 pytestmark = pytest.mark.integration
@@ -57,12 +57,12 @@ def seeded(state: RedisState) -> Iterator[RedisState]:
 
 
 def stored(state: RedisState) -> dict[str, Any]:
-    return triangles.decode_snapshot(state.redis.get(state.prefix + triangles.REDIS_KEY))
+    return state.triangles.load()
 
 
 def test_scan_stores_the_list_and_publishes_it(seeded: RedisState) -> None:
     pubsub = seeded.redis.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(seeded.channel)
+    pubsub.psubscribe(seeded.live.pattern)
     try:
         wait_for(lambda: pubsub.get_message(timeout=0.1) is None, 5, "the subscription")
         before = time.time_ns()
@@ -92,7 +92,7 @@ def test_scan_stores_the_list_and_publishes_it(seeded: RedisState) -> None:
             assert row["gross_pct"] == pytest.approx(100 * (gross[path] - 1))
             assert row["fee"] == fee_of("kraken")
         assert [r["net_pct"] for r in rows] == sorted((r["net_pct"] for r in rows), reverse=True)
-        assert 0 < seeded.redis.ttl(seeded.prefix + triangles.REDIS_KEY) <= SNAPSHOT_TTL_S
+        assert 0 < triangles_ttl(seeded) <= SNAPSHOT_TTL_S
 
         message = None
         deadline = time.monotonic() + 5
@@ -152,8 +152,7 @@ def test_api_filters(client: FlaskClient, seeded: RedisState) -> None:
         {"exchange": "kraken", "path": ["USD", "BTC", "ETH", "USD"], "net_pct": 2.5},
         {"exchange": "okx", "path": ["USDT", "BTC", "ETH", "USDT"], "net_pct": 0.4},
     ]
-    seeded.redis.set(seeded.prefix + triangles.REDIS_KEY,
-                     json.dumps({"triangles": rows, "computed_ns": 7}))
+    store_triangles_text(seeded, json.dumps({"triangles": rows, "computed_ns": 7}))
     assert client.get("/api/triangles?exchange=OKX").get_json()["triangles"] == [rows[1]]
     assert client.get("/api/triangles?min_net_pct=1").get_json()["triangles"] == [rows[0]]
     assert client.get("/api/triangles?limit=1").get_json() == {

@@ -17,7 +17,7 @@ from core.engine import ingest
 from core.state import RedisState
 from core.types import Quote
 from tasks.arbitrage import ingest_quotes
-from tests.procs import Proc, celery_worker, wait_for
+from tests.support.procs import Proc, celery_worker, wait_for
 
 pytestmark = pytest.mark.integration
 

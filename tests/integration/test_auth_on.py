@@ -26,8 +26,8 @@ from kombu import Connection
 
 from core.influx import InfluxDB
 from core.state import RedisState
-from tests.auth_services import AuthInflux, AuthRedis, RabbitAccount, new_secret
-from tests.procs import VENV_BIN, Proc, free_port, wait_for
+from tests.support.auth_services import AuthInflux, AuthRedis, RabbitAccount, new_secret
+from tests.support.procs import VENV_BIN, Proc, free_port, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -13,9 +13,9 @@ from decimal import Decimal
 import pytest
 
 from core.types import Depth, Quote
-from tests.integration.feed_helpers import Recorder
-from tests.integration.simulator_helpers import SimProcess, connect
-from tests.procs import wait_for
+from tests.support.feed import Recorder
+from tests.support.procs import wait_for
+from tests.support.simulator import SimProcess, connect, serve
 from workers.batcher import Batcher
 from workers.discovery import discover
 from workers.exchanges import get_adapter
@@ -32,10 +32,8 @@ Levels = tuple[tuple[float, float], ...]
 
 @pytest.fixture
 def sim() -> Iterator[SimProcess]:
-    proc = SimProcess("--exchanges", "coinbase", "--symbols", ",".join(PRODUCTS),
-                      "--count", str(CHANGES), "--rate", "200").start()
-    yield proc
-    assert proc.stop() == 0, proc.output()
+    yield from serve("--exchanges", "coinbase", "--symbols", ",".join(PRODUCTS),
+                     "--count", str(CHANGES), "--rate", "200")
 
 
 class Book:

@@ -12,9 +12,9 @@ import pytest
 from kombu import Connection
 
 from core.influx import quote_literal
-from tests.integration.fault_pipeline import Pipeline
-from tests.own_services import InfluxServer, RedisServer
-from tests.procs import wait_for
+from tests.support.own_services import InfluxServer, RedisServer
+from tests.support.pipeline import Pipeline
+from tests.support.procs import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -31,14 +31,18 @@ def pipelines() -> Iterator[list[Pipeline]]:
         pipe.close()
 
 
-def start(pipe: Pipeline, count: int, exchanges: list[str] = EXCHANGES) -> None:
-    """Storage and arbitrage workers, the simulator, one feed worker per exchange."""
+def start(pipelines: list[Pipeline], tag: str, count: int, exchanges: list[str] = EXCHANGES,
+          **urls: str) -> Pipeline:
+    """Workers, simulator and one feed per exchange, returned once each has points stored."""
+    pipe = Pipeline(tag, **urls)
+    pipelines.append(pipe)
     pipe.start_celery("storage", "arbitrage")
     pipe.start_simulator(exchanges, count, RATE)
     for exchange in exchanges:
         pipe.start_feed(exchange)
     wait_for(lambda: all(pipe.stored().get(e, 0) > 0 for e in exchanges), 60,
              "first points of every exchange in InfluxDB", every_s=0.25)
+    return pipe
 
 
 def latest_quote_ns(pipe: Pipeline) -> dict[tuple[str, str], int]:
@@ -53,9 +57,7 @@ def test_influxdb_down_30_s_then_up_keeps_every_quote(
     influx = InfluxServer(tmp_path)
     influx.start()
     try:
-        pipe = Pipeline("influx", influx_url=influx.url)
-        pipelines.append(pipe)
-        start(pipe, count)
+        pipe = start(pipelines, "influx", count, influx_url=influx.url)
         influx.stop()
         emitted_at_stop = pipe.emitted()
         pipe.procs["celery-storage"].wait_for_line(r"InfluxDB unavailable", timeout_s=15)
@@ -82,9 +84,7 @@ def test_redis_restart_rebuilds_state_and_keeps_every_quote(
     redis_server = RedisServer(tmp_path)
     redis_server.start()
     try:
-        pipe = Pipeline("redis", redis_url=redis_server.url)
-        pipelines.append(pipe)
-        start(pipe, count)
+        pipe = start(pipelines, "redis", count, redis_url=redis_server.url)
         wait_for(lambda: len(latest_quote_ns(pipe)) == 4, 30, "4 latest quotes in Redis")
         redis_server.stop()  # no persistence: it comes back empty, as after a crash
         time.sleep(3)
@@ -107,9 +107,7 @@ def test_celery_workers_killed_mid_batch_then_restarted_keep_every_quote(
     pipelines: list[Pipeline]
 ) -> None:
     count = 12 * RATE
-    pipe = Pipeline("celerykill")
-    pipelines.append(pipe)
-    start(pipe, count)
+    pipe = start(pipelines, "celerykill", count)
     wait_for(lambda: len(latest_quote_ns(pipe)) == 4, 30, "4 latest quotes in Redis")
     time.sleep(1.0)  # well into the stream: batches are in flight on both queues
     pipe.kill("celery-storage")
@@ -146,9 +144,7 @@ def test_feed_worker_killed_and_restarted_resubscribes_and_records_the_gap(
     change before the kill: it restores that point if it was in flight (same time and tags: an
     overwrite, never a duplicate), so up to one point per symbol comes back of those lost."""
     count = 12 * RATE
-    pipe = Pipeline("feedkill")
-    pipelines.append(pipe)
-    start(pipe, count)
+    pipe = start(pipelines, "feedkill", count)
     wait_for(lambda: pipe.stored().get("kraken", 0) > RATE, 30, "a second of kraken stored")
     old_pid = pipe.state().feed_status("kraken").get("pid")
     killed_ns = time.time_ns()
@@ -190,9 +186,7 @@ def test_endpoint_closes_stalls_and_sends_garbage_and_every_sent_quote_is_stored
     pipelines: list[Pipeline]
 ) -> None:
     count = 12 * RATE
-    pipe = Pipeline("endpoint")
-    pipelines.append(pipe)
-    start(pipe, count)
+    pipe = start(pipelines, "endpoint", count)
     pipe.control("kraken", "close")
     pipe.control("bitstamp", "garbage")
     time.sleep(1.0)

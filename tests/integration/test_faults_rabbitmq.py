@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.fault_pipeline import Pipeline
-from tests.own_services import RabbitServer
-from tests.procs import wait_for
+from tests.support.own_services import RabbitServer
+from tests.support.pipeline import Pipeline
+from tests.support.procs import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from core.backoff import Backoff
 from core.config import Settings
 from core.state import RedisState
-from tests.integration.conftest import delete_queues
-from tests.integration.feed_helpers import Recorder, control, start_worker, stop_worker
-from tests.integration.simulator_helpers import SimProcess
-from tests.procs import Proc, wait_for
-from workers.backoff import Backoff
+from tests.support.feed import Recorder, control, start_worker, stop_worker
+from tests.support.procs import Proc, wait_for
+from tests.support.queues import delete_queues
+from tests.support.simulator import SimProcess, serve
 from workers.batcher import Batcher, BatchPath
 from workers.connection import LoopConnection
 from workers.discovery import discover
@@ -36,10 +36,8 @@ BIG = 300_000  # well over LIMIT, well under the parser's old 64 MiB refusal
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimProcess]:
-    proc = SimProcess("--exchanges", "kraken,coinbase,bitstamp,bitfinex", "--symbols",
-                      ",".join(SYMBOLS), "--rate", "50").start()
-    yield proc
-    proc.stop()
+    yield from serve("--exchanges", "kraken,coinbase,bitstamp,bitfinex", "--symbols",
+                     ",".join(SYMBOLS), "--rate", "50")
 
 
 class LoopFeed:

@@ -12,13 +12,13 @@ import uuid
 
 import pytest
 
+from core.backoff import Backoff
 from core.config import Settings
 from core.state import RedisState
-from tests.integration.conftest import delete_queues
-from tests.integration.feed_helpers import SYMBOLS, Recorder, control
-from tests.integration.simulator_helpers import ROOT, SimProcess
-from tests.procs import wait_for
-from workers.backoff import Backoff
+from tests.support.feed import SYMBOLS, Recorder, control
+from tests.support.procs import wait_for
+from tests.support.queues import delete_queues
+from tests.support.simulator import ROOT, SimProcess
 from workers.batcher import Batcher, BatchPath
 from workers.connection import LoopConnection
 from workers.discovery import discover

@@ -8,16 +8,15 @@ import time
 import pytest
 import requests
 
-from tests.integration.feed_helpers import (
+from tests.support.feed import (
     SYMBOLS,
     Recorder,
     assert_recovers_without_loss,
     control,
-    start_worker,
-    stop_worker,
+    streaming,
 )
-from tests.integration.simulator_helpers import SimProcess
-from tests.procs import wait_for
+from tests.support.procs import wait_for
+from tests.support.simulator import SimProcess
 from workers.discovery import discover
 from workers.exchanges import get_adapter
 
@@ -31,10 +30,7 @@ def sim(bitstamp_kraken_sim: SimProcess) -> SimProcess:
 
 @pytest.mark.parametrize("exchange", ["bitstamp", "kraken"])
 def test_reconnects_when_the_server_closes(sim: SimProcess, exchange: str) -> None:
-    recorder = Recorder()
-    worker, thread = start_worker(sim, exchange, recorder)
-    try:
-        wait_for(lambda: len(recorder.quotes) > 20, 15, "first quotes")
+    with streaming(sim, exchange, first=20) as (worker, recorder):
         control(sim, exchange, "close")
         closed_at = time.time_ns()
         wait_for(lambda: worker.connections >= 2, 5, "a new connection within 5 s")
@@ -42,67 +38,43 @@ def test_reconnects_when_the_server_closes(sim: SimProcess, exchange: str) -> No
         assert worker.reconnects >= 1
         assert any("closed" in r or "error" in r for r in recorder.reasons("disconnect"))
         assert len(recorder.reasons("connect")) >= 2
-    finally:
-        stop_worker(worker, thread)
 
 
 def test_watchdog_reconnects_a_silent_feed(sim: SimProcess) -> None:
-    recorder = Recorder()
-    worker, thread = start_worker(sim, "kraken", recorder, watchdog_s=1.0)
-    try:
-        wait_for(lambda: len(recorder.quotes) > 10, 15, "first quotes")
+    with streaming(sim, "kraken", watchdog_s=1.0) as (worker, recorder):
         control(sim, "kraken", "silence", seconds=3)
         wait_for(lambda: "watchdog: silent" in recorder.reasons("disconnect"), 5,
                  "the watchdog to drop the silent connection")
         wait_for(lambda: worker.connections >= 2, 5, "a new connection")
-    finally:
-        stop_worker(worker, thread)
 
 
 def test_bitstamp_request_reconnect_is_honoured_at_once(sim: SimProcess) -> None:
-    recorder = Recorder()
-    worker, thread = start_worker(sim, "bitstamp", recorder)
-    try:
-        wait_for(lambda: len(recorder.quotes) > 10, 15, "first quotes")
+    with streaming(sim, "bitstamp") as (worker, recorder):
         asked = time.monotonic()
         control(sim, "bitstamp", "reconnect")
         assert_recovers_without_loss(sim, "bitstamp", worker, recorder, 1)
         assert "request_reconnect" in recorder.reasons("disconnect")
         assert worker.connections == 2 and time.monotonic() - asked < 10
-    finally:
-        stop_worker(worker, thread)
 
 
 def test_kraken_maintenance_status_triggers_a_reconnect(sim: SimProcess) -> None:
-    recorder = Recorder()
-    worker, thread = start_worker(sim, "kraken", recorder)
-    try:
-        wait_for(lambda: len(recorder.quotes) > 10, 15, "first quotes")
+    with streaming(sim, "kraken") as (worker, recorder):
         control(sim, "kraken", "reconnect")
         assert_recovers_without_loss(sim, "kraken", worker, recorder, 1)
         assert "status_maintenance" in recorder.reasons("disconnect")
-    finally:
-        stop_worker(worker, thread)
 
 
 def test_app_level_keepalive_is_answered(sim: SimProcess) -> None:
-    recorder = Recorder()
-    worker, thread = start_worker(sim, "bitstamp", recorder, ping_interval_s=0.3)
-    try:
-        wait_for(lambda: len(recorder.quotes) > 5, 15, "first quotes")
+    with streaming(sim, "bitstamp", ping_interval_s=0.3, first=5) as (worker, recorder):
         before = worker.messages
         time.sleep(1.5)
         # Heartbeat replies are frames too; none of them may count as a parse error.
         assert worker.messages > before
         assert sum(worker.adapter.errors.values()) == 0
-    finally:
-        stop_worker(worker, thread)
 
 
 def test_status_hash_is_written_about_once_a_second(sim: SimProcess, private_state) -> None:
-    recorder = Recorder()
-    worker, thread = start_worker(sim, "kraken", recorder, state=private_state)
-    try:
+    with streaming(sim, "kraken", first=None, state=private_state):
         wait_for(lambda: private_state.feed_status("kraken").get("state") == "connected", 10,
                  "a connected status")
         first = private_state.feed_status("kraken")
@@ -111,8 +83,6 @@ def test_status_hash_is_written_about_once_a_second(sim: SimProcess, private_sta
         status = private_state.feed_status("kraken")
         assert status["markets"] == "2" and status["symbols"] == "BTC-USD,ETH-USD"
         assert int(status["last_message_ns"]) > 0 and status["reconnects"] == "0"
-    finally:
-        stop_worker(worker, thread)
     assert private_state.feed_status("kraken")["state"] == "stopped"
 
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from core.config import Settings
-from tests.procs import Proc, free_port, wait_for
+from tests.support.procs import Proc, free_port, wait_for
 
 pytestmark = pytest.mark.integration
 

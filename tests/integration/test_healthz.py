@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.config import Settings
-from tests.procs import free_port
+from tests.support.procs import free_port
 from web import create_app
 
 pytestmark = pytest.mark.integration

@@ -19,9 +19,9 @@ from core.influx import InfluxDB, InfluxForbidden
 from core.rollup import MINUTE_NS, ensure_policies, roll_range, rollup_points
 from core.types import Quote
 from tasks.storage import store_quotes
-from tests.auth_services import AuthInflux, new_secret
-from tests.integration.conftest import delete_queues
-from tests.procs import celery_worker, wait_for
+from tests.support.auth_services import AuthInflux, new_secret
+from tests.support.procs import celery_worker, wait_for
+from tests.support.queues import delete_queues
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,9 @@ import pytest
 from core.influx import InfluxDB, quote_literal
 from core.types import Quote
 from tasks.storage import store_quotes
-from tests.influx_server import InfluxServer
-from tests.integration.conftest import delete_queues
-from tests.procs import celery_worker, wait_for
+from tests.support.influx_server import InfluxServer
+from tests.support.procs import celery_worker, wait_for
+from tests.support.queues import delete_queues
 
 pytestmark = pytest.mark.integration
 

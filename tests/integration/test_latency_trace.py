@@ -12,7 +12,7 @@ import pytest
 from core.state import RedisState
 from core.types import Quote
 from tasks.arbitrage import trace_of
-from tests.procs import Proc
+from tests.support.procs import Proc
 from workers.publisher import celery_sender
 
 pytestmark = pytest.mark.integration
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 def test_feed_batch_stamp_reaches_the_live_event(state: RedisState, worker: Proc) -> None:
     symbol = f"T{uuid.uuid4().hex[:5].upper()}-USD"
     pubsub = state.redis.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(state.channel)
+    pubsub.psubscribe(state.live.pattern)
     pubsub.get_message(timeout=1.0)  # the subscription's confirmation
     try:
         now = time.time_ns()

@@ -14,7 +14,7 @@ import requests
 import websocket
 
 from core.state import RedisState
-from tests.procs import VENV_BIN, Proc, free_port, wait_for
+from tests.support.procs import VENV_BIN, Proc, free_port, wait_for
 
 pytestmark = pytest.mark.integration
 

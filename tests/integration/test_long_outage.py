@@ -23,9 +23,9 @@ from core.influx import InfluxDB
 from core.types import Quote
 from tasks import app
 from tasks.storage import store_quotes
-from tests.own_services import InfluxServer, RabbitServer
-from tests.procs import Proc, celery_worker, wait_for
-from tests.queues import ready
+from tests.support.own_services import InfluxServer, RabbitServer
+from tests.support.procs import Proc, celery_worker, wait_for
+from tests.support.queues import ready
 
 pytestmark = pytest.mark.integration
 

@@ -8,37 +8,17 @@ from collections.abc import Iterator
 
 import pytest
 from kombu import Connection
-from prometheus_client.parser import text_string_to_metric_families
 
 from core.config import Settings
 from core.state import RedisState
 from core.types import Quote
 from tasks.arbitrage import ingest_quotes
-from tests.procs import VENV_BIN, Proc, free_port, wait_for
-from web import create_app
+from tests.support.metrics import scrape, value
+from tests.support.procs import VENV_BIN, Proc, free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
 INGEST = "tasks.arbitrage.ingest_quotes"
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def scrape(**overrides: str) -> tuple[int, Samples, set[str]]:
-    """Status, every sample by (name, labels), and the family names of one scrape."""
-    response = create_app(overrides).test_client().get("/metrics")
-    text = response.get_data(as_text=True)
-    samples: Samples = {}
-    names: set[str] = set()
-    for family in text_string_to_metric_families(text):
-        if family.samples:
-            names.add(family.name)
-        for sample in family.samples:
-            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
-    return response.status_code, samples, names
-
-
-def value(samples: Samples, name: str, **labels: str) -> float | None:
-    return samples.get((name, frozenset(labels.items())))
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 from core.config import Settings
 from core.history import opportunity_stats
 from core.influx import InfluxDB
+from core.lineproto import opportunity_line
 from core.state import RedisState
-from tasks.storage import opportunity_line
 from web import create_app
 
 pytestmark = pytest.mark.integration

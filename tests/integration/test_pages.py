@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from core.state import RedisState
 from core.types import Opportunity, Quote
-from tests.procs import free_port
+from tests.support.procs import free_port
 from web import create_app
 
 pytestmark = pytest.mark.integration

@@ -21,10 +21,10 @@ from core.state import RedisState
 from core.types import Quote
 from tasks.arbitrage import ingest_quotes
 from tasks.storage import store_quotes
-from tests.integration.test_metrics import scrape, value
-from tests.procs import Proc, celery_worker, wait_for
-from tests.queues import ready
-from tests.silent_server import SilentServer
+from tests.support.metrics import scrape, value
+from tests.support.procs import Proc, celery_worker, wait_for
+from tests.support.queues import ready
+from tests.support.silent_server import SilentServer
 
 pytestmark = pytest.mark.integration
 

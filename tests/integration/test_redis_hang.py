@@ -15,9 +15,9 @@ from core.state import RedisState
 from core.types import Quote
 from tasks import resources
 from tasks.arbitrage import ingest_quotes
-from tests.integration.conftest import delete_queues
-from tests.procs import celery_worker
-from tests.silent_server import SilentServer
+from tests.support.procs import celery_worker
+from tests.support.queues import delete_queues
+from tests.support.silent_server import SilentServer
 from web import create_app
 from web.extensions import services
 

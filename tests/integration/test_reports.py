@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
@@ -17,15 +18,15 @@ from typing import Any
 import pytest
 from kombu import Connection
 
-import tasks.storage as tasks_storage
 from core import report_csv
 from core import reports as rep
-from core.config import Settings
+from core.config import Settings, get_settings
 from core.influx import InfluxDB
-from core.lineproto import make_line
+from core.lineproto import feed_stats_line, make_line
 from core.state import RedisState
 from core.types import Quote
-from tests.procs import VENV_BIN, celery_worker, free_port, wait_for
+from tests.support.procs import VENV_BIN, celery_worker, free_port, wait_for
+from tests.support.stores import recent_report_ids
 
 pytestmark = pytest.mark.integration
 
@@ -47,9 +48,8 @@ def event(exchange: str, kind: str, ts: int) -> str:
 
 
 def stats(exchange: str, ts: int, messages: int, age_s: float, samples: int) -> str:
-    return tasks_storage.feed_stats_line({"exchange": exchange, "ts_ns": ts, "messages": messages,
-                                          "quotes": messages, "mean_quote_age_s": age_s,
-                                          "samples": samples})
+    return feed_stats_line({"exchange": exchange, "ts_ns": ts, "messages": messages,
+                            "quotes": messages, "mean_quote_age_s": age_s, "samples": samples})
 
 
 def quote(exchange: str, symbol: str, ts: int) -> str:
@@ -120,7 +120,8 @@ def report(period: tuple[datetime, datetime], state: RedisState, webhook: str,
     """The hourly report of the seeded period, made by the task code, posted to the webhook."""
     from tasks.reports import make_report
 
-    monkeypatch.setenv("REPORT_WEBHOOK_URL", webhook)
+    monkeypatch.setattr("tasks.reports.settings",
+                        lambda: replace(get_settings(), report_webhook_url=webhook))
     start, end = period
     return make_report("hourly", rep.iso(start), rep.iso(end))
 
@@ -238,7 +239,7 @@ def test_celery_call_makes_a_report_on_demand(settings: Settings, influx: Influx
                        timeout=60)
         after = rep.previous_period("hourly", datetime.now(UTC))
         wanted = {rep.report_id("hourly", before[0]), rep.report_id("hourly", after[0])}
-        wait_for(lambda: bool(wanted & set(state.redis.lrange(rep.ids_key(state), 0, -1))), 60,
+        wait_for(lambda: bool(wanted & set(recent_report_ids(state))), 60,
                  "the on-demand hourly report")
         latest = rep.latest_report(state, "hourly")
         assert latest is not None and latest["id"] in wanted

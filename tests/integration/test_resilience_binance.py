@@ -8,15 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.feed_helpers import (
-    Recorder,
-    assert_recovers_without_loss,
-    control,
-    start_worker,
-    stop_worker,
-)
-from tests.integration.simulator_helpers import SimProcess
-from tests.procs import wait_for
+from tests.support.feed import assert_recovers_without_loss, control, streaming
+from tests.support.procs import wait_for
+from tests.support.simulator import SimProcess, serve
 
 pytestmark = pytest.mark.integration
 # binance.com lists no USD pairs: the feed follows USDT ones.
@@ -25,17 +19,11 @@ SYMBOLS = ["BTC-USDT", "ETH-USDT"]
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimProcess]:
-    proc = SimProcess("--exchanges", "binance", "--symbols", ",".join(SYMBOLS),
-                      "--rate", "100").start()
-    yield proc
-    proc.stop()
+    yield from serve("--exchanges", "binance", "--symbols", ",".join(SYMBOLS), "--rate", "100")
 
 
 def test_server_shutdown_reconnects_without_loss(sim: SimProcess) -> None:
-    recorder = Recorder()
-    worker, thread = start_worker(sim, "binance", recorder, symbols=SYMBOLS)
-    try:
-        wait_for(lambda: len(recorder.quotes) > 10, 15, "first quotes")
+    with streaming(sim, "binance", symbols=SYMBOLS) as (worker, recorder):
         assert {q.symbol for q in recorder.quotes_after(0)} == set(SYMBOLS)
         before = worker.connections
         started = time.monotonic()
@@ -49,15 +37,10 @@ def test_server_shutdown_reconnects_without_loss(sim: SimProcess) -> None:
         wait_for(lambda: sim.stats()["clients"]["binance"] == 1, 5,
                  "the old connection to be closed")
         assert not worker.adapter.errors
-    finally:
-        stop_worker(worker, thread)
 
 
 def test_shutdown_notices_in_a_row_each_reconnect(sim: SimProcess) -> None:
-    recorder = Recorder()
-    worker, thread = start_worker(sim, "binance", recorder, symbols=SYMBOLS)
-    try:
-        wait_for(lambda: len(recorder.quotes) > 10, 15, "first quotes")
+    with streaming(sim, "binance", symbols=SYMBOLS) as (worker, recorder):
         for round_ in range(1, 3):
             before = worker.connections
             since = time.time_ns()
@@ -65,5 +48,3 @@ def test_shutdown_notices_in_a_row_each_reconnect(sim: SimProcess) -> None:
             wait_for(lambda b=before: worker.connections > b, 5, "a new connection")
             wait_for(lambda s=since: recorder.quotes_after(s), 5, "quotes again")
             assert recorder.reasons("disconnect") == ["server_shutdown"] * round_
-    finally:
-        stop_worker(worker, thread)

@@ -8,26 +8,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.feed_helpers import (
-    Recorder,
-    assert_recovers_without_loss,
-    assert_resynced,
-    control,
-    start_worker,
-    stop_worker,
-)
-from tests.integration.simulator_helpers import SimProcess
-from tests.procs import wait_for
+from tests.support.feed import assert_recovers_without_loss, assert_resynced, control, streaming
+from tests.support.procs import wait_for
+from tests.support.simulator import SimProcess, serve
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimProcess]:
-    proc = SimProcess("--exchanges", "bitfinex", "--symbols", "BTC-USD,ETH-USD",
-                      "--rate", "100").start()
-    yield proc
-    proc.stop()
+    yield from serve("--exchanges", "bitfinex", "--symbols", "BTC-USD,ETH-USD", "--rate", "100")
 
 
 @pytest.mark.parametrize(
@@ -36,10 +26,7 @@ def sim() -> Iterator[SimProcess]:
      ("reconnect", "info_20051")],
 )
 def test_fault_recovers_with_its_reason(sim: SimProcess, action: str, reason: str) -> None:
-    recorder = Recorder()
-    worker, thread = start_worker(sim, "bitfinex", recorder)
-    try:
-        wait_for(lambda: len(recorder.quotes) > 10, 15, "first quotes")
+    with streaming(sim, "bitfinex") as (worker, recorder):
         assert worker.connections == 1 and not worker.adapter.errors
         before = worker.connections
         control(sim, "bitfinex", action)
@@ -54,5 +41,3 @@ def test_fault_recovers_with_its_reason(sim: SimProcess, action: str, reason: st
             assert_resynced(recorder, worker, reason)
         else:
             assert worker.resyncs == 0
-    finally:
-        stop_worker(worker, thread)

@@ -8,16 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.feed_helpers import (
-    Recorder,
-    assert_recovers_without_loss,
-    assert_resynced,
-    control,
-    start_worker,
-    stop_worker,
-)
-from tests.integration.simulator_helpers import SimProcess
-from tests.procs import wait_for
+from tests.support.feed import assert_recovers_without_loss, assert_resynced, control, streaming
+from tests.support.procs import wait_for
+from tests.support.simulator import SimProcess, serve
 
 pytestmark = pytest.mark.integration
 SYMBOLS = ["BTC-USD", "ETH-USD"]
@@ -25,17 +18,11 @@ SYMBOLS = ["BTC-USD", "ETH-USD"]
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimProcess]:
-    proc = SimProcess("--exchanges", "coinbase", "--symbols", ",".join(SYMBOLS),
-                      "--rate", "100").start()
-    yield proc
-    proc.stop()
+    yield from serve("--exchanges", "coinbase", "--symbols", ",".join(SYMBOLS), "--rate", "100")
 
 
 def test_sequence_gap_resyncs(sim: SimProcess) -> None:
-    recorder = Recorder()
-    worker, thread = start_worker(sim, "coinbase", recorder, symbols=SYMBOLS)
-    try:
-        wait_for(lambda: len(recorder.quotes) > 10, 15, "first quotes")
+    with streaming(sim, "coinbase", symbols=SYMBOLS) as (worker, recorder):
         before = worker.connections
         assert recorder.reasons("disconnect") == []
         control(sim, "coinbase", "gap")
@@ -47,15 +34,10 @@ def test_sequence_gap_resyncs(sim: SimProcess) -> None:
         # The new connection's sequences are consistent again: no further resync.
         assert recorder.reasons("disconnect") == ["sequence_gap"]
         assert_resynced(recorder, worker, "sequence_gap")
-    finally:
-        stop_worker(worker, thread)
 
 
 def test_disconnect_notice_reconnects_at_once(sim: SimProcess) -> None:
-    recorder = Recorder()
-    worker, thread = start_worker(sim, "coinbase", recorder, symbols=SYMBOLS)
-    try:
-        wait_for(lambda: len(recorder.quotes) > 10, 15, "first quotes")
+    with streaming(sim, "coinbase", symbols=SYMBOLS) as (worker, recorder):
         before = worker.connections
         control(sim, "coinbase", "reconnect")
         wait_for(lambda: "slow_consumer" in recorder.reasons("disconnect"), 5,
@@ -63,5 +45,3 @@ def test_disconnect_notice_reconnects_at_once(sim: SimProcess) -> None:
         assert worker.adapter.last_error == "ErrSlowConsume"
         assert_recovers_without_loss(sim, "coinbase", worker, recorder, before)
         assert_resynced(recorder, worker, "slow_consumer")
-    finally:
-        stop_worker(worker, thread)

@@ -10,15 +10,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.feed_helpers import (
-    Recorder,
+from tests.support.feed import (
     assert_recovers_without_loss,
     control,
-    start_worker,
-    stop_worker,
+    streaming,
 )
-from tests.integration.simulator_helpers import SimProcess
-from tests.procs import wait_for
+from tests.support.procs import wait_for
+from tests.support.simulator import SimProcess, serve
 
 pytestmark = pytest.mark.integration
 SYMBOLS = ["BTC-USDT", "ETH-USDT"]
@@ -26,17 +24,11 @@ SYMBOLS = ["BTC-USDT", "ETH-USDT"]
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimProcess]:
-    proc = SimProcess("--exchanges", "okx", "--symbols", ",".join(SYMBOLS),
-                      "--rate", "100").start()
-    yield proc
-    proc.stop()
+    yield from serve("--exchanges", "okx", "--symbols", ",".join(SYMBOLS), "--rate", "100")
 
 
 def test_notice_64008_recovers(sim: SimProcess) -> None:
-    recorder = Recorder()
-    worker, thread = start_worker(sim, "okx", recorder, symbols=SYMBOLS)
-    try:
-        wait_for(lambda: len(recorder.quotes) > 10, 15, "first quotes")
+    with streaming(sim, "okx", symbols=SYMBOLS) as (worker, recorder):
         assert {row[1] for row in recorder.quotes} == set(SYMBOLS)
         before = worker.connections
         control(sim, "okx", "reconnect")
@@ -45,21 +37,15 @@ def test_notice_64008_recovers(sim: SimProcess) -> None:
         assert_recovers_without_loss(sim, "okx", worker, recorder, before)
         assert recorder.reasons("disconnect") == ["notice_64008"]
         assert not worker.adapter.errors
-    finally:
-        stop_worker(worker, thread)
 
 
 def test_text_ping_keeps_a_quiet_connection_alive(sim: SimProcess) -> None:
-    recorder = Recorder()
     # OKB-USDT is listed but never changes here, and OKX has no server heartbeat: only the
     # `pong` answers to the text `ping` reach the worker, and they alone keep the watchdog quiet.
-    worker, thread = start_worker(sim, "okx", recorder, symbols=["OKB-USDT"],
-                                  ping_interval_s=0.2, watchdog_s=1.0)
-    try:
+    with streaming(sim, "okx", first=None, symbols=["OKB-USDT"], ping_interval_s=0.2,
+                   watchdog_s=1.0) as (worker, recorder):
         wait_for(lambda: worker.connections == 1, 5, "a connection")
         time.sleep(3.0)
         assert recorder.reasons("disconnect") == [] and worker.connections == 1
         assert worker.messages >= 10 and recorder.quotes == []
         assert not worker.adapter.errors and worker.adapter.last_error is None
-    finally:
-        stop_worker(worker, thread)

@@ -15,7 +15,7 @@ from werkzeug.routing import Rule
 
 from core.state import RedisState
 from core.types import Quote
-from tests.procs import ROOT
+from tests.support.procs import ROOT
 from web import create_app
 from web.security import DATA_CSP
 
@@ -159,7 +159,7 @@ def test_write_methods_change_nothing(app: Flask, client: FlaskClient,
     """Every route, every write method, a hostile body: a 405 and the same Redis keys after."""
     redis = private_state.redis
     pubsub = redis.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(f"{private_state.prefix}live")
+    pubsub.psubscribe(private_state.live.pattern)
 
     def snapshot() -> dict[bytes, bytes | None]:
         return {k: redis.dump(k) for k in sorted(redis.scan_iter(f"{private_state.prefix}*"))}

@@ -13,12 +13,9 @@ import pytest
 import requests
 import websocket
 
+from tests.support import simulator as sh
 from workers.exchanges.binance import BinanceAdapter
-
-try:
-    from tests.integration import simulator_helpers as sh
-except ImportError:  # tests/ is not an importable package here: the helper sits next to this file
-    import simulator_helpers as sh  # type: ignore[no-redef]
+from workers.exchanges.events import Reconnect
 
 pytestmark = pytest.mark.integration
 
@@ -29,9 +26,7 @@ SYMBOLS = "BTC-USDT,ETH-USDT,BTC-USD"
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[sh.SimProcess]:
-    proc = sh.SimProcess("--exchanges", "binance", "--symbols", SYMBOLS, "--rate", "50").start()
-    yield proc
-    assert proc.stop() == 0, proc.output()
+    yield from sh.serve("--exchanges", "binance", "--symbols", SYMBOLS, "--rate", "50")
 
 
 def subscribe(ws: websocket.WebSocket, streams: list[str], req_id: Any = 1,
@@ -67,12 +62,11 @@ def test_exchange_info_lists_only_pairs_binance_has(sim: sh.SimProcess) -> None:
 
 
 def test_subscribe_ack_then_combined_book_tickers(sim: sh.SimProcess) -> None:
-    ws = sh.connect(sim.ws_url("binance"))
-    try:
+    with sh.connected(sim.ws_url("binance")) as ws:
         subscribe(ws, ["btcusdt@bookTicker"], req_id=7)
         # The ack comes first: nothing is pushed at subscribe time on spot.
         assert sh.recv_json(ws, 5) == {"result": None, "id": 7}
-        frame = sh.wait_for(ws, is_book_ticker)
+        frame = sh.wait_frame(ws, is_book_ticker)
         assert frame["stream"] == "btcusdt@bookTicker" and set(frame) == {"stream", "data"}
         data = frame["data"]
         assert set(data) == {"u", "s", "b", "B", "a", "A"}  # no event type, no time
@@ -81,36 +75,30 @@ def test_subscribe_ack_then_combined_book_tickers(sim: sh.SimProcess) -> None:
         assert float(data["b"]) < float(data["a"])
         assert 40_000 < float(data["b"]) < 90_000
         subscribe(ws, [], req_id=8, method="LIST_SUBSCRIPTIONS")
-        assert sh.wait_for(ws, reply_to(8)) == {"result": ["btcusdt@bookTicker"], "id": 8}
+        assert sh.wait_frame(ws, reply_to(8)) == {"result": ["btcusdt@bookTicker"], "id": 8}
         subscribe(ws, ["btcusdt@bookTicker"], req_id=9, method="UNSUBSCRIBE")
-        assert sh.wait_for(ws, reply_to(9)) == {"result": None, "id": 9}
+        assert sh.wait_frame(ws, reply_to(9)) == {"result": None, "id": 9}
         time.sleep(0.2)
         sh.collect(ws, 0.2)  # frames already under way
         assert [f for f in sh.collect(ws, 1.0) if is_book_ticker(f)] == []
-    finally:
-        ws.close()
 
 
 def test_raw_events_after_set_property(sim: sh.SimProcess) -> None:
-    ws = sh.connect(sim.ws_url("binance"))
-    try:
+    with sh.connected(sim.ws_url("binance")) as ws:
         ws.send(json.dumps({"method": "GET_PROPERTY", "params": ["combined"], "id": 1}))
         assert sh.recv_json(ws, 5) == {"result": True, "id": 1}
         ws.send(json.dumps({"method": "SET_PROPERTY", "params": ["combined", False], "id": 2}))
         assert sh.recv_json(ws, 5) == {"result": None, "id": 2}
         subscribe(ws, ["ethusdt@bookTicker", "ethusdt@aggTrade"], req_id=3)
         assert sh.recv_json(ws, 5) == {"result": None, "id": 3}
-        frame = sh.wait_for(ws, lambda f: isinstance(f, dict) and "u" in f)
+        frame = sh.wait_frame(ws, lambda f: isinstance(f, dict) and "u" in f)
         assert set(frame) == {"u", "s", "b", "B", "a", "A"} and frame["s"] == "ETHUSDT"
-        trade = sh.wait_for(ws, lambda f: isinstance(f, dict) and f.get("e") == "aggTrade", 15)
+        trade = sh.wait_frame(ws, lambda f: isinstance(f, dict) and f.get("e") == "aggTrade", 15)
         assert trade["s"] == "ETHUSDT" and DECIMAL8.match(trade["p"]) and trade["T"] == trade["E"]
-    finally:
-        ws.close()
 
 
 def test_errors_carry_binance_codes(sim: sh.SimProcess) -> None:
-    ws = sh.connect(sim.ws_url("binance"))
-    try:
+    with sh.connected(sim.ws_url("binance")) as ws:
         checks: list[tuple[str, Any]] = [
             ("this is not json", lambda f: f["code"] == 3 and "Invalid JSON" in f["msg"]
              and "id" not in f),
@@ -132,24 +120,18 @@ def test_errors_carry_binance_codes(sim: sh.SimProcess) -> None:
         ws.send(json.dumps({"method": "SET_PROPERTY", "params": ["combined", "no"], "id": 8}))
         assert sh.recv_json(ws, 5) == {
             "code": 1, "msg": "Invalid value type: expected Boolean", "id": 8}
-    finally:
-        ws.close()
 
 
 def test_unknown_symbol_is_acked_and_silent(sim: sh.SimProcess) -> None:
-    ws = sh.connect(sim.ws_url("binance"))
-    try:
+    with sh.connected(sim.ws_url("binance")) as ws:
         subscribe(ws, ["fooxyz@bookTicker", "bnbusdt@bookTicker"], req_id="a1")
         assert sh.recv_json(ws, 5) == {"result": None, "id": "a1"}
         # No data and no app-level heartbeat either: protocol pings are all Binance sends.
         assert sh.collect(ws, 1.5) == []
-    finally:
-        ws.close()
 
 
 def test_more_than_five_messages_a_second_closes_the_connection(sim: sh.SimProcess) -> None:
-    ws = sh.connect(sim.ws_url("binance"))
-    try:
+    with sh.connected(sim.ws_url("binance")) as ws:
         for i in range(6):
             ws.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": i}))
         ws.settimeout(5)
@@ -161,8 +143,6 @@ def test_more_than_five_messages_a_second_closes_the_connection(sim: sh.SimProce
                     raise websocket.WebSocketConnectionClosedException("closed")
                 replies.append(json.loads(text))
         assert replies == [{"result": [], "id": i} for i in range(5)]
-    finally:
-        ws.close()
 
 
 def test_reconnect_control_sends_server_shutdown(sim: sh.SimProcess) -> None:
@@ -179,8 +159,7 @@ def test_reconnect_control_sends_server_shutdown(sim: sh.SimProcess) -> None:
         assert set(notice) == {"e", "E"} and notice["e"] == "serverShutdown"
         # The adapter takes both shapes as a request to reconnect.
         adapter = BinanceAdapter([])
-        adapter.on_message(json.dumps(notice), 1)
-        assert adapter.reconnect_reason == "server_shutdown"
+        assert adapter.on_message(json.dumps(notice), 1) == [Reconnect("server_shutdown")]
     finally:
         combined.close()
         raw.close()
@@ -197,16 +176,14 @@ def test_count_is_exact_and_the_adapter_sees_every_change() -> None:
         adapter.on_connect()
         for frame in adapter.subscribe_messages():
             ws.send(frame)
-        texts: list[str] = []
         books: list[dict[str, Any]] = []
-        deadline = time.monotonic() + 15
-        while len(books) < 300 and time.monotonic() < deadline:
-            ws.settimeout(max(deadline - time.monotonic(), 0.01))
-            text = ws.recv()
-            texts.append(text)
-            frame = json.loads(text)
+
+        def counted(frame: Any) -> bool:
             if is_book_ticker(frame):
                 books.append(frame)
+            return len(books) >= 300
+
+        texts = sh.collect_texts(ws, 60, until=sh.decoded(counted))
         # Nothing more comes once the count is reached (trades of the last burst may).
         tail = sh.collect(ws, 1.5)
         assert [f for f in tail if is_book_ticker(f)] == []

@@ -14,11 +14,8 @@ import pytest
 import requests
 import websocket
 
-try:
-    from tests.integration import simulator_helpers as sh
-except ImportError:  # tests/ is not an importable package here: the helper sits next to this file
-    import simulator_helpers as sh  # type: ignore[no-redef]
-
+from core.types import Quote
+from tests.support import simulator as sh
 from workers.exchanges.bitfinex import BitfinexAdapter
 
 pytestmark = pytest.mark.integration
@@ -29,31 +26,7 @@ FLAGS = 65536 | 131072
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[sh.SimProcess]:
-    proc = sh.SimProcess("--exchanges", "bitfinex", "--symbols", SYMBOLS, "--rate", "50").start()
-    yield proc
-    assert proc.stop() == 0, proc.output()
-
-
-def texts(ws: websocket.WebSocket, seconds: float, until: Any = None) -> list[str]:
-    """Raw text frames for `seconds`, or until `until(decoded frame)` holds (that one included)."""
-    out: list[str] = []
-    deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        ws.settimeout(left)
-        try:
-            text = ws.recv()
-        except websocket.WebSocketTimeoutException:
-            break
-        out.append(text)
-        if until is not None and until(json.loads(text)):
-            break
-    return out
-
-
-def expect(ws: websocket.WebSocket, predicate: Any, seconds: float = 5.0) -> Any:
-    frames = texts(ws, seconds, until=predicate)
-    assert frames and predicate(json.loads(frames[-1])), frames[-3:]
-    return json.loads(frames[-1])
+    yield from sh.serve("--exchanges", "bitfinex", "--symbols", SYMBOLS, "--rate", "50")
 
 
 def is_event(name: str) -> Any:
@@ -123,7 +96,7 @@ def open_session(sim: sh.SimProcess, flags: int = FLAGS) -> websocket.WebSocket:
     assert greeting["event"] == "info" and greeting["version"] == 2
     assert greeting["platform"] == {"status": 1} and len(greeting["serverId"]) == 36
     ws.send(json.dumps({"event": "conf", "flags": flags}))
-    assert expect(ws, is_event("conf")) == {"event": "conf", "status": "OK", "flags": flags}
+    assert sh.wait_frame(ws, is_event("conf")) == {"event": "conf", "status": "OK", "flags": flags}
     return ws
 
 
@@ -134,12 +107,12 @@ def test_book_ack_snapshot_sequence_and_checksums(sim: sh.SimProcess) -> None:
     ws = open_session(sim)
     try:
         subscribe(ws, "book", "tBTCUSD", prec="P0", freq="F0", len="1")
-        ack = expect(ws, is_event("subscribed"))
+        ack = sh.wait_frame(ws, is_event("subscribed"))
         chan = ack["chanId"]
         assert ack == {"event": "subscribed", "channel": "book", "chanId": chan,
                        "symbol": "tBTCUSD", "prec": "P0", "freq": "F0", "len": "1",
                        "pair": "BTCUSD"}
-        frames = [json.loads(t) for t in texts(ws, 1.5)]
+        frames = sh.collect(ws, 1.5)
         assert all(isinstance(f, list) and f[0] == chan for f in frames)
         # Every array frame carries the next sequence number, from 1.
         assert [f[-1] for f in frames] == list(range(1, len(frames) + 1))
@@ -171,30 +144,30 @@ def test_errors_keep_the_socket_open(sim: sh.SimProcess) -> None:
     ws = open_session(sim)
     try:
         ws.send("this is not json")
-        assert expect(ws, is_event("error")) == {"event": "error", "msg": "Unknown event",
+        assert sh.wait_frame(ws, is_event("error")) == {"event": "error", "msg": "Unknown event",
                                                  "code": 10000}
         ws.send(json.dumps({"event": "frobnicate"}))
-        assert expect(ws, is_event("error"))["code"] == 10000
+        assert sh.wait_frame(ws, is_event("error"))["code"] == 10000
         subscribe(ws, "book", "tFOOUSD", prec="P0", len="1")
-        assert expect(ws, is_event("error")) == {
+        assert sh.wait_frame(ws, is_event("error")) == {
             "event": "error", "msg": "symbol: invalid", "code": 10300, "channel": "book",
             "symbol": "tFOOUSD", "pair": "FOOUSD"}
         subscribe(ws, "book", "tBTCUSD", prec="P0", len="7")
-        assert expect(ws, is_event("error"))["code"] == 10300
+        assert sh.wait_frame(ws, is_event("error"))["code"] == 10300
         subscribe(ws, "book", "tBTCUSD", prec="X9", len="1")
-        assert expect(ws, is_event("error"))["msg"] == "prec: invalid"
+        assert sh.wait_frame(ws, is_event("error"))["msg"] == "prec: invalid"
         subscribe(ws, "candles", "tBTCUSD")
-        assert expect(ws, is_event("error"))["code"] == 10300
+        assert sh.wait_frame(ws, is_event("error"))["code"] == 10300
         subscribe(ws, "book", "tETHUSD", prec="P0", len="1")
-        chan = expect(ws, is_event("subscribed"))["chanId"]
+        chan = sh.wait_frame(ws, is_event("subscribed"))["chanId"]
         subscribe(ws, "book", "tETHUSD", prec="P0", len="1")
-        dup = expect(ws, is_event("error"))
+        dup = sh.wait_frame(ws, is_event("error"))
         assert (dup["code"], dup["msg"], dup["chanId"]) == (10301, "subscribe: dup", chan)
         ws.send(json.dumps({"event": "ping", "cid": 4242}))
-        pong = expect(ws, is_event("pong"))
+        pong = sh.wait_frame(ws, is_event("pong"))
         assert pong["cid"] == 4242 and abs(pong["ts"] - time.time() * 1000) < 5000
         ws.send(json.dumps({"event": "conf", "flags": "all"}))
-        assert expect(ws, is_event("error"))["code"] == 10000
+        assert sh.wait_frame(ws, is_event("error"))["code"] == 10000
     finally:
         ws.close()
 
@@ -209,7 +182,14 @@ def test_subscription_limit_is_25_channels(sim: sh.SimProcess) -> None:
         for channel, symbol in wanted:
             subscribe(ws, channel, symbol, **({"prec": "P0", "len": "1"}
                                               if channel == "book" else {}))
-        frames = [json.loads(t) for t in texts(ws, 3.0)]
+        answered: list[Any] = []
+
+        def all_answered(frame: Any) -> bool:
+            if isinstance(frame, dict) and frame.get("event") in ("subscribed", "error"):
+                answered.append(frame)
+            return len(answered) == len(wanted)
+
+        frames = sh.collect(ws, 15.0, until=all_answered)
         acks = [f for f in frames if isinstance(f, dict) and f.get("event") == "subscribed"]
         errors = [f for f in frames if isinstance(f, dict) and f.get("event") == "error"]
         assert len(acks) == 25 and len({a["chanId"] for a in acks}) == 25
@@ -222,39 +202,50 @@ def test_trades_ticker_heartbeats_and_unsubscribe(sim: sh.SimProcess) -> None:
     ws = open_session(sim, flags=65536)  # sequence numbers, no checksums
     try:
         subscribe(ws, "trades", "tETHUSD")
-        trades = expect(ws, is_event("subscribed"))["chanId"]
-        snapshot = expect(ws, lambda f: isinstance(f, list) and f[0] == trades)
+        trades = sh.wait_frame(ws, is_event("subscribed"))["chanId"]
+        snapshot = sh.wait_frame(ws, lambda f: isinstance(f, list) and f[0] == trades)
         assert isinstance(snapshot[1], list)
+        # A book subscription drives emission; trades then come as `te` followed by `tu`.
+        subscribe(ws, "book", "tETHUSD", prec="P0", len="1")
+        book = sh.wait_frame(ws, is_event("subscribed"))["chanId"]
         subscribe(ws, "ticker", "tETHUSD")
-        ticker = expect(ws, is_event("subscribed"))["chanId"]
-        first = expect(ws, lambda f: isinstance(f, list) and f[0] == ticker, 3)
+        ticker = sh.wait_frame(ws, is_event("subscribed"))["chanId"]
+        # Its snapshot once the pair has a top (else the first update): never a bare heartbeat.
+        first = sh.wait_frame(
+            ws, lambda f: isinstance(f, list) and f[0] == ticker and f[1] != "hb", 5)
         values = first[1]
         assert len(values) == 10 and all(isinstance(v, int | float) for v in values)
         bid, bid_size, ask, ask_size = values[:4]
         assert bid < ask and bid_size > 0 and ask_size > 0
-        # A book subscription drives emission; trades then come as `te` followed by `tu`.
-        subscribe(ws, "book", "tETHUSD", prec="P0", len="1")
-        book = expect(ws, is_event("subscribed"))["chanId"]
-        te = expect(ws, lambda f: isinstance(f, list) and f[1] == "te", 10)
-        tu = expect(ws, lambda f: isinstance(f, list) and f[1] == "tu")
+        te = sh.wait_frame(ws, lambda f: isinstance(f, list) and f[1] == "te", 10)
+        tu = sh.wait_frame(ws, lambda f: isinstance(f, list) and f[1] == "tu")
         assert te[0] == tu[0] == trades and te[2] == tu[2] and tu[3] == te[3] + 1
         trade_id, mts, amount, price = te[2]
         assert isinstance(trade_id, int) and abs(mts - time.time() * 1000) < 5000
         assert amount != 0 and 1000 < price < 10_000
         # No cs frames without the OB_CHECKSUM flag.
-        frames = [json.loads(t) for t in texts(ws, 0.5)]
+        frames = sh.collect(ws, 0.5)
         assert not [f for f in frames if isinstance(f, list) and f[1] == "cs"]
         for chan in (book, trades, ticker):
             ws.send(json.dumps({"event": "unsubscribe", "chanId": chan}))
-            assert expect(ws, is_event("unsubscribed")) == {
+            assert sh.wait_frame(ws, is_event("unsubscribed")) == {
                 "event": "unsubscribed", "status": "OK", "chanId": chan}
         ws.send(json.dumps({"event": "unsubscribe", "chanId": 1}))
-        assert expect(ws, is_event("error"))["code"] == 10400
-        assert texts(ws, 1.5) == []  # no channel left: no data, no heartbeat
+        assert sh.wait_frame(ws, is_event("error"))["code"] == 10400
+        assert sh.collect_texts(ws, 1.5) == []  # no channel left: no data, no heartbeat
         # A quiet listed pair that is not simulated: acked, empty book, then heartbeats.
         subscribe(ws, "book", "tBTCEUR", prec="P0", len="1")
-        quiet = expect(ws, is_event("subscribed"))["chanId"]
-        frames = [json.loads(t) for t in texts(ws, 2.6)]
+        quiet = sh.wait_frame(ws, is_event("subscribed"))["chanId"]
+        beats_seen: list[Any] = []
+
+        def two_beats(frame: Any) -> bool:
+            if isinstance(frame, list) and frame[1:2] == ["hb"]:
+                beats_seen.append(frame)
+            return len(beats_seen) == 2
+
+        # The snapshot, then a heartbeat each idle second; the tick's phase is the server's,
+        # so wait for two rather than for a fixed window.
+        frames = sh.collect(ws, 6.0, until=two_beats)
         assert frames[0][:2] == [quiet, []]
         beats = [f for f in frames[1:] if f[1] == "hb"]
         assert len(beats) >= 2 and len(beats) == len(frames) - 1
@@ -269,11 +260,19 @@ def test_faults_and_reconnect_request(sim: sh.SimProcess) -> None:
     ws = open_session(sim)
     try:
         subscribe(ws, "book", "tSOLUSD", prec="P0", len="1")
-        expect(ws, is_event("subscribed"))
-        frames = [json.loads(t) for t in texts(ws, 0.5)]
+        sh.wait_frame(ws, is_event("subscribed"))
+        frames = sh.collect(ws, 10.0, until=lambda f: isinstance(f, list))  # the snapshot
         last_seq = frames[-1][-1]
         assert sim.control("bitfinex", "gap").ok
-        after = [json.loads(t) for t in texts(ws, 1.0)]
+        seen = [last_seq]
+
+        def skipped_then_steady(frame: Any) -> bool:
+            # Stop on a checksum after the skip: every change read whole, book and checksum.
+            seen.append(frame[-1])
+            skipped = any(b - a == 2 for a, b in zip(seen, seen[1:], strict=False))
+            return skipped and seen[-1] - seen[-2] == 1 and frame[1] == "cs"
+
+        after = sh.collect(ws, 10.0, until=skipped_then_steady)
         seqs = [last_seq] + [f[-1] for f in after]
         steps = [b - a for a, b in zip(seqs, seqs[1:], strict=False)]
         assert steps.count(2) == 1 and set(steps) == {1, 2}
@@ -283,14 +282,18 @@ def test_faults_and_reconnect_request(sim: sh.SimProcess) -> None:
                 book.apply(f[1])
         assert sim.control("bitfinex", "bad_checksum").ok
         checks = []
-        for f in [json.loads(t) for t in texts(ws, 1.0)]:
+
+        def checked(f: Any) -> bool:
             if f[1] == "cs":
                 checks.append(f[2] == book.checksum())
             elif f[1] != "hb":
                 book.apply(f[1])
+            return len(checks) > 3
+
+        sh.collect(ws, 10.0, until=checked)
         assert checks[0] is False and all(checks[1:]) and len(checks) > 3
         assert sim.control("bitfinex", "reconnect").json()["notified"] == 1
-        notice = expect(ws, is_event("info"))
+        notice = sh.wait_frame(ws, is_event("info"))
         assert notice["code"] == 20051 and isinstance(notice["msg"], str)
     finally:
         ws.close()
@@ -315,20 +318,11 @@ def test_count_300_is_exactly_300_quotes_through_the_adapter() -> None:
     sim = sh.SimProcess("--exchanges", "bitfinex", "--symbols", "BTC-USD,ETH-USD",
                         "--count", "300", "--rate", "0").start()
     try:
-        listing = requests.get(BitfinexAdapter.markets_url(f"{sim.http}/bitfinex"),
-                               timeout=5).json()
-        markets = [m for m in BitfinexAdapter.parse_markets(listing)
-                   if m.symbol in ("BTC-USD", "ETH-USD")]
-        adapter = BitfinexAdapter(markets)
-        adapter.on_connect()
-        ws = sh.connect(sim.ws_url("bitfinex"))
-        for request in adapter.subscribe_messages():
-            ws.send(request)
-        frames = texts(ws, 5.0)
+        adapter, ws = sh.subscribed(sim, BitfinexAdapter, "bitfinex", ("BTC-USD", "ETH-USD"))
+        frames, quotes = sh.through_adapter(ws, adapter, 300)
         ws.close()
-        quotes = [q for i, text in enumerate(frames) for q in adapter.on_message(text, i + 1)]
         assert len(quotes) == 300
-        assert not adapter.errors and adapter.reconnect_reason is None
+        assert not adapter.errors and all(type(q) is Quote for q in quotes)  # no Reconnect
         emitted = sim.stats()["emitted"]["bitfinex"]
         assert sum(emitted.values()) == 300
         by_symbol: dict[str, int] = {}

@@ -13,12 +13,8 @@ import pytest
 import requests
 import websocket
 
+from tests.support import simulator as sh
 from workers.exchanges.bybit import BybitAdapter
-
-try:
-    from tests.integration import simulator_helpers as sh
-except ImportError:  # tests/ is not an importable package here: the helper sits next to this file
-    import simulator_helpers as sh  # type: ignore[no-redef]
 
 pytestmark = pytest.mark.integration
 
@@ -30,9 +26,7 @@ SYMBOLS = "BTC-USDT,ETH-USDT,BTC-USD"
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[sh.SimProcess]:
-    proc = sh.SimProcess("--exchanges", "bybit", "--symbols", SYMBOLS, "--rate", "50").start()
-    yield proc
-    assert proc.stop() == 0, proc.output()
+    yield from sh.serve("--exchanges", "bybit", "--symbols", SYMBOLS, "--rate", "50")
 
 
 def request(ws: websocket.WebSocket, op: str, args: list[str] | None = None,
@@ -72,15 +66,14 @@ def test_instruments_info_lists_only_pairs_bybit_has(sim: sh.SimProcess) -> None
 
 
 def test_ack_ping_and_level1_snapshots(sim: sh.SimProcess) -> None:
-    ws = sh.connect(sim.ws_url("bybit"))
-    try:
+    with sh.connected(sim.ws_url("bybit")) as ws:
         request(ws, "subscribe", ["orderbook.1.BTCUSDT", "tickers.BTCUSDT"], "sub-1")
-        ack = sh.wait_for(ws, is_reply)
+        ack = sh.wait_frame(ws, is_reply)
         conn_id = ack.pop("conn_id")
         assert UUID.match(conn_id)
         assert ack == {"success": True, "ret_msg": "subscribe", "req_id": "sub-1",
                        "op": "subscribe"}
-        frame = sh.wait_for(ws, is_book)
+        frame = sh.wait_frame(ws, is_book)
         assert set(frame) == {"topic", "ts", "type", "data", "cts"}
         assert frame["topic"] == "orderbook.1.BTCUSDT" and frame["type"] == "snapshot"
         assert type(frame["ts"]) is int and frame["cts"] <= frame["ts"]
@@ -89,25 +82,22 @@ def test_ack_ping_and_level1_snapshots(sim: sh.SimProcess) -> None:
         assert len(data["b"]) == len(data["a"]) == 1
         assert all(DECIMAL.match(x) for x in data["b"][0] + data["a"][0])
         assert float(data["b"][0][0]) < float(data["a"][0][0])
-        ticker = sh.wait_for(ws, lambda f: f.get("topic") == "tickers.BTCUSDT", 15)
+        ticker = sh.wait_frame(ws, lambda f: f.get("topic") == "tickers.BTCUSDT", 15)
         assert ticker["type"] == "snapshot" and DECIMAL.match(ticker["data"]["lastPrice"])
         assert "bid1Price" not in ticker["data"]  # spot websocket tickers carry no bid/ask
         request(ws, "ping", req_id="p1")
-        pong = sh.wait_for(ws, is_reply)
+        pong = sh.wait_frame(ws, is_reply)
         assert pong == {"success": True, "ret_msg": "pong", "conn_id": conn_id,
                         "req_id": "p1", "op": "ping"}
         request(ws, "unsubscribe", ["orderbook.1.BTCUSDT", "tickers.BTCUSDT"], "u1")
-        assert sh.wait_for(ws, is_reply)["success"] is True
+        assert sh.wait_frame(ws, is_reply)["success"] is True
         time.sleep(0.2)
         sh.collect(ws, 0.2)
         assert [f for f in sh.collect(ws, 1.0) if is_book(f)] == []
-    finally:
-        ws.close()
 
 
 def test_failures_are_answered(sim: sh.SimProcess) -> None:
-    ws = sh.connect(sim.ws_url("bybit"))
-    try:
+    with sh.connected(sim.ws_url("bybit")) as ws:
         cases = [
             (["orderbook.1.FOOUSDT"], "Invalid symbol :[orderbook.1.FOOUSDT]"),
             (["orderbook.7.BTCUSDT"], "Invalid topic :[orderbook.7.BTCUSDT]"),
@@ -115,26 +105,24 @@ def test_failures_are_answered(sim: sh.SimProcess) -> None:
         ]
         for args, text in cases:
             request(ws, "subscribe", args, "bad")
-            reply = sh.wait_for(ws, is_reply)
+            reply = sh.wait_frame(ws, is_reply)
             assert (reply["success"], reply["ret_msg"], reply["op"], reply["req_id"]) == (
                 False, text, "subscribe", "bad")
         ws.send("not json")
-        assert sh.wait_for(ws, is_reply)["success"] is False
+        assert sh.wait_frame(ws, is_reply)["success"] is False
         request(ws, "auth", [], "a")
-        assert sh.wait_for(ws, is_reply)["op"] == "auth"
+        assert sh.wait_frame(ws, is_reply)["op"] == "auth"
         # A failed request subscribes nothing, even its valid args.
         request(ws, "subscribe", ["orderbook.1.BTCUSDT", "orderbook.1.FOOUSDT"], "mixed")
-        assert sh.wait_for(ws, is_reply)["success"] is False
+        assert sh.wait_frame(ws, is_reply)["success"] is False
         assert [f for f in sh.collect(ws, 1.0) if is_book(f)] == []
         # A listed pair that is not simulated is acked, and stays silent.
         extra = next(r["symbol"] for r in requests.get(
             f"{sim.http}/bybit/v5/market/instruments-info", timeout=5).json()["result"]["list"]
             if r["symbol"] not in ("BTCUSDT", "ETHUSDT"))
         request(ws, "subscribe", [f"orderbook.1.{extra}"], "x")
-        assert sh.wait_for(ws, is_reply)["success"] is True
+        assert sh.wait_frame(ws, is_reply)["success"] is True
         assert [f for f in sh.collect(ws, 1.0) if is_book(f)] == []
-    finally:
-        ws.close()
 
 
 def test_count_is_exact_re_pushes_and_restarts_make_no_new_quotes() -> None:
@@ -148,20 +136,16 @@ def test_count_is_exact_re_pushes_and_restarts_make_no_new_quotes() -> None:
         adapter.on_connect()
         for frame in adapter.subscribe_messages():
             ws.send(frame)
-        texts: list[str] = []
         changes: list[dict[str, Any]] = []
         seen: set[tuple[str, int]] = set()
-        deadline = time.monotonic() + 15
-        while len(changes) < 300 and time.monotonic() < deadline:
-            ws.settimeout(max(deadline - time.monotonic(), 0.01))
-            text = ws.recv()
-            texts.append(text)
-            frame = json.loads(text)
-            if is_book(frame):
-                key = (frame["data"]["s"], frame["data"]["u"])
-                if key not in seen:
-                    seen.add(key)
-                    changes.append(frame)
+
+        def counted(frame: Any) -> bool:
+            if is_book(frame) and (key := (frame["data"]["s"], frame["data"]["u"])) not in seen:
+                seen.add(key)
+                changes.append(frame)
+            return len(changes) >= 300
+
+        texts = sh.collect_texts(ws, 60, until=sh.decoded(counted))
         assert len(changes) == 300
         # Nothing new after the count; an unchanged book is re-pushed after 3 s, unchanged.
         tail = sh.collect(ws, 4.5)
@@ -191,8 +175,8 @@ def test_count_is_exact_re_pushes_and_restarts_make_no_new_quotes() -> None:
         late = sh.connect(sim.ws_url("bybit"))
         try:
             request(late, "subscribe", ["orderbook.1.BTCUSDT"], "late")
-            assert sh.wait_for(late, is_reply)["success"] is True
-            snapshot = sh.wait_for(late, is_book)
+            assert sh.wait_frame(late, is_reply)["success"] is True
+            snapshot = sh.wait_frame(late, is_book)
             assert snapshot == last_of["BTCUSDT"]
             fresh = BybitAdapter(list(adapter.markets.values()))
             (quote,) = fresh.on_message(json.dumps(snapshot), 0)

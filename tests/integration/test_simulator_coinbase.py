@@ -15,8 +15,8 @@ import pytest
 import requests
 import websocket
 
-from core.types import Market
-from tests.integration.simulator_helpers import SimProcess, connect
+from core.types import Market, Quote
+from tests.support import simulator as sh
 from workers.exchanges.coinbase import CoinbaseAdapter
 
 pytestmark = pytest.mark.integration
@@ -28,40 +28,9 @@ MARKETS = [Market(p, p, *p.split("-")) for p in PRODUCTS]
 
 
 @pytest.fixture(scope="module")
-def sim() -> Iterator[SimProcess]:
-    proc = SimProcess("--exchanges", "coinbase", "--symbols", "BTC-USD,ETH-USD,BTC-USDT",
-                      "--rate", "100").start()
-    yield proc
-    assert proc.stop() == 0, proc.output()
-
-
-def texts(ws: websocket.WebSocket, seconds: float,
-          until: Callable[[dict[str, Any]], bool] | None = None) -> list[str]:
-    """Raw frames for `seconds`, or until `until(decoded frame)` holds (that frame included)."""
-    out: list[str] = []
-    deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        ws.settimeout(left)
-        try:
-            text = ws.recv()
-        except websocket.WebSocketTimeoutException:
-            break
-        out.append(text)
-        if until is not None and until(json.loads(text)):
-            break
-    return out
-
-
-def frames(ws: websocket.WebSocket, seconds: float,
-           until: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
-    return [json.loads(t) for t in texts(ws, seconds, until)]
-
-
-def first(ws: websocket.WebSocket, predicate: Callable[[dict[str, Any]], bool],
-          seconds: float = 5.0) -> dict[str, Any]:
-    got = frames(ws, seconds, predicate)
-    assert got and predicate(got[-1]), f"no matching frame in {seconds} s: {got[-3:]}"
-    return got[-1]
+def sim() -> Iterator[sh.SimProcess]:
+    yield from sh.serve("--exchanges", "coinbase", "--symbols", "BTC-USD,ETH-USD,BTC-USDT",
+                      "--rate", "100")
 
 
 def subscribe(ws: websocket.WebSocket, products: list[str], channels: list[Any],
@@ -76,34 +45,31 @@ def of_type(kind: str, product: str | None = None) -> Callable[[dict[str, Any]],
 # --- protocol ------------------------------------------------------------------------------
 
 
-def test_partial_failure_then_ack_snapshots_and_updates(sim: SimProcess) -> None:
-    ws = connect(sim.ws_url("coinbase"))
-    try:
+def test_partial_failure_then_ack_snapshots_and_updates(sim: sh.SimProcess) -> None:
+    with sh.connected(sim.ws_url("coinbase")) as ws:
         subscribe(ws, ["BTC-USD", "FOO-USD"], ["level2_batch",
                                                {"name": "heartbeat", "product_ids": ["ETH-USD"]}])
-        got = frames(ws, 5, of_type("subscriptions"))
+        got = sh.collect(ws, 5, of_type("subscriptions"))
         assert got[0] == {"type": "error", "message": "Failed to subscribe",
                           "reason": "FOO-USD is not a valid product"}
         assert got[-1] == {"type": "subscriptions", "channels": [
             {"name": "level2_batch", "product_ids": ["BTC-USD"]},
             {"name": "heartbeat", "product_ids": ["ETH-USD"]}]}
-        snap = first(ws, of_type("snapshot"))
+        snap = sh.wait_frame(ws, of_type("snapshot"))
         assert list(snap) == ["type", "product_id", "asks", "bids"]  # as recorded, no time
         assert snap["product_id"] == "BTC-USD"
-        update = first(ws, of_type("l2update"))
+        update = sh.wait_frame(ws, of_type("l2update"))
         assert set(update) == {"type", "product_id", "changes", "time"}
         assert ISO_US.match(update["time"])
         for side, price, size in update["changes"]:
             assert side in ("buy", "sell") and DECIMAL.match(price) and DECIMAL.match(size)
-        beat = first(ws, of_type("heartbeat"), 3)
+        beat = sh.wait_frame(ws, of_type("heartbeat"), 3)
         assert beat["product_id"] == "ETH-USD" and set(beat) == {
             "type", "last_trade_id", "product_id", "sequence", "time"}
         assert isinstance(beat["sequence"], int) and isinstance(beat["last_trade_id"], int)
         # Only BTC-USD book updates and ETH-USD heartbeats: nothing else was asked for.
-        kinds = {(f["type"], f.get("product_id")) for f in frames(ws, 1.5)}
+        kinds = {(f["type"], f.get("product_id")) for f in sh.collect(ws, 1.5)}
         assert kinds <= {("l2update", "BTC-USD"), ("heartbeat", "ETH-USD")}
-    finally:
-        ws.close()
 
 
 @pytest.mark.parametrize(("request_text", "reason"), [
@@ -123,18 +89,15 @@ def test_partial_failure_then_ack_snapshots_and_updates(sim: SimProcess) -> None
     ('{"type": "subscribe", "product_ids": ["btc-usd"], "channels": ["ticker"]}',
      "btc-usd is not a valid product"),
 ])
-def test_errors(sim: SimProcess, request_text: str, reason: str) -> None:
-    ws = connect(sim.ws_url("coinbase"))
-    try:
+def test_errors(sim: sh.SimProcess, request_text: str, reason: str) -> None:
+    with sh.connected(sim.ws_url("coinbase")) as ws:
         ws.send(request_text)
-        got = frames(ws, 1.0)
+        got = sh.collect(ws, 1.0)
         assert got == [{"type": "error", "message": "Failed to subscribe", "reason": reason}]
-    finally:
-        ws.close()
 
 
-def test_a_connection_that_never_subscribes_is_closed_after_5_s(sim: SimProcess) -> None:
-    ws = connect(sim.ws_url("coinbase"))
+def test_a_connection_that_never_subscribes_is_closed_after_5_s(sim: sh.SimProcess) -> None:
+    ws = sh.connect(sim.ws_url("coinbase"))
     started = time.monotonic()
     try:
         ws.settimeout(8)
@@ -147,12 +110,12 @@ def test_a_connection_that_never_subscribes_is_closed_after_5_s(sim: SimProcess)
         ws.close()
 
 
-def test_tickers_matches_and_pushes_on_subscribe(sim: SimProcess) -> None:
-    ws = connect(sim.ws_url("coinbase"))
+def test_tickers_matches_and_pushes_on_subscribe(sim: sh.SimProcess) -> None:
+    ws = sh.connect(sim.ws_url("coinbase"))
     late = None
     try:
         subscribe(ws, ["ETH-USD"], ["level2_batch", "ticker", "matches"])
-        tick = first(ws, of_type("ticker"), 10)
+        tick = sh.wait_frame(ws, of_type("ticker"), 10)
         assert set(tick) == {"type", "sequence", "product_id", "price", "open_24h", "volume_24h",
                              "low_24h", "high_24h", "volume_30d", "best_bid", "best_bid_size",
                              "best_ask", "best_ask_size", "side", "time", "trade_id",
@@ -161,15 +124,15 @@ def test_tickers_matches_and_pushes_on_subscribe(sim: SimProcess) -> None:
         assert isinstance(tick["sequence"], int) and isinstance(tick["trade_id"], int)
         trade_price = tick["best_ask"] if tick["side"] == "buy" else tick["best_bid"]
         assert Decimal(tick["price"]) == Decimal(trade_price)
-        match = first(ws, lambda f: f.get("type") == "match"
+        match = sh.wait_frame(ws, lambda f: f.get("type") == "match"
                       and f["trade_id"] == tick["trade_id"])
         # The match's side is the maker's: the opposite of the ticker's taker side.
         assert {match["side"], tick["side"]} == {"buy", "sell"}
         assert (match["price"], match["sequence"]) == (tick["price"], tick["sequence"])
         # A new subscriber gets the latest trade at once: ticker and last_match.
-        late = connect(sim.ws_url("coinbase"))
+        late = sh.connect(sim.ws_url("coinbase"))
         subscribe(late, ["ETH-USD"], ["ticker", "matches"])
-        got = frames(late, 2, of_type("last_match"))
+        got = sh.collect(late, 2, of_type("last_match"))
         assert [f["type"] for f in got[:3]] == ["subscriptions", "ticker", "last_match"]
         assert got[1]["trade_id"] == got[2]["trade_id"] >= tick["trade_id"]
     finally:
@@ -178,26 +141,22 @@ def test_tickers_matches_and_pushes_on_subscribe(sim: SimProcess) -> None:
             late.close()
 
 
-def test_unsubscribe_acks_the_rest(sim: SimProcess) -> None:
-    ws = connect(sim.ws_url("coinbase"))
-    try:
+def test_unsubscribe_acks_the_rest(sim: sh.SimProcess) -> None:
+    with sh.connected(sim.ws_url("coinbase")) as ws:
         subscribe(ws, ["BTC-USD", "ETH-USD"], ["level2_batch"])
-        first(ws, of_type("l2update", "ETH-USD"))
+        sh.wait_frame(ws, of_type("l2update", "ETH-USD"))
         subscribe(ws, ["ETH-USD"], ["level2_batch"], kind="unsubscribe")
-        ack = first(ws, of_type("subscriptions"))
+        ack = sh.wait_frame(ws, of_type("subscriptions"))
         assert ack["channels"] == [{"name": "level2_batch", "product_ids": ["BTC-USD"]}]
-        frames(ws, 0.3)  # what was already on its way
-        assert {f["product_id"] for f in frames(ws, 1.0)} == {"BTC-USD"}
-    finally:
-        ws.close()
+        sh.collect(ws, 0.3)  # what was already on its way
+        assert {f["product_id"] for f in sh.collect(ws, 1.0)} == {"BTC-USD"}
 
 
-def test_heartbeat_sequences_rise_and_the_gap_fault_moves_them_back(sim: SimProcess) -> None:
-    ws = connect(sim.ws_url("coinbase"))
-    try:
+def test_heartbeat_sequences_rise_and_the_gap_fault_moves_them_back(sim: sh.SimProcess) -> None:
+    with sh.connected(sim.ws_url("coinbase")) as ws:
         subscribe(ws, PRODUCTS, ["heartbeat", "level2_batch"])
         seen: dict[str, list[int]] = defaultdict(list)
-        for frame in frames(ws, 2.2):
+        for frame in sh.collect(ws, 2.2):
             if frame["type"] == "heartbeat":
                 seen[frame["product_id"]].append(frame["sequence"])
         assert set(seen) == set(PRODUCTS)
@@ -206,33 +165,28 @@ def test_heartbeat_sequences_rise_and_the_gap_fault_moves_them_back(sim: SimProc
             assert sequences[-1] > sequences[0]  # changes moved them meanwhile
         assert sim.control("coinbase", "gap").json()["action"] == "gap"
         after: dict[str, int] = {}
-        for frame in frames(ws, 2.5):
+        for frame in sh.collect(ws, 2.5):
             if frame["type"] == "heartbeat" and frame["product_id"] not in after:
                 after[frame["product_id"]] = frame["sequence"]
         assert set(after) == set(PRODUCTS)
         assert all(after[p] < seen[p][-1] for p in PRODUCTS)
         assert sim.control("coinbase", "bad_checksum").status_code == 400
-    finally:
-        ws.close()
 
 
-def test_reconnect_sends_the_slow_consumer_error_and_closes(sim: SimProcess) -> None:
-    ws = connect(sim.ws_url("coinbase"))
-    try:
+def test_reconnect_sends_the_slow_consumer_error_and_closes(sim: sh.SimProcess) -> None:
+    with sh.connected(sim.ws_url("coinbase")) as ws:
         subscribe(ws, ["BTC-USD"], ["heartbeat"])
-        first(ws, of_type("subscriptions"))
+        sh.wait_frame(ws, of_type("subscriptions"))
         assert sim.control("coinbase", "reconnect").json()["notified"] >= 1
-        first(ws, lambda f: f == {"type": "error", "message": "ErrSlowConsume"})
+        sh.wait_frame(ws, lambda f: f == {"type": "error", "message": "ErrSlowConsume"})
         ws.settimeout(3)
         with pytest.raises(websocket.WebSocketConnectionClosedException):
             while True:
                 if ws.recv() == "":
                     raise websocket.WebSocketConnectionClosedException()
-    finally:
-        ws.close()
 
 
-def test_rest_products(sim: SimProcess) -> None:
+def test_rest_products(sim: sh.SimProcess) -> None:
     body = requests.get(f"{sim.http}/coinbase/products", timeout=5).json()
     ids = [p["id"] for p in body]
     assert ids[:3] == ["BTC-USD", "ETH-USD", "BTC-USDT"] and len(ids) == 5  # + 2 extras
@@ -252,9 +206,9 @@ def test_rest_products(sim: SimProcess) -> None:
 
 @pytest.mark.parametrize("rate", ["200", "0"])
 def test_count_is_exact_and_the_adapter_quotes_each_change_once(rate: str) -> None:
-    sim = SimProcess("--exchanges", "coinbase", "--symbols", "BTC-USD,ETH-USD",
+    sim = sh.SimProcess("--exchanges", "coinbase", "--symbols", "BTC-USD,ETH-USD",
                      "--count", "300", "--rate", rate).start()
-    ws = connect(sim.ws_url("coinbase"))
+    ws = sh.connect(sim.ws_url("coinbase"))
     try:
         subscribe(ws, PRODUCTS, ["level2_batch", "ticker", "heartbeat"])
         updates = 0
@@ -264,8 +218,9 @@ def test_count_is_exact_and_the_adapter_quotes_each_change_once(rate: str) -> No
             updates += frame["type"] == "l2update"
             return updates >= 300
 
-        received = texts(ws, 10, enough)
-        received += texts(ws, 1.2)  # a ticker may follow the last change; then only heartbeats
+        received = sh.collect_texts(ws, 10, lambda t: enough(json.loads(t)))
+        # A ticker may follow the last change; after it, only heartbeats.
+        received += sh.collect_texts(ws, 1.2)
         decoded = [json.loads(t) for t in received]
         kinds = Counter(f["type"] for f in decoded)
         assert kinds["l2update"] == 300 and kinds["snapshot"] == 2
@@ -306,7 +261,7 @@ def test_count_is_exact_and_the_adapter_quotes_each_change_once(rate: str) -> No
         for product in PRODUCTS:
             stamps = [q.ts_exchange_ns for q in quotes if q.symbol == product]
             assert stamps == sorted(set(stamps))  # strictly rising: distinct InfluxDB points
-        assert not adapter.errors and adapter.reconnect_reason is None
+        assert not adapter.errors and all(type(q) is Quote for q in quotes)  # no Reconnect
         assert sim.stats()["emitted"]["coinbase"] == stats  # nothing more after the count
     finally:
         ws.close()

@@ -11,19 +11,15 @@ import pytest
 import requests
 import websocket
 
-try:
-    from tests.integration import simulator_helpers as sh
-except ImportError:  # tests/ is not an importable package here: the helper sits next to this file
-    import simulator_helpers as sh  # type: ignore[no-redef]
+from tests.support import bitstamp_kraken as bk
+from tests.support import simulator as sh
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[sh.SimProcess]:
-    proc = sh.SimProcess().start()
-    yield proc
-    assert proc.stop() == 0, proc.output()
+    yield from sh.serve()
 
 
 def wait_clients(sim: sh.SimProcess, exchange: str, n: int, seconds: float = 5.0) -> None:
@@ -54,7 +50,7 @@ def test_close_drops_every_socket_of_that_exchange_only(sim: sh.SimProcess) -> N
     kraken = sh.connect(sim.ws_url("kraken"))
     try:
         for ws in bitstamp:
-            sh.bitstamp_subscribe(ws, "order_book_btcusd")
+            bk.bitstamp_subscribe(ws, "order_book_btcusd")
         wait_clients(sim, "bitstamp", 2)
         reply = sim.control("bitstamp", "close")
         assert reply.status_code == 200 and reply.json()["closed"] == 2
@@ -63,8 +59,8 @@ def test_close_drops_every_socket_of_that_exchange_only(sim: sh.SimProcess) -> N
         assert sim.stats()["clients"]["kraken"] == 1
         # Clients can come back at once.
         again = sh.connect(sim.ws_url("bitstamp"))
-        sh.bitstamp_subscribe(again, "order_book_btcusd")
-        sh.wait_for(again, sh.is_bitstamp_book)
+        bk.bitstamp_subscribe(again, "order_book_btcusd")
+        sh.wait_frame(again, bk.is_bitstamp_book)
         again.close()
     finally:
         for ws in [*bitstamp, kraken]:
@@ -83,7 +79,7 @@ def read_books_until_closed(ws: websocket.WebSocket) -> int:
         if opcode == websocket.ABNF.OPCODE_CLOSE:
             return books
         if opcode == websocket.ABNF.OPCODE_TEXT:
-            books += sh.is_bitstamp_book(json.loads(data))
+            books += bk.is_bitstamp_book(json.loads(data))
 
 
 def test_close_counts_nothing_it_does_not_deliver() -> None:
@@ -100,8 +96,8 @@ def test_close_counts_nothing_it_does_not_deliver() -> None:
             ws = sh.connect(proc.ws_url("bitstamp"))
             try:
                 for channel in ("order_book_btcusd", "order_book_ethusd"):
-                    sh.bitstamp_subscribe(ws, channel)
-                sh.wait_for(ws, sh.is_bitstamp_book)
+                    bk.bitstamp_subscribe(ws, channel)
+                sh.wait_frame(ws, bk.is_bitstamp_book)
                 books += 1
                 time.sleep(0.03)
                 closing = threading.Thread(target=proc.control, args=("bitstamp", "close"))
@@ -118,10 +114,9 @@ def test_close_counts_nothing_it_does_not_deliver() -> None:
 
 
 def test_silence_sends_nothing_then_resumes(sim: sh.SimProcess) -> None:
-    ws = sh.connect(sim.ws_url("kraken"))
-    try:
-        sh.kraken_subscribe(ws, ["BTC/USD"])
-        sh.wait_for(ws, sh.is_kraken_update)
+    with sh.connected(sim.ws_url("kraken")) as ws:
+        bk.kraken_subscribe(ws, ["BTC/USD"])
+        sh.wait_frame(ws, bk.is_kraken_update)
         reply = sim.control("kraken", "silence", seconds=2.0)
         assert reply.status_code == 200 and reply.json()["seconds"] == 2.0
         sh.collect(ws, 0.1)  # frames already on the wire when the silence began
@@ -130,11 +125,9 @@ def test_silence_sends_nothing_then_resumes(sim: sh.SimProcess) -> None:
         assert sh.collect(ws, 1.4) == []
         assert sim.total_emitted("kraken") == emitted  # emission paused, not just hidden
         assert sim.stats()["silenced"]["kraken"] is True
-        resumed = sh.wait_for(ws, sh.is_kraken_update, seconds=3.0)
+        resumed = sh.wait_frame(ws, bk.is_kraken_update, seconds=3.0)
         assert resumed["data"][0]["symbol"] == "BTC/USD"
         assert sim.total_emitted("kraken") > emitted
-    finally:
-        ws.close()
 
 
 def test_reconnect_notices(sim: sh.SimProcess) -> None:
@@ -146,9 +139,9 @@ def test_reconnect_notices(sim: sh.SimProcess) -> None:
         wait_clients(sim, "kraken", 1)
         assert sim.control("bitstamp", "reconnect").json()["notified"] == 1
         assert sim.control("kraken", "reconnect").json()["notified"] == 1
-        notice = sh.wait_for(bitstamp, lambda f: f.get("event") == "bts:request_reconnect")
+        notice = sh.wait_frame(bitstamp, lambda f: f.get("event") == "bts:request_reconnect")
         assert notice == {"event": "bts:request_reconnect", "channel": "", "data": None}
-        status = sh.wait_for(kraken, lambda f: f.get("channel") == "status")
+        status = sh.wait_frame(kraken, lambda f: f.get("channel") == "status")
         assert status["data"][0]["system"] == "maintenance"
     finally:
         bitstamp.close()
@@ -166,20 +159,23 @@ def test_control_rejects_bad_requests(sim: sh.SimProcess) -> None:
 
 def test_sigterm_exits_cleanly_with_clients_connected() -> None:
     proc = sh.SimProcess("--exchanges", "kraken", "--symbols", "SOL-USD").start()
-    ws = sh.connect(proc.ws_url("kraken"))
-    try:
-        sh.kraken_subscribe(ws, ["SOL/USD"])
-        update = sh.wait_for(ws, sh.is_kraken_update)
+    with sh.connected(proc.ws_url("kraken")) as ws:
+        bk.kraken_subscribe(ws, ["SOL/USD"])
+        update = sh.wait_frame(ws, bk.is_kraken_update)
         assert 50 < update["data"][0]["bid"] < 300  # other assets start near 100-ish
         emitted = proc.stats()["emitted"]  # one reading: emission goes on between two
         assert list(emitted) == ["kraken"] and list(emitted["kraken"]) == ["SOL-USD"]
         assert emitted["kraken"]["SOL-USD"] >= 1
+        # The client keeps reading, as a real one does, so it answers the close frame and the
+        # exit does not hang on the close timeout meant for clients that stopped reading.
+        closed: list[bool] = []
+        reader = threading.Thread(target=lambda: closed.append(closed_by_server(ws, 10.0)))
+        reader.start()
         started = time.monotonic()
         assert proc.stop() == 0, proc.output()
         assert time.monotonic() - started < 5
-        assert closed_by_server(ws, 2.0)
+        reader.join(timeout=10)
+        assert closed == [True]
         out = proc.output()
         assert f"ws://127.0.0.1:{proc.port}/kraken" in out
         assert "/kraken/0/public/AssetPairs" in out
-    finally:
-        ws.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,19 +15,13 @@ import websocket
 from simulator.__main__ import parse_args
 from simulator.prices import Market, start_price
 from simulator.venues import VENUES
-
-try:
-    from tests.integration import simulator_helpers as sh
-except ImportError:  # tests/ is not an importable package here: the helper sits next to this file
-    import simulator_helpers as sh  # type: ignore[no-redef]
+from tests.support import bitstamp_kraken as bk
+from tests.support import simulator as sh
 
 pytestmark = pytest.mark.integration
 
 EDGE_MS = 50.0  # a client must see each edge this soon after the scheduled time
 T0_US = 1_767_225_600_000_000
-BOOK: dict[str, Callable[[Any], bool]] = {
-    "bitstamp": sh.is_bitstamp_book, "kraken": sh.is_kraken_update}
-TOP = {"bitstamp": sh.bitstamp_top, "kraken": sh.kraken_top}
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +36,9 @@ def sim() -> Iterator[sh.SimProcess]:
 def subscribe_btc(sim: sh.SimProcess, exchange: str) -> websocket.WebSocket:
     ws = sh.connect(sim.ws_url(exchange))
     if exchange == "kraken":
-        sh.kraken_subscribe(ws, ["BTC/USD"])
+        bk.kraken_subscribe(ws, ["BTC/USD"])
     else:
-        sh.bitstamp_subscribe(ws, "order_book_btcusd")
+        bk.bitstamp_subscribe(ws, "order_book_btcusd")
     return ws
 
 
@@ -56,8 +50,8 @@ def timed_tops(
     while (left_s := (until_ns - time.time_ns()) / 1e9) > 0:
         frame = sh.recv_json(ws, left_s)
         received_ns = time.time_ns()
-        if frame is not None and BOOK[exchange](frame):
-            _, top, ts_us = TOP[exchange](frame)
+        if frame is not None and bk.BOOK[exchange](frame):
+            _, top, ts_us = bk.TOP[exchange](frame)
             out.append((received_ns, ts_us, top[0]))
     return out
 
@@ -68,7 +62,7 @@ def test_both_edges_reach_a_client_within_milliseconds(
 ) -> None:
     ws = subscribe_btc(sim, exchange)
     try:
-        _, top, _ = TOP[exchange](sh.wait_for(ws, BOOK[exchange], seconds=5.0))
+        _, top, _ = bk.TOP[exchange](sh.wait_frame(ws, bk.BOOK[exchange], seconds=5.0))
         base = top[0]
         reply = sim.control(exchange, "dislocate", symbol="BTC-USD", shift=shift, seconds=1.0)
         assert reply.status_code == 200, reply.text
@@ -103,12 +97,12 @@ def test_edges_are_extra_changes_even_after_count() -> None:
     sim = sh.SimProcess("--exchanges", "kraken", "--symbols", "BTC-USD", "--count", "1").start()
     ws = subscribe_btc(sim, "kraken")
     try:
-        sh.wait_for(ws, sh.is_kraken_update)
+        sh.wait_frame(ws, bk.is_kraken_update)
         assert sim.total_emitted("kraken") == 1
         body = sim.control("kraken", "dislocate", symbol="BTC-USD", shift=0.03,
                            seconds=0.3).json()
-        updates = [f for f in sh.collect(ws, 1.0) if sh.is_kraken_update(f)]
-        stamps = [sh.kraken_ts_us(u["data"][0]["timestamp"]) for u in updates]
+        updates = [f for f in sh.collect(ws, 1.0) if bk.is_kraken_update(f)]
+        stamps = [bk.kraken_ts_us(u["data"][0]["timestamp"]) for u in updates]
         assert len(updates) == 2, updates  # the start edge and the end edge, nothing else
         assert stamps[0] == body["start_ns"] // 1000
         assert body["end_ns"] // 1000 <= stamps[1] < body["end_ns"] // 1000 + EDGE_MS * 1000
@@ -259,13 +253,13 @@ def test_triangle_on_the_wire_is_near_fair() -> None:
                         "--dislocations", "off").start()
     ws = sh.connect(sim.ws_url("kraken"))
     try:
-        sh.kraken_subscribe(ws, ["BTC/USD", "ETH/USD", "ETH/BTC"])
+        bk.kraken_subscribe(ws, ["BTC/USD", "ETH/USD", "ETH/BTC"])
         mids: dict[str, float] = {}
         gaps = []
         deadline = time.monotonic() + 3.0
         while time.monotonic() < deadline:
             frame = sh.recv_json(ws, 1.0)
-            if frame is None or not sh.is_kraken_update(frame):
+            if frame is None or not bk.is_kraken_update(frame):
                 continue
             data = frame["data"][0]
             mids[data["symbol"]] = (data["bid"] + data["ask"]) / 2

@@ -4,79 +4,29 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from typing import Any
 
 import pytest
 
-try:
-    from tests.integration import simulator_helpers as sh
-except ImportError:  # tests/ is not an importable package here: the helper sits next to this file
-    import simulator_helpers as sh  # type: ignore[no-redef]
+from tests.support import bitstamp_kraken as bk
+from tests.support import simulator as sh
 
 pytestmark = pytest.mark.integration
-
-BOOK = {"bitstamp": sh.is_bitstamp_book, "kraken": sh.is_kraken_update}
-TOP = {"bitstamp": sh.bitstamp_top, "kraken": sh.kraken_top}
-
-
-def subscribe_both(port_sim: sh.SimProcess) -> dict[str, Any]:
-    """One client per exchange, each subscribed to BTC-USD and ETH-USD top of book."""
-    bitstamp = sh.connect(port_sim.ws_url("bitstamp"))
-    for pair in ("btcusd", "ethusd"):
-        sh.bitstamp_subscribe(bitstamp, f"order_book_{pair}")
-    kraken = sh.connect(port_sim.ws_url("kraken"))
-    sh.kraken_subscribe(kraken, ["BTC/USD", "ETH/USD"])
-    return {"bitstamp": bitstamp, "kraken": kraken}
-
-
-def check_series(exchange: str, frames: list[dict[str, Any]]) -> dict[str, int]:
-    """Per symbol: strictly rising timestamps, every frame moves the top, bid < ask."""
-    last: dict[str, tuple[tuple[float, ...], int]] = {}
-    counts: dict[str, int] = defaultdict(int)
-    for frame in frames:
-        native, top, ts = TOP[exchange](frame)
-        symbol = sh.normalized(exchange, native)
-        counts[symbol] += 1
-        assert top[0] < top[2], (exchange, symbol, top)
-        if symbol in last:
-            prev_top, prev_ts = last[symbol]
-            assert ts > prev_ts, (exchange, symbol, prev_ts, ts)
-            assert top != prev_top, (exchange, symbol, top)
-        last[symbol] = (top, ts)
-    return dict(counts)
-
-
-def collect_books(clients: dict[str, Any], count: int,
-                  timeout_s: float) -> dict[str, list[dict[str, Any]]]:
-    """Per exchange, its top-of-book frames until `count` came (or the timeout)."""
-    received: dict[str, list[dict[str, Any]]] = {e: [] for e in clients}
-    for exchange, ws in clients.items():
-        books = received[exchange]
-
-        def enough(frame: Any, exchange: str = exchange, books: list[Any] = books) -> bool:
-            if BOOK[exchange](frame):
-                books.append(frame)
-            return len(books) >= count
-
-        sh.collect(ws, timeout_s, until=enough)
-    return received
-
 
 @pytest.mark.parametrize("rate", ["200", "0"])
 def test_count_is_exact_and_series_are_clean(rate: str) -> None:
     sim = sh.SimProcess("--count", "300", "--rate", rate).start()
-    clients = subscribe_both(sim)
+    clients = bk.subscribe_both(sim)
     try:
-        received = collect_books(clients, 300, 8.0)
+        received = bk.collect_books(clients, 300, 8.0)
         for exchange, frames in received.items():
             assert len(frames) == 300, (exchange, len(frames))
-            counts = check_series(exchange, frames)
+            counts = bk.check_series(exchange, frames)
             assert set(counts) == {"BTC-USD", "ETH-USD"}
             assert counts == sim.stats()["emitted"][exchange]
         # Nothing more comes once the count is reached; Kraken keeps heartbeating.
-        assert [f for f in sh.collect(clients["bitstamp"], 1.5) if sh.is_bitstamp_book(f)] == []
+        assert [f for f in sh.collect(clients["bitstamp"], 1.5) if bk.is_bitstamp_book(f)] == []
         idle = sh.collect(clients["kraken"], 2.6)
-        assert [f for f in idle if sh.is_kraken_update(f)] == []
+        assert [f for f in idle if bk.is_kraken_update(f)] == []
         assert len([f for f in idle if f == {"channel": "heartbeat"}]) >= 2
         stats = sim.stats()
         assert {e: sum(c.values()) for e, c in stats["emitted"].items()} == {
@@ -92,16 +42,16 @@ def test_count_is_exact_and_series_are_clean(rate: str) -> None:
 
 def test_default_rate_is_roughly_200_per_second() -> None:
     sim = sh.SimProcess().start()
-    clients = subscribe_both(sim)
+    clients = bk.subscribe_both(sim)
     try:
         for exchange, ws in clients.items():
-            sh.wait_for(ws, BOOK[exchange])
+            sh.wait_frame(ws, bk.BOOK[exchange])
         before = {e: sim.total_emitted(e) for e in clients}
         started = time.monotonic()
         frames = sh.collect(clients["kraken"], 2.0)
         elapsed = time.monotonic() - started
         after = {e: sim.total_emitted(e) for e in clients}
-        received = len([f for f in frames if sh.is_kraken_update(f)])
+        received = len([f for f in frames if bk.is_kraken_update(f)])
         assert 100 <= received / elapsed <= 300, received
         for exchange in clients:
             per_s = (after[exchange] - before[exchange]) / elapsed
@@ -114,7 +64,7 @@ def test_default_rate_is_roughly_200_per_second() -> None:
 
 def test_opportunities_net_of_fees_appear_and_vanish() -> None:
     sim = sh.SimProcess().start()
-    clients = subscribe_both(sim)
+    clients = bk.subscribe_both(sim)
     tops: dict[str, dict[str, tuple[float, ...]]] = defaultdict(dict)
     opened_at: float | None = None
     closed = False
@@ -124,9 +74,9 @@ def test_opportunities_net_of_fees_appear_and_vanish() -> None:
             for exchange, ws in clients.items():
                 # Drain what is there, a short slice at a time, so both venues stay current.
                 for frame in sh.collect(ws, 0.02):
-                    if BOOK[exchange](frame):
-                        native, top, _ = TOP[exchange](frame)
-                        tops[sh.normalized(exchange, native)][exchange] = top
+                    if bk.BOOK[exchange](frame):
+                        native, top, _ = bk.TOP[exchange](frame)
+                        tops[bk.normalized(exchange, native)][exchange] = top
             open_now = any(_opportunity(by_venue) for by_venue in tops.values())
             if opened_at is None and open_now:
                 opened_at = time.monotonic()

@@ -7,7 +7,7 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -15,8 +15,8 @@ import pytest
 import requests
 import websocket
 
-from core.types import Market
-from tests.integration.simulator_helpers import SimProcess, connect
+from core.types import Market, Quote
+from tests.support import simulator as sh
 from workers.exchanges.gemini import GeminiAdapter
 
 pytestmark = pytest.mark.integration
@@ -27,40 +27,9 @@ MARKETS = [Market("BTC-USD", "BTCUSD", "BTC", "USD"), Market("ETH-USD", "ETHUSD"
 
 
 @pytest.fixture(scope="module")
-def sim() -> Iterator[SimProcess]:
-    proc = SimProcess("--exchanges", "gemini", "--symbols", "BTC-USD,ETH-USD", "--rate",
-                      "100").start()
-    yield proc
-    assert proc.stop() == 0, proc.output()
-
-
-def texts(ws: websocket.WebSocket, seconds: float,
-          until: Callable[[dict[str, Any]], bool] | None = None) -> list[str]:
-    """Raw frames for `seconds`, or until `until(decoded frame)` holds (that frame included)."""
-    out: list[str] = []
-    deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        ws.settimeout(left)
-        try:
-            text = ws.recv()
-        except websocket.WebSocketTimeoutException:
-            break
-        out.append(text)
-        if until is not None and until(json.loads(text)):
-            break
-    return out
-
-
-def frames(ws: websocket.WebSocket, seconds: float,
-           until: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
-    return [json.loads(t) for t in texts(ws, seconds, until)]
-
-
-def first(ws: websocket.WebSocket, predicate: Callable[[dict[str, Any]], bool],
-          seconds: float = 5.0) -> dict[str, Any]:
-    got = frames(ws, seconds, predicate)
-    assert got and predicate(got[-1]), f"no matching frame in {seconds} s: {got[-3:]}"
-    return got[-1]
+def sim() -> Iterator[sh.SimProcess]:
+    yield from sh.serve("--exchanges", "gemini", "--symbols", "BTC-USD,ETH-USD", "--rate",
+                      "100")
 
 
 def subscribe(ws: websocket.WebSocket, symbols: list[str], kind: str = "subscribe") -> None:
@@ -83,24 +52,23 @@ def check_levels(changes: list[Any]) -> None:
 # --- protocol ------------------------------------------------------------------------------
 
 
-def test_full_book_then_deltas_and_trades(sim: SimProcess) -> None:
-    ws = connect(sim.ws_url("gemini"))
-    try:
+def test_full_book_then_deltas_and_trades(sim: sh.SimProcess) -> None:
+    with sh.connected(sim.ws_url("gemini")) as ws:
         subscribe(ws, ["ETHUSD"])
-        trade = first(ws, lambda f: f.get("type") == "trade", 10)  # the stream is running
+        trade = sh.wait_frame(ws, lambda f: f.get("type") == "trade", 10)  # the stream is running
         assert set(trade) == {"type", "symbol", "event_id", "timestamp", "price", "quantity",
                               "side"}
         assert trade["symbol"] == "ETHUSD" and trade["side"] in ("buy", "sell")
         assert isinstance(trade["event_id"], int) and isinstance(trade["timestamp"], int)
         assert abs(trade["timestamp"] / 1000 - time.time()) < 60  # ms since the epoch
-        delta = first(ws, is_delta)
+        delta = sh.wait_frame(ws, is_delta)
         assert set(delta) == {"type", "symbol", "changes"}
         check_levels(delta["changes"])
         # A later subscriber gets the whole current book with the recent trades.
-        late = connect(sim.ws_url("gemini"))
+        late = sh.connect(sim.ws_url("gemini"))
         try:
             subscribe(late, ["ETHUSD"])
-            book = first(late, lambda f: f.get("type") == "l2_updates")
+            book = sh.wait_frame(late, lambda f: f.get("type") == "l2_updates")
             assert is_full_book(book) and book["auction_events"] == []
             check_levels(book["changes"])
             sides = [c[0] for c in book["changes"]]
@@ -119,8 +87,6 @@ def test_full_book_then_deltas_and_trades(sim: SimProcess) -> None:
             assert quote.last == float(book["trades"][0]["price"])
         finally:
             late.close()
-    finally:
-        ws.close()
 
 
 @pytest.mark.parametrize(("request_text", "reason"), [
@@ -136,34 +102,28 @@ def test_full_book_then_deltas_and_trades(sim: SimProcess) -> None:
     ('{"type": "subscribe", "subscriptions": {"name": "l2"}}', "InvalidRequest"),
     ('{"type": "ping"}', "InvalidRequest"),
 ])
-def test_errors(sim: SimProcess, request_text: str, reason: str) -> None:
-    ws = connect(sim.ws_url("gemini"))
-    try:
+def test_errors(sim: sh.SimProcess, request_text: str, reason: str) -> None:
+    with sh.connected(sim.ws_url("gemini")) as ws:
         ws.send(request_text)
-        assert frames(ws, 1.0) == [{"result": "error", "reason": reason}]
-    finally:
-        ws.close()
+        assert sh.collect(ws, 1.0) == [{"result": "error", "reason": reason}]
 
 
-def test_no_ack_unknown_symbols_dropped_and_unsubscribe(sim: SimProcess) -> None:
-    ws = connect(sim.ws_url("gemini"))
-    try:
+def test_no_ack_unknown_symbols_dropped_and_unsubscribe(sim: sh.SimProcess) -> None:
+    with sh.connected(sim.ws_url("gemini")) as ws:
         subscribe(ws, ["BTCUSD", "FOOUSD"])
-        assert frames(ws, 0.2)[0]["symbol"] == "BTCUSD"  # the book comes first, no ack
-        assert {f.get("symbol") for f in frames(ws, 1.0)} <= {"BTCUSD", None}
+        # The book comes first, no ack.
+        assert sh.wait_frame(ws, lambda _: True)["symbol"] == "BTCUSD"
+        assert {f.get("symbol") for f in sh.collect(ws, 1.0)} <= {"BTCUSD", None}
         subscribe(ws, ["BTCUSD"], kind="unsubscribe")
-        frames(ws, 0.3)
-        assert [f for f in frames(ws, 1.0) if f["type"] != "heartbeat"] == []
-    finally:
-        ws.close()
+        sh.collect(ws, 0.3)
+        assert [f for f in sh.collect(ws, 1.0) if f["type"] != "heartbeat"] == []
 
 
-def test_heartbeat_every_5_s_and_reconnect_closes(sim: SimProcess) -> None:
-    ws = connect(sim.ws_url("gemini"))
-    try:
+def test_heartbeat_every_5_s_and_reconnect_closes(sim: sh.SimProcess) -> None:
+    with sh.connected(sim.ws_url("gemini")) as ws:
         subscribe(ws, ["BTCUSD"])
         started = time.monotonic()
-        beat = first(ws, lambda f: f.get("type") == "heartbeat", 7)
+        beat = sh.wait_frame(ws, lambda f: f.get("type") == "heartbeat", 7)
         assert 4.0 <= time.monotonic() - started <= 6.5
         assert set(beat) == {"type", "timestamp"} and isinstance(beat["timestamp"], int)
         assert sim.control("gemini", "gap").status_code == 400  # v2 has no sequence numbers
@@ -174,11 +134,9 @@ def test_heartbeat_every_5_s_and_reconnect_closes(sim: SimProcess) -> None:
             while True:
                 if ws.recv() == "":  # the close frame
                     raise websocket.WebSocketConnectionClosedException()
-    finally:
-        ws.close()
 
 
-def test_rest_symbols_and_details(sim: SimProcess) -> None:
+def test_rest_symbols_and_details(sim: sh.SimProcess) -> None:
     names = requests.get(f"{sim.http}/gemini/v1/symbols", timeout=5).json()
     assert names == ["btcusd", "ethusd", "btcgusd", "ethbtc"]  # configured + 2 extras
     details = [requests.get(f"{sim.http}/gemini/v1/symbols/details/{n}", timeout=5).json()
@@ -197,9 +155,9 @@ def test_rest_symbols_and_details(sim: SimProcess) -> None:
 
 @pytest.mark.parametrize("rate", ["200", "0"])
 def test_count_is_exact_and_the_adapter_quotes_each_change_once(rate: str) -> None:
-    sim = SimProcess("--exchanges", "gemini", "--symbols", "BTC-USD,ETH-USD",
+    sim = sh.SimProcess("--exchanges", "gemini", "--symbols", "BTC-USD,ETH-USD",
                      "--count", "300", "--rate", rate).start()
-    ws = connect(sim.ws_url("gemini"))
+    ws = sh.connect(sim.ws_url("gemini"))
     try:
         subscribe(ws, SYMBOLS)
         deltas = 0
@@ -209,8 +167,8 @@ def test_count_is_exact_and_the_adapter_quotes_each_change_once(rate: str) -> No
             deltas += is_delta(frame)
             return deltas >= 300
 
-        received = texts(ws, 10, enough)
-        received += texts(ws, 1.0)  # a trade may follow the last change
+        received = sh.collect_texts(ws, 10, lambda t: enough(json.loads(t)))
+        received += sh.collect_texts(ws, 1.0)  # a trade may follow the last change
         decoded = [json.loads(t) for t in received]
         # A fresh simulator has no book before the first change: both full books are empty.
         assert [(f["symbol"], f["changes"], f["trades"]) for f in decoded if is_full_book(f)] == [
@@ -248,7 +206,7 @@ def test_count_is_exact_and_the_adapter_quotes_each_change_once(rate: str) -> No
         assert len(quotes) == 300
         assert [(q.symbol, q.bid, q.bid_size, q.ask, q.ask_size) for q in quotes] == expected
         assert all(q.ts_exchange_ns is None for q in quotes)
-        assert not adapter.errors and adapter.reconnect_reason is None
+        assert not adapter.errors and all(type(q) is Quote for q in quotes)  # no Reconnect
     finally:
         ws.close()
         assert sim.stop() == 0, sim.output()

@@ -14,12 +14,9 @@ import pytest
 import requests
 import websocket
 
-try:
-    from tests.integration import simulator_helpers as sh
-except ImportError:  # tests/ is not an importable package here: the helper sits next to this file
-    import simulator_helpers as sh  # type: ignore[no-redef]
-
-from tests.recorded import rest_body
+from core.types import Quote
+from tests.support import simulator as sh
+from tests.support.recorded import rest_body
 from workers.exchanges.okx import OkxAdapter
 
 pytestmark = pytest.mark.integration
@@ -32,26 +29,8 @@ TICKER_FIELDS = ["instType", "instId", "last", "lastSz", "askPx", "askSz", "bidP
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[sh.SimProcess]:
-    proc = sh.SimProcess("--exchanges", "okx", "--symbols", "BTC-USD,BTC-USDT,ETH-USDT,ETH-EUR",
-                         "--rate", "50").start()
-    yield proc
-    assert proc.stop() == 0, proc.output()
-
-
-def texts(ws: websocket.WebSocket, seconds: float, until: Any = None) -> list[str]:
-    """Raw text frames for `seconds`, or until `until(text)` holds (that one included)."""
-    out: list[str] = []
-    deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        ws.settimeout(left)
-        try:
-            text = ws.recv()
-        except websocket.WebSocketTimeoutException:
-            break
-        out.append(text)
-        if until is not None and until(text):
-            break
-    return out
+    yield from sh.serve("--exchanges", "okx", "--symbols", "BTC-USD,BTC-USDT,ETH-USDT,ETH-EUR",
+                        "--rate", "50")
 
 
 def expect(ws: websocket.WebSocket, predicate: Any, seconds: float = 5.0) -> Any:
@@ -59,7 +38,7 @@ def expect(ws: websocket.WebSocket, predicate: Any, seconds: float = 5.0) -> Any
     def check(text: str) -> bool:
         return text != "pong" and predicate(json.loads(text))
 
-    frames = texts(ws, seconds, until=check)
+    frames = sh.collect_texts(ws, seconds, until=check)
     assert frames and check(frames[-1]), frames[-3:]
     return json.loads(frames[-1])
 
@@ -82,10 +61,9 @@ def subscribe(ws: websocket.WebSocket, *args: tuple[str, str], op: str = "subscr
 
 
 def test_acks_tickers_and_string_values(sim: sh.SimProcess) -> None:
-    ws = sh.connect(sim.ws_url("okx"))
-    try:
+    with sh.connected(sim.ws_url("okx")) as ws:
         # OKX sends nothing on connect.
-        assert texts(ws, 0.3) == []
+        assert sh.collect_texts(ws, 0.3) == []
         subscribe(ws, ("tickers", "BTC-USDT"), ("tickers", "ETH-EUR"), id="sub1")
         acks = [expect(ws, is_event("subscribe")), expect(ws, is_event("subscribe"))]
         conn_id = acks[0]["connId"]
@@ -96,7 +74,7 @@ def test_acks_tickers_and_string_values(sim: sh.SimProcess) -> None:
             {"id": "sub1", "event": "subscribe",
              "arg": {"channel": "tickers", "instId": "ETH-EUR"}, "connId": conn_id},
         ]
-        frames = [json.loads(t) for t in texts(ws, 1.5)]
+        frames = sh.collect(ws, 1.5)
         assert frames and all(is_ticker(f) for f in frames)
         last_ts: dict[str, int] = {}
         for f in frames:
@@ -112,15 +90,12 @@ def test_acks_tickers_and_string_values(sim: sh.SimProcess) -> None:
             assert ts > last_ts.get(data["instId"], 0)  # strictly rising per instrument
             last_ts[data["instId"]] = ts
         assert set(last_ts) == {"BTC-USDT", "ETH-EUR"}
-    finally:
-        ws.close()
 
 
 def test_ping_errors_and_unsubscribe(sim: sh.SimProcess) -> None:
-    ws = sh.connect(sim.ws_url("okx"))
-    try:
+    with sh.connected(sim.ws_url("okx")) as ws:
         ws.send("ping")
-        assert texts(ws, 2.0, until=lambda t: t == "pong")[-1] == "pong"
+        assert sh.collect_texts(ws, 2.0, until=lambda t: t == "pong")[-1] == "pong"
         ws.send("hello")
         err = expect(ws, is_event("error"))
         assert err["code"] == "60012" and "hello" in err["msg"] and "connId" in err
@@ -145,9 +120,7 @@ def test_ping_errors_and_unsubscribe(sim: sh.SimProcess) -> None:
         subscribe(ws, ("tickers", "BTC-USDT"), ("trades", "BTC-USDT"), op="unsubscribe")
         assert expect(ws, is_event("unsubscribe"))["arg"]["channel"] == "tickers"
         assert expect(ws, is_event("unsubscribe"))["arg"]["channel"] == "trades"
-        assert texts(ws, 1.0) == []  # nothing subscribed, and OKX sends no heartbeat
-    finally:
-        ws.close()
+        assert sh.collect_texts(ws, 1.0) == []  # nothing subscribed, and OKX sends no heartbeat
 
 
 def test_subscribe_repeats_the_last_ticker_exactly(sim: sh.SimProcess) -> None:
@@ -159,11 +132,11 @@ def test_subscribe_repeats_the_last_ticker_exactly(sim: sh.SimProcess) -> None:
         time.sleep(0.3)
         subscribe(second, ("tickers", "ETH-USDT"))
         expect(second, is_event("subscribe"))
-        following = texts(second, 1.0)
+        following = sh.collect_texts(second, 1.0)
         snapshot = following[0]
         # The very frame of the last change the first client got: same values, same `ts`,
         # so it is no new point downstream; the next push is newer.
-        assert snapshot in texts(first, 1.0)
+        assert snapshot in sh.collect_texts(first, 1.0)
         ts = [int(json.loads(t)["data"][0]["ts"]) for t in following]
         assert len(ts) > 3 and ts == sorted(set(ts))
     finally:
@@ -172,8 +145,7 @@ def test_subscribe_repeats_the_last_ticker_exactly(sim: sh.SimProcess) -> None:
 
 
 def test_notice_64008_on_reconnect_request(sim: sh.SimProcess) -> None:
-    ws = sh.connect(sim.ws_url("okx"))
-    try:
+    with sh.connected(sim.ws_url("okx")) as ws:
         subscribe(ws, ("tickers", "BTC-USDT"))
         expect(ws, is_event("subscribe"))
         assert sim.control("okx", "reconnect").json()["notified"] == 1
@@ -184,9 +156,7 @@ def test_notice_64008_on_reconnect_request(sim: sh.SimProcess) -> None:
         assert sim.control("okx", "gap").status_code == 400
         assert sim.control("okx", "bad_checksum").status_code == 400
         assert sim.control("okx", "garbage").ok
-        assert "\x00garbage{not json" in texts(ws, 2.0, until=lambda t: "garbage" in t)
-    finally:
-        ws.close()
+        assert "\x00garbage{not json" in sh.collect_texts(ws, 2.0, until=lambda t: "garbage" in t)
 
 
 def test_instrument_list(sim: sh.SimProcess) -> None:
@@ -213,19 +183,12 @@ def test_count_300_is_exactly_300_quotes_through_the_adapter() -> None:
     sim = sh.SimProcess("--exchanges", "okx", "--symbols", "BTC-USDT,ETH-USDT",
                         "--count", "300", "--rate", "0").start()
     try:
-        listing = requests.get(OkxAdapter.markets_url(f"{sim.http}/okx"), timeout=5).json()
-        markets = [m for m in OkxAdapter.parse_markets(listing)
-                   if m.symbol in ("BTC-USDT", "ETH-USDT")]
-        adapter = OkxAdapter(markets)
-        ws = sh.connect(sim.ws_url("okx"))
-        for request in adapter.subscribe_messages():
-            ws.send(request)
+        adapter, ws = sh.subscribed(sim, OkxAdapter, "okx", ("BTC-USDT", "ETH-USDT"))
         ws.send(adapter.ping_message() or "")
-        frames = texts(ws, 4.0)
+        frames, quotes = sh.through_adapter(ws, adapter, 300)
         ws.close()
-        quotes = [q for i, text in enumerate(frames) for q in adapter.on_message(text, i + 1)]
         assert len(quotes) == 300
-        assert not adapter.errors and adapter.reconnect_reason is None
+        assert not adapter.errors and all(type(q) is Quote for q in quotes)  # no Reconnect
         emitted = sim.stats()["emitted"]["okx"]
         assert sum(emitted.values()) == 300
         counts: dict[str, int] = {}

@@ -9,10 +9,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-try:
-    from tests.integration import simulator_helpers as sh
-except ImportError:  # tests/ is not an importable package here: the helper sits next to this file
-    import simulator_helpers as sh  # type: ignore[no-redef]
+from tests.support import bitstamp_kraken as bk
+from tests.support import simulator as sh
 
 pytestmark = pytest.mark.integration
 
@@ -22,9 +20,7 @@ DECIMAL = re.compile(r"^\d+\.\d+$")
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[sh.SimProcess]:
-    proc = sh.SimProcess().start()
-    yield proc
-    assert proc.stop() == 0, proc.output()
+    yield from sh.serve()
 
 
 def bitstamp_error(message: str):
@@ -35,16 +31,15 @@ def bitstamp_error(message: str):
 
 
 def test_bitstamp_ack_then_full_book_snapshots(sim: sh.SimProcess) -> None:
-    ws = sh.connect(sim.ws_url("bitstamp"))
-    try:
-        sh.bitstamp_subscribe(ws, "order_book_btcusd")
-        ack = sh.wait_for(ws, lambda f: f.get("event") == "bts:subscription_succeeded")
+    with sh.connected(sim.ws_url("bitstamp")) as ws:
+        bk.bitstamp_subscribe(ws, "order_book_btcusd")
+        ack = sh.wait_frame(ws, lambda f: f.get("event") == "bts:subscription_succeeded")
         assert ack == {
             "event": "bts:subscription_succeeded",
             "channel": "order_book_btcusd",
             "data": {},
         }
-        frame = sh.wait_for(ws, sh.is_bitstamp_book)
+        frame = sh.wait_frame(ws, bk.is_bitstamp_book)
         assert frame["channel"] == "order_book_btcusd" and frame["event"] == "data"
         data = frame["data"]
         assert set(data) == {"timestamp", "microtimestamp", "bids", "asks"}
@@ -59,47 +54,41 @@ def test_bitstamp_ack_then_full_book_snapshots(sim: sh.SimProcess) -> None:
         assert 40_000 < bids[0] < 90_000  # BTC starts near 64,000
         # Deeper levels sit further apart, so walking the book costs more the deeper it goes.
         assert bids[18] - bids[19] > bids[0] - bids[1] and asks[19] - asks[18] > asks[1] - asks[0]
-    finally:
-        ws.close()
 
 
 def test_bitstamp_errors_heartbeat_and_silent_unknown_market(sim: sh.SimProcess) -> None:
-    ws = sh.connect(sim.ws_url("bitstamp"))
-    try:
+    with sh.connected(sim.ws_url("bitstamp")) as ws:
         ws.send("this is not json")
-        err = sh.wait_for(ws, lambda f: f.get("event") == "bts:error")
+        err = sh.wait_frame(ws, lambda f: f.get("event") == "bts:error")
         assert err == {
             "event": "bts:error",
             "channel": "",
             "data": {"code": None, "message": "Incorrect JSON format."},
         }
         ws.send(json.dumps({"event": "bts:subscribe", "data": {}}))
-        sh.wait_for(ws, bitstamp_error("Bad subscription string."))
+        sh.wait_frame(ws, bitstamp_error("Bad subscription string."))
         ws.send(json.dumps({"event": "bts:bogus", "data": {"channel": "order_book_btcusd"}}))
-        sh.wait_for(ws, bitstamp_error("Bad subscription string."))
-        sh.bitstamp_subscribe(ws, "order_book_BTCUSD")
-        sh.wait_for(ws, bitstamp_error("Invalid channel provided."))
-        sh.bitstamp_subscribe(ws, "ticker_btcusd")
-        sh.wait_for(ws, bitstamp_error("Invalid channel provided."))
+        sh.wait_frame(ws, bitstamp_error("Bad subscription string."))
+        bk.bitstamp_subscribe(ws, "order_book_BTCUSD")
+        sh.wait_frame(ws, bitstamp_error("Invalid channel provided."))
+        bk.bitstamp_subscribe(ws, "ticker_btcusd")
+        sh.wait_frame(ws, bitstamp_error("Invalid channel provided."))
 
         ws.send(json.dumps({"event": "bts:heartbeat"}))
-        beat = sh.wait_for(ws, lambda f: f.get("event") == "bts:heartbeat")
+        beat = sh.wait_frame(ws, lambda f: f.get("event") == "bts:heartbeat")
         assert beat == {"event": "bts:heartbeat", "channel": "", "data": {"status": "success"}}
 
-        sh.bitstamp_subscribe(ws, "order_book_fooxyz")
-        ack = sh.wait_for(ws, lambda f: f.get("event") == "bts:subscription_succeeded")
+        bk.bitstamp_subscribe(ws, "order_book_fooxyz")
+        ack = sh.wait_frame(ws, lambda f: f.get("event") == "bts:subscription_succeeded")
         assert ack["channel"] == "order_book_fooxyz"
         assert sh.collect(ws, 1.0) == []  # acknowledged, then silence
-    finally:
-        ws.close()
 
 
 def test_bitstamp_trades_and_unsubscribe(sim: sh.SimProcess) -> None:
-    ws = sh.connect(sim.ws_url("bitstamp"))
-    try:
-        sh.bitstamp_subscribe(ws, "order_book_ethusd")
-        sh.bitstamp_subscribe(ws, "live_trades_ethusd")
-        trade = sh.wait_for(ws, lambda f: f.get("event") == "trade", seconds=5)
+    with sh.connected(sim.ws_url("bitstamp")) as ws:
+        bk.bitstamp_subscribe(ws, "order_book_ethusd")
+        bk.bitstamp_subscribe(ws, "live_trades_ethusd")
+        trade = sh.wait_frame(ws, lambda f: f.get("event") == "trade", seconds=5)
         assert trade["channel"] == "live_trades_ethusd"
         data = trade["data"]
         assert isinstance(data["price"], float) and isinstance(data["amount"], float)
@@ -110,7 +99,7 @@ def test_bitstamp_trades_and_unsubscribe(sim: sh.SimProcess) -> None:
 
         for channel in ("order_book_ethusd", "live_trades_ethusd"):
             ws.send(json.dumps({"event": "bts:unsubscribe", "data": {"channel": channel}}))
-        sh.wait_for(
+        sh.wait_frame(
             ws,
             lambda f: (
                 f.get("event") == "bts:unsubscription_succeeded"
@@ -118,23 +107,20 @@ def test_bitstamp_trades_and_unsubscribe(sim: sh.SimProcess) -> None:
             ),
         )
         assert sh.collect(ws, 0.5) == []
-    finally:
-        ws.close()
 
 
 # --- Kraken ---------------------------------------------------------------------------------
 
 
 def test_kraken_status_acks_errors_and_ping(sim: sh.SimProcess) -> None:
-    ws = sh.connect(sim.ws_url("kraken"))
-    try:
+    with sh.connected(sim.ws_url("kraken")) as ws:
         status = sh.recv_json(ws, 5)
         assert status["channel"] == "status" and status["type"] == "update"
         assert status["data"][0]["system"] == "online"
         assert status["data"][0]["api_version"] == "v2"
         assert isinstance(status["data"][0]["connection_id"], int)
 
-        sh.kraken_subscribe(ws, ["BTC/USD", "ETH/USD", "XBT/USD", "FOO/USD"], req_id=7)
+        bk.kraken_subscribe(ws, ["BTC/USD", "ETH/USD", "XBT/USD", "FOO/USD"], req_id=7)
         replies = sh.collect(ws, 5, until=lambda f: f.get("symbol") == "FOO/USD" and "error" in f)
         acks = [f for f in replies if f.get("method") == "subscribe" and f.get("success")]
         assert [a["result"]["symbol"] for a in acks] == ["BTC/USD", "ETH/USD"]
@@ -150,7 +136,7 @@ def test_kraken_status_acks_errors_and_ping(sim: sh.SimProcess) -> None:
         ]
         assert all(e["method"] == "subscribe" and e["req_id"] == 7 for e in errors)
 
-        update = sh.wait_for(ws, sh.is_kraken_update)
+        update = sh.wait_frame(ws, bk.is_kraken_update)
         data = update["data"][0]
         for key in ("bid", "bid_qty", "ask", "ask_qty", "last", "volume", "vwap", "low", "high"):
             assert isinstance(data[key], float), (key, data[key])
@@ -158,47 +144,42 @@ def test_kraken_status_acks_errors_and_ping(sim: sh.SimProcess) -> None:
         assert RFC3339_US.match(data["timestamp"])
 
         ws.send(json.dumps({"method": "ping", "req_id": 101}))
-        pong = sh.wait_for(ws, lambda f: f.get("method") == "pong")
+        pong = sh.wait_frame(ws, lambda f: f.get("method") == "pong")
         assert pong["req_id"] == 101 and RFC3339_US.match(pong["time_out"])
-    finally:
-        ws.close()
 
 
 def test_kraken_snapshot_repeats_last_update_exactly(sim: sh.SimProcess) -> None:
     first = sh.connect(sim.ws_url("kraken"))
     second = sh.connect(sim.ws_url("kraken"))
     try:
-        sh.kraken_subscribe(first, ["ETH/USD"], req_id=1)
-        seen = [sh.wait_for(first, sh.is_kraken_update)["data"][0]]
-        sh.kraken_subscribe(second, ["ETH/USD"], req_id=2)
-        snapshot = sh.wait_for(second, lambda f: f.get("type") == "snapshot")
+        bk.kraken_subscribe(first, ["ETH/USD"], req_id=1)
+        seen = [sh.wait_frame(first, bk.is_kraken_update)["data"][0]]
+        bk.kraken_subscribe(second, ["ETH/USD"], req_id=2)
+        snapshot = sh.wait_frame(second, lambda f: f.get("type") == "snapshot")
         # The first client got every update; the snapshot must be one of them, value for value.
-        seen += [f["data"][0] for f in sh.collect(first, 1.0) if sh.is_kraken_update(f)]
+        seen += [f["data"][0] for f in sh.collect(first, 1.0) if bk.is_kraken_update(f)]
         assert snapshot["data"][0] in seen
-        following = sh.wait_for(second, sh.is_kraken_update)
-        assert sh.kraken_top(following)[2] > sh.kraken_top(snapshot)[2]
+        following = sh.wait_frame(second, bk.is_kraken_update)
+        assert bk.kraken_top(following)[2] > bk.kraken_top(snapshot)[2]
     finally:
         first.close()
         second.close()
 
 
 def test_kraken_rejects_bad_requests(sim: sh.SimProcess) -> None:
-    ws = sh.connect(sim.ws_url("kraken"))
-    try:
+    with sh.connected(sim.ws_url("kraken")) as ws:
         sh.recv_json(ws, 5)  # status
         ws.send("{not json")
-        assert sh.wait_for(ws, lambda f: "error" in f)["success"] is False
+        assert sh.wait_frame(ws, lambda f: "error" in f)["success"] is False
         ws.send(json.dumps({"method": "subscribe", "params": {"channel": "ticker"}, "req_id": 3}))
-        err = sh.wait_for(ws, lambda f: "error" in f)
+        err = sh.wait_frame(ws, lambda f: "error" in f)
         assert err["success"] is False and err["req_id"] == 3
         ws.send(
             json.dumps(
                 {"method": "unsubscribe", "params": {"channel": "ticker", "symbol": ["BTC/USD"]}}
             )
         )
-        assert sh.wait_for(ws, lambda f: "error" in f)["method"] == "unsubscribe"
-    finally:
-        ws.close()
+        assert sh.wait_frame(ws, lambda f: "error" in f)["method"] == "unsubscribe"
 
 
 # --- REST -----------------------------------------------------------------------------------

@@ -13,11 +13,7 @@ import pytest
 import websocket
 
 from simulator.client import SLOW_CONSUMER_S
-
-try:
-    from tests.integration import simulator_helpers as sh
-except ImportError:  # tests/ is not an importable package here: the helpers sit next to this file
-    import simulator_helpers as sh  # type: ignore[no-redef]
+from tests.support import simulator as sh
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import websocket
 
-from tests.integration import simulator_helpers as sh
+from tests.support import bitstamp_kraken as bk
+from tests.support import simulator as sh
 
 pytestmark = pytest.mark.integration
 
@@ -20,10 +21,8 @@ S_US = 1_000_000
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[sh.SimProcess]:
-    proc = sh.SimProcess("--exchanges", "kraken,okx,bybit,binance", "--symbols",
-                         "BTC-USD,BTC-USDT", "--rate", "100").start()
-    yield proc
-    assert proc.stop() == 0, proc.output()
+    yield from sh.serve("--exchanges", "kraken,okx,bybit,binance", "--symbols", "BTC-USD,BTC-USDT",
+                        "--rate", "100")
 
 
 def stamps_after_skew(sim: sh.SimProcess, exchange: str, ws: websocket.WebSocket,
@@ -54,22 +53,18 @@ def assert_exactly_skewed(offsets: list[float], seconds: float, count: int) -> N
 
 
 def test_kraken_skew_ahead(sim: sh.SimProcess) -> None:
-    ws = sh.connect(sim.ws_url("kraken"))
-    try:
-        sh.kraken_subscribe(ws, ["BTC/USD"])
+    with sh.connected(sim.ws_url("kraken")) as ws:
+        bk.kraken_subscribe(ws, ["BTC/USD"])
 
         def stamp(frame: Any) -> int | None:
-            return sh.kraken_ts_us(frame["data"][0]["timestamp"]) \
-                if sh.is_kraken_update(frame) else None
+            return bk.kraken_ts_us(frame["data"][0]["timestamp"]) \
+                if bk.is_kraken_update(frame) else None
 
         assert_exactly_skewed(stamps_after_skew(sim, "kraken", ws, stamp, 3600.0, 5), 3600.0, 5)
-    finally:
-        ws.close()
 
 
 def test_okx_skew_behind_leaves_its_ms_clock_on_true_time(sim: sh.SimProcess) -> None:
-    ws = sh.connect(sim.ws_url("okx"))
-    try:
+    with sh.connected(sim.ws_url("okx")) as ws:
         ws.send(json.dumps({"op": "subscribe",
                             "args": [{"channel": "tickers", "instId": "BTC-USDT"}]}))
 
@@ -79,13 +74,10 @@ def test_okx_skew_behind_leaves_its_ms_clock_on_true_time(sim: sh.SimProcess) ->
 
         offsets = stamps_after_skew(sim, "okx", ws, stamp, -3600.0, 3)
         assert_exactly_skewed(offsets, -3600.0, 3)
-    finally:
-        ws.close()
 
 
 def test_bybit_skew_leaves_its_book_clock_on_true_time(sim: sh.SimProcess) -> None:
-    ws = sh.connect(sim.ws_url("bybit"))
-    try:
+    with sh.connected(sim.ws_url("bybit")) as ws:
         ws.send(json.dumps({"op": "subscribe", "args": ["orderbook.1.BTCUSDT"],
                             "req_id": "s"}))
 
@@ -94,8 +86,6 @@ def test_bybit_skew_leaves_its_book_clock_on_true_time(sim: sh.SimProcess) -> No
             return frame["ts"] * 1000 if topic.startswith("orderbook.1.") else None
 
         assert_exactly_skewed(stamps_after_skew(sim, "bybit", ws, stamp, 600.0, 4), 600.0, 4)
-    finally:
-        ws.close()
 
 
 @pytest.mark.parametrize("params", [
@@ -119,9 +109,8 @@ def test_skew_is_refused_where_book_frames_carry_no_time(sim: sh.SimProcess) -> 
 
 
 def test_oversize_sends_one_frame_of_exactly_that_size(sim: sh.SimProcess) -> None:
-    ws = sh.connect(sim.ws_url("kraken"))
-    try:
-        sh.kraken_subscribe(ws, ["BTC/USD"])
+    with sh.connected(sim.ws_url("kraken")) as ws:
+        bk.kraken_subscribe(ws, ["BTC/USD"])
         sh.collect(ws, 0.3)
         reply = sim.control("kraken", "oversize", bytes=100_000)
         assert reply.json() == {"exchange": "kraken", "action": "oversize", "bytes": 100_000,
@@ -137,5 +126,3 @@ def test_oversize_sends_one_frame_of_exactly_that_size(sim: sh.SimProcess) -> No
         assert sizes == [100_000]
         for bad in ({}, {"bytes": 10}, {"bytes": 2**40}, {"bytes": "big"}):
             assert sim.control("kraken", "oversize", **bad).status_code == 400
-    finally:
-        ws.close()

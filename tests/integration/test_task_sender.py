@@ -14,7 +14,7 @@ from core.config import Settings
 from core.influx import InfluxDB
 from core.state import RedisState
 from core.types import Quote
-from tests.procs import Proc, wait_for
+from tests.support.procs import Proc, wait_for
 from workers.publisher import celery_sender, depth_row
 from workers.task_sender import TaskSender
 

@@ -13,7 +13,7 @@ from core.state import RedisState
 from core.types import Quote
 from tasks.arbitrage import ingest_quotes
 from tasks.storage import store_quotes
-from tests.procs import Proc, wait_for
+from tests.support.procs import Proc, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +72,7 @@ def test_ingest_opens_and_closes_opportunities(
 ) -> None:
     symbol = unique_symbol()
     pubsub = state.redis.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(state.channel)
+    pubsub.psubscribe(state.live.pattern)
     now = time.time_ns()
     # Buy on kraken at 100, sell on bitstamp at 102: 2 % gross, about 1.19 % after 0.4 % fees.
     ingest_quotes.delay([

@@ -24,8 +24,8 @@ from tests.integration.test_live import (  # noqa: F401  (web_url is a fixture)
     wait_live,
     web_url,
 )
-from web.events import MAX_CLIENT_MESSAGE
 from web.live import MAX_MESSAGE_BYTES, RATE_BURST
+from web.live.protocol import MAX_CLIENT_MESSAGE
 
 pytestmark = pytest.mark.integration
 
@@ -214,7 +214,7 @@ def test_no_client_message_publishes_anything(
     try:
         wait_live(ws, state)
         drain(good, 0.3)  # the probe events wait_live published
-        pubsub.subscribe(f"{state.prefix}live")
+        pubsub.psubscribe(state.live.pattern)
         keys_before = sorted(state.redis.scan_iter(f"{state.prefix}*"))
         for message in messages:
             ws.send(message)

@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench.idle import IdleClients, lift_open_files
 from core.state import RedisState
 from tests.integration.test_live import wait_live
-from tests.procs import ROOT, VENV_BIN, Proc, free_port, wait_for
+from tests.support.procs import ROOT, VENV_BIN, Proc, free_port, wait_for
 from web.live import GOING_AWAY
 
 pytestmark = pytest.mark.integration

@@ -16,8 +16,8 @@ import websocket
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.idle import IdleClients
-from tests.procs import VENV_BIN, Proc, free_port, wait_for
-from web.ws_limits import TRY_AGAIN_LATER
+from tests.support.procs import VENV_BIN, Proc, free_port, wait_for
+from web.live.admission import TRY_AGAIN_LATER
 
 pytestmark = pytest.mark.integration
 

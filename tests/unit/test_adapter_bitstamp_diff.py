@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from core.types import Market, Quote
-from tests.recorded import RECORDED_DIR, received, rest_body, rest_responses
+from tests.support.adapter_events import on_connect, on_message, reconnect_reason, seed_diff_book
+from tests.support.recorded import RECORDED_DIR, received, rest_body, rest_responses
 from workers.exchanges.bitstamp import BitstampAdapter
 
 pytestmark = pytest.mark.unit
@@ -52,36 +53,36 @@ def test_two_channels_per_market_within_1024_per_connection() -> None:
 
 
 def test_seed_emits_the_snapshot_top(adapter: BitstampAdapter) -> None:
-    assert adapter.seed_diff_book("btcusd", snapshot(), 5) == [
+    assert seed_diff_book(adapter, "btcusd", snapshot(), 5) == [
         Quote("bitstamp", "BTC-USD", 64010.15, 0.25, 64012.40, 0.05, None,
               SNAPSHOT_MICROS * 1000, 5)]
     assert not adapter.errors
 
 
 def test_diffs_move_the_top_and_emit_only_on_change(adapter: BitstampAdapter) -> None:
-    adapter.seed_diff_book("btcusd", snapshot(), 1)
+    seed_diff_book(adapter, "btcusd", snapshot(), 1)
     # Below the top: nothing new.
-    assert adapter.on_message(diff(bids=(("64000.00", "3"),)), 2) == []
+    assert on_message(adapter, diff(bids=(("64000.00", "3"),)), 2) == []
     # Size 0 deletes the best bid: the next level is the top.
-    (quote,) = adapter.on_message(diff(bids=(("64010.15", "0"),), micros=SNAPSHOT_MICROS + 7), 3)
+    (quote,) = on_message(adapter, diff(bids=(("64010.15", "0"),), micros=SNAPSHOT_MICROS + 7), 3)
     assert quote == Quote("bitstamp", "BTC-USD", 64009.0, 1.1, 64012.4, 0.05, None,
                           (SNAPSHOT_MICROS + 7) * 1000, 3)
     # A better ask and a size change on the bid in one frame.
-    (quote,) = adapter.on_message(
+    (quote,) = on_message(adapter,
         diff(bids=(("64009.00", "2.5"),), asks=(("64011.00", "0.3"),),
              micros=SNAPSHOT_MICROS + 9), 4)
     assert (quote.bid, quote.bid_size, quote.ask, quote.ask_size) == (64009.0, 2.5, 64011.0, 0.3)
     # A deeper ask level removed: nothing at the top moved.
-    assert adapter.on_message(diff(asks=(("64015.00", "0"),)), 5) == []
+    assert on_message(adapter, diff(asks=(("64015.00", "0"),)), 5) == []
     assert not adapter.errors
 
 
 def test_diffs_older_than_the_snapshot_are_dropped(adapter: BitstampAdapter) -> None:
-    adapter.seed_diff_book("btcusd", snapshot(), 1)
-    assert adapter.on_message(diff(bids=(("64011.00", "1"),), micros=SNAPSHOT_MICROS - 1), 2) == []
+    seed_diff_book(adapter, "btcusd", snapshot(), 1)
+    assert on_message(adapter, diff(bids=(("64011.00", "1"),), micros=SNAPSHOT_MICROS - 1), 2) == []
     assert adapter.errors == Counter({"stale_diff": 1})
     # At the snapshot's own time it is applied (levels are absolute, so a repeat is harmless).
-    (quote,) = adapter.on_message(diff(bids=(("64011.00", "1"),), micros=SNAPSHOT_MICROS), 3)
+    (quote,) = on_message(adapter, diff(bids=(("64011.00", "1"),), micros=SNAPSHOT_MICROS), 3)
     assert quote.bid == 64011.0
 
 
@@ -90,23 +91,23 @@ def test_trades_give_last_on_diff_quotes(adapter: BitstampAdapter) -> None:
                       "price": 64011.0, "price_str": "64011", "type": 0,
                       "microtimestamp": "1767225601000000", "buy_order_id": 2,
                       "sell_order_id": 3}, "channel": "live_trades_btcusd", "event": "trade"}
-    assert adapter.on_message(json.dumps(trade), 1) == []
-    (quote,) = adapter.seed_diff_book("btcusd", snapshot(), 2)
+    assert on_message(adapter, json.dumps(trade), 1) == []
+    (quote,) = seed_diff_book(adapter, "btcusd", snapshot(), 2)
     assert quote.last == 64011.0
 
 
 def test_unseeded_diffs_stay_unknown_channel(adapter: BitstampAdapter) -> None:
     # The live feed never subscribes to diffs; without a snapshot they cannot be used.
-    assert adapter.on_message(diff(), 1) == []
-    adapter.seed_diff_book("btcusd", snapshot(), 2)
-    assert adapter.on_message(diff(native="etheur", bids=(("1", "1"),)), 3) == []
+    assert on_message(adapter, diff(), 1) == []
+    seed_diff_book(adapter, "btcusd", snapshot(), 2)
+    assert on_message(adapter, diff(native="etheur", bids=(("1", "1"),)), 3) == []
     assert adapter.errors == Counter({"unknown_channel": 2})
 
 
 def test_on_connect_forgets_seeded_books(adapter: BitstampAdapter) -> None:
-    adapter.seed_diff_book("btcusd", snapshot(), 1)
-    adapter.on_connect()
-    assert adapter.on_message(diff(bids=(("64011.00", "1"),)), 2) == []
+    seed_diff_book(adapter, "btcusd", snapshot(), 1)
+    on_connect(adapter)
+    assert on_message(adapter, diff(bids=(("64011.00", "1"),)), 2) == []
     assert adapter.errors == Counter({"unknown_channel": 1})
 
 
@@ -118,29 +119,29 @@ def test_on_connect_forgets_seeded_books(adapter: BitstampAdapter) -> None:
      {"bids": [], "asks": []}],
 )
 def test_a_bad_snapshot_is_counted_and_seeds_nothing(adapter: BitstampAdapter, body: Any) -> None:
-    adapter.seed_diff_book("btcusd", snapshot(), 1)
-    assert adapter.seed_diff_book("btcusd", body, 2) == []
+    seed_diff_book(adapter, "btcusd", snapshot(), 1)
+    assert seed_diff_book(adapter, "btcusd", body, 2) == []
     assert adapter.errors == Counter({"bad_snapshot": 1})
     # The previous book is gone too: it belonged to an older snapshot.
-    assert adapter.on_message(diff(bids=(("64011.00", "1"),)), 3) == []
+    assert on_message(adapter, diff(bids=(("64011.00", "1"),)), 3) == []
     assert adapter.errors == Counter({"bad_snapshot": 1, "unknown_channel": 1})
 
 
 def test_seed_for_an_unknown_market(adapter: BitstampAdapter) -> None:
-    assert adapter.seed_diff_book("dogeusd", snapshot(), 1) == []
+    assert seed_diff_book(adapter, "dogeusd", snapshot(), 1) == []
     assert adapter.errors == Counter({"unknown_market": 1})
 
 
 def test_empty_and_crossed_books_are_counted(adapter: BitstampAdapter) -> None:
-    assert adapter.seed_diff_book("btcusd", snapshot(asks=()), 1) == []
+    assert seed_diff_book(adapter, "btcusd", snapshot(asks=()), 1) == []
     assert adapter.errors == Counter({"empty_book": 1})
-    (quote,) = adapter.on_message(diff(asks=(("64012.40", "0.05"),)), 2)
+    (quote,) = on_message(adapter, diff(asks=(("64012.40", "0.05"),)), 2)
     assert quote.ask == 64012.4
-    assert adapter.on_message(diff(bids=(("64013.00", "1"),)), 3) == []
+    assert on_message(adapter, diff(bids=(("64013.00", "1"),)), 3) == []
     assert adapter.errors == Counter({"empty_book": 1, "crossed_book": 1})
     # Back to the top last sent: nothing new; the next real change is sent.
-    assert adapter.on_message(diff(bids=(("64013.00", "0"),)), 4) == []
-    (quote,) = adapter.on_message(diff(bids=(("64011.00", "2"),)), 5)
+    assert on_message(adapter, diff(bids=(("64013.00", "0"),)), 4) == []
+    (quote,) = on_message(adapter, diff(bids=(("64011.00", "2"),)), 5)
     assert (quote.bid, quote.bid_size, quote.ask) == (64011.0, 2.0, 64012.4)
 
 
@@ -154,11 +155,11 @@ def test_empty_and_crossed_books_are_counted(adapter: BitstampAdapter) -> None:
      diff(bids=(("64011.00", "1"),), asks={"64012.40": "1"})],
 )
 def test_a_bad_diff_changes_nothing(adapter: BitstampAdapter, frame: str) -> None:
-    adapter.seed_diff_book("btcusd", snapshot(), 1)
-    assert adapter.on_message(frame, 2) == []
+    seed_diff_book(adapter, "btcusd", snapshot(), 1)
+    assert on_message(adapter, frame, 2) == []
     assert adapter.errors == Counter({"bad_field": 1})
     # The good half of the bad frame (a new best bid) was not applied.
-    assert adapter.on_message(diff(asks=(("64020.00", "1"),)), 3) == []
+    assert on_message(adapter, diff(asks=(("64020.00", "1"),)), 3) == []
 
 
 # --- the recorded session ------------------------------------------------------------------
@@ -201,7 +202,7 @@ def test_recorded_session_replays_against_an_independent_book() -> None:
     expected: list[Quote] = []
     for native, response in snapshots.items():
         # Seeded first: the recorder fetched every snapshot before the buffered diffs arrived.
-        quotes += adapter.seed_diff_book(native, response.body, 0)
+        quotes += seed_diff_book(adapter, native, response.body, 0)
         books[native] = DictBook(response.body)
         tops[native] = books[native].top()
         expected.append(Quote("bitstamp", symbol_of[native], *tops[native], None,
@@ -209,7 +210,7 @@ def test_recorded_session_replays_against_an_independent_book() -> None:
 
     stale = 0
     for i, text in enumerate(received("bitstamp"), start=1):
-        quotes += adapter.on_message(text, i)
+        quotes += on_message(adapter, text, i)
         frame = json.loads(text)
         channel, data = frame.get("channel", ""), frame.get("data")
         if frame["event"] == "trade":
@@ -232,6 +233,6 @@ def test_recorded_session_replays_against_an_independent_book() -> None:
     assert quotes == expected
     assert len(quotes) == 87 and stale == 100
     assert adapter.errors == Counter({"stale_diff": stale})
-    assert adapter.reconnect_reason is None
+    assert reconnect_reason(adapter) is None
     # The one ETH-USD trade after which its top moved shows up as `last`.
     assert {q.last for q in quotes if q.symbol == "ETH-USD"} >= {3802.89}

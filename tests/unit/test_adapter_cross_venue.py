@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from core.types import Market
-from tests.recorded import ws_events, ws_files
+from tests.support.adapter_events import on_message, reconnect_reason
+from tests.support.recorded import ws_events, ws_files
 from workers.exchanges import get_adapter, known_exchanges
 
 pytestmark = pytest.mark.unit
@@ -35,7 +36,7 @@ def test_foreign_traffic_is_counted_not_quoted(name: str, path: Path) -> None:
     assert len(texts) > 100
     quotes = []
     for text in texts:
-        quotes += adapter.on_message(text, 1)
+        quotes += on_message(adapter, text, 1)
     assert quotes == []
-    assert adapter.reconnect_reason is None
+    assert reconnect_reason(adapter) is None
     assert sum(adapter.errors.values()) == len(texts), adapter.errors

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from collections import Counter
 from typing import Any
 
 import pytest
 
-from core.fees import DEFAULT_TAKER_FEES
 from core.types import Market, Quote
-from workers.exchanges import get_adapter
+from tests.support.adapter_events import on_connect, on_message, reconnect_reason
+from tests.support.frames import by_name, edited
 from workers.exchanges.fields import parse_rfc3339_ns
 from workers.exchanges.kraken import KrakenAdapter
 
@@ -30,12 +29,7 @@ def entry(**changes: Any) -> dict[str, Any]:
         "high": 64550.0, "change": 712.3, "change_pct": 1.12,
         "timestamp": "2026-01-01T00:00:01.234567Z",
     }
-    for key, value in changes.items():
-        if value is ...:
-            del item[key]
-        else:
-            item[key] = value
-    return item
+    return edited(item, changes)
 
 
 def ticker(*entries: dict[str, Any], kind: str = "update") -> str:
@@ -52,10 +46,8 @@ def adapter() -> KrakenAdapter:
 
 
 def test_class_attributes_and_registry() -> None:
-    assert get_adapter("kraken") is KrakenAdapter
     assert KrakenAdapter.ws_url == "wss://ws.kraken.com/v2"
     assert KrakenAdapter.markets_url() == "https://api.kraken.com/0/public/AssetPairs"
-    assert KrakenAdapter.taker_fee == DEFAULT_TAKER_FEES["kraken"] == 0.004
     # Heartbeats arrive every second when idle: the watchdog waits for several of them.
     assert 5 <= KrakenAdapter.watchdog_s <= 30
     assert KrakenAdapter.ping_interval_s < 60  # Kraken drops connections idle for ~1 min
@@ -174,7 +166,7 @@ def test_rfc3339_rejects_garbage(text: str) -> None:
 @pytest.mark.parametrize("kind", ["snapshot", "update"])
 def test_ticker_gives_exact_quote(adapter: KrakenAdapter, kind: str) -> None:
     frame = ticker(entry(timestamp="2026-01-01T00:00:01.234567891Z"), kind=kind)
-    assert adapter.on_message(frame, RECEIVED_NS) == [
+    assert on_message(adapter, frame, RECEIVED_NS) == [
         Quote("kraken", "BTC-USD", 64010.1, 0.53211, 64010.2, 1.204, 64010.2,
               1_767_225_601_234_567_891, RECEIVED_NS)
     ]
@@ -182,15 +174,15 @@ def test_ticker_gives_exact_quote(adapter: KrakenAdapter, kind: str) -> None:
 
 
 def test_ticker_without_timestamp_or_last(adapter: KrakenAdapter) -> None:
-    (quote,) = adapter.on_message(ticker(entry(timestamp=..., last=...)), RECEIVED_NS)
+    (quote,) = on_message(adapter, ticker(entry(timestamp=..., last=...)), RECEIVED_NS)
     assert quote.ts_exchange_ns is None and quote.last is None
-    (quote,) = adapter.on_message(ticker(entry(bid=64000, last=None)), RECEIVED_NS)
+    (quote,) = on_message(adapter, ticker(entry(bid=64000, last=None)), RECEIVED_NS)
     assert quote.last is None and quote.bid == 64000.0 and type(quote.bid) is float
 
 
 def test_ticker_with_several_entries(adapter: KrakenAdapter) -> None:
     doge = entry(symbol="DOGE/USD", bid=0.1, bid_qty=1000, ask=0.11, ask_qty=2000, last=0.105)
-    quotes = adapter.on_message(ticker(entry(), doge, entry(symbol="FOO/USD")), 7)
+    quotes = on_message(adapter, ticker(entry(), doge, entry(symbol="FOO/USD")), 7)
     assert [(q.symbol, q.bid, q.ask, q.last) for q in quotes] == [
         ("BTC-USD", 64010.1, 64010.2, 64010.2),
         ("DOGE-USD", 0.1, 0.11, 0.105),
@@ -200,43 +192,43 @@ def test_ticker_with_several_entries(adapter: KrakenAdapter) -> None:
 
 
 def test_one_bad_entry_does_not_drop_the_good_ones(adapter: KrakenAdapter) -> None:
-    quotes = adapter.on_message(ticker(entry(bid="abc"), entry(symbol="DOGE/USD", bid=0.1,
+    quotes = on_message(adapter, ticker(entry(bid="abc"), entry(symbol="DOGE/USD", bid=0.1,
                                                                ask=0.11)), 1)
     assert [q.symbol for q in quotes] == ["DOGE-USD"]
     assert adapter.errors == Counter({"bad_field": 1})
 
 
 def test_only_a_changed_top_of_book_is_emitted(adapter: KrakenAdapter) -> None:
-    assert len(adapter.on_message(ticker(kind="snapshot"), 1)) == 1
-    assert adapter.on_message(ticker(), 2) == []
+    assert len(on_message(adapter, ticker(kind="snapshot"), 1)) == 1
+    assert on_message(adapter, ticker(), 2) == []
     # last, 24 h stats and time changed, top did not: nothing.
     same_top = entry(last=64000.0, volume=1.0, timestamp="2026-01-01T00:00:09Z")
-    assert adapter.on_message(ticker(same_top), 3) == []
-    (quote,) = adapter.on_message(ticker(entry(ask_qty=2.5, last=64011.0)), 4)
+    assert on_message(adapter, ticker(same_top), 3) == []
+    (quote,) = on_message(adapter, ticker(entry(ask_qty=2.5, last=64011.0)), 4)
     assert (quote.ask_size, quote.last, quote.ts_received_ns) == (2.5, 64011.0, 4)
-    (quote,) = adapter.on_message(ticker(entry(bid=64009.9, ask_qty=2.5)), 5)
+    (quote,) = on_message(adapter, ticker(entry(bid=64009.9, ask_qty=2.5)), 5)
     assert quote.bid == 64009.9
     # Per symbol: DOGE's first entry is new even though BTC's top is known.
-    (quote,) = adapter.on_message(ticker(entry(symbol="DOGE/USD", bid=0.1, ask=0.2)), 6)
+    (quote,) = on_message(adapter, ticker(entry(symbol="DOGE/USD", bid=0.1, ask=0.2)), 6)
     assert quote.symbol == "DOGE-USD"
     assert not adapter.errors
 
 
 def test_crossed_ticker_is_counted(adapter: KrakenAdapter) -> None:
-    assert adapter.on_message(ticker(entry(bid=64011.0)), 1) == []
-    assert adapter.on_message(ticker(entry(bid=64010.2)), 2) == []  # locked
+    assert on_message(adapter, ticker(entry(bid=64011.0)), 1) == []
+    assert on_message(adapter, ticker(entry(bid=64010.2)), 2) == []  # locked
     assert adapter.errors == Counter({"crossed_book": 2})
-    assert len(adapter.on_message(ticker(), 3)) == 1
+    assert len(on_message(adapter, ticker(), 3)) == 1
 
 
 def test_on_connect_resets_tops_and_flag(adapter: KrakenAdapter) -> None:
-    assert len(adapter.on_message(ticker(), 1)) == 1
-    adapter.on_message(
+    assert len(on_message(adapter, ticker(), 1)) == 1
+    on_message(adapter,
         '{"channel":"status","type":"update","data":[{"system":"maintenance"}]}', 2
     )
-    adapter.on_connect()
-    assert adapter.reconnect_reason is None
-    assert len(adapter.on_message(ticker(kind="snapshot"), 3)) == 1
+    on_connect(adapter)
+    assert reconnect_reason(adapter) is None
+    assert len(on_message(adapter, ticker(kind="snapshot"), 3)) == 1
 
 
 # --- control frames ------------------------------------------------------------------------
@@ -265,13 +257,13 @@ QUIET_FRAMES = {
 
 @pytest.mark.parametrize("frame", list(QUIET_FRAMES.values()), ids=list(QUIET_FRAMES))
 def test_quiet_frames(adapter: KrakenAdapter, frame: dict[str, Any]) -> None:
-    assert adapter.on_message(json.dumps(frame), 1) == []
+    assert on_message(adapter, json.dumps(frame), 1) == []
     assert not adapter.errors
-    assert adapter.reconnect_reason is None
+    assert reconnect_reason(adapter) is None
 
 
 def test_status_online_is_remembered(adapter: KrakenAdapter) -> None:
-    adapter.on_message(json.dumps(QUIET_FRAMES["status online"]), 1)
+    on_message(adapter, json.dumps(QUIET_FRAMES["status online"]), 1)
     assert adapter.system_status == "online"
 
 
@@ -279,8 +271,8 @@ def test_status_online_is_remembered(adapter: KrakenAdapter) -> None:
 def test_status_not_online_asks_for_reconnect(adapter: KrakenAdapter, system: str) -> None:
     frame = {"channel": "status", "type": "update", "data": [
         {"api_version": "v2", "connection_id": 1, "system": system, "version": "2.0.10"}]}
-    assert adapter.on_message(json.dumps(frame), 1) == []
-    assert adapter.reconnect_reason == f"status_{system}"
+    assert on_message(adapter, json.dumps(frame), 1) == []
+    assert reconnect_reason(adapter) == f"status_{system}"
     assert adapter.system_status == system
     assert not adapter.errors
 
@@ -290,16 +282,16 @@ def test_failed_request_is_counted_with_its_text(adapter: KrakenAdapter, method:
     frame = {"error": "Currency pair not supported XBT/USD", "method": method,
              "success": False, "symbol": "XBT/USD", "time_in": "2026-01-01T00:00:00.201000Z",
              "time_out": "2026-01-01T00:00:00.201040Z", "req_id": 7}
-    assert adapter.on_message(json.dumps(frame), 1) == []
+    assert on_message(adapter, json.dumps(frame), 1) == []
     assert adapter.errors == Counter({f"{method}_error": 1})
     assert adapter.last_error == "Currency pair not supported XBT/USD"
 
 
 def test_bare_venue_error_is_counted(adapter: KrakenAdapter) -> None:
     frame = {"error": "EAPI:Rate limit exceeded", "success": False, "req_id": 3}
-    assert adapter.on_message(json.dumps(frame), 1) == []
+    assert on_message(adapter, json.dumps(frame), 1) == []
     frame = {"error": "Method not found", "method": "frobnicate", "success": False}
-    assert adapter.on_message(json.dumps(frame), 2) == []
+    assert on_message(adapter, json.dumps(frame), 2) == []
     assert adapter.errors == Counter({"venue_error": 2})
     assert adapter.last_error == "Method not found"
 
@@ -308,13 +300,7 @@ def test_bare_venue_error_is_counted(adapter: KrakenAdapter) -> None:
 
 
 BAD_FRAMES: list[tuple[str, str, str]] = [
-    ("not json", "hello", "bad_json"),
-    ("truncated", ticker()[:-3], "bad_json"),
-    ("empty", "", "bad_json"),
-    ("deep nesting", "[" * 100_000 + "]" * 100_000, "bad_json"),
     ("v1 array", '[341, {"a": ["1", 1, "1"]}, "ticker", "XBT/USD"]', "not_object"),
-    ("number", "7", "not_object"),
-    ("null", "null", "not_object"),
     ("v1 heartbeat", '{"event": "heartbeat"}', "unknown_event"),
     ("unknown method", '{"method": "frobnicate", "req_id": 1}', "unknown_event"),
     ("empty object", "{}", "unknown_event"),
@@ -358,55 +344,12 @@ BAD_FRAMES: list[tuple[str, str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("text", "reason"), [(t, r) for _, t, r in BAD_FRAMES],
-                         ids=[name for name, _, _ in BAD_FRAMES])
+@by_name(BAD_FRAMES)
 def test_bad_frames_are_counted_by_reason(adapter: KrakenAdapter, text: str, reason: str) -> None:
-    assert adapter.on_message(text, 1) == []
+    assert on_message(adapter, text, 1) == []
     assert adapter.errors == Counter({reason: 1})
-    assert adapter.reconnect_reason is None
+    assert reconnect_reason(adapter) is None
     # The adapter is still usable and no half-parsed top was remembered.
-    assert len(adapter.on_message(ticker(), 2)) == 1
+    assert len(on_message(adapter, ticker(), 2)) == 1
 
 
-def test_every_truncation_of_a_frame_is_bad_json(adapter: KrakenAdapter) -> None:
-    frame = ticker()
-    for end in range(len(frame)):
-        assert adapter.on_message(frame[:end], end) == []
-    assert adapter.errors == Counter({"bad_json": len(frame)})
-
-
-def _paths(doc: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every path to a value inside a decoded JSON document."""
-    paths = [path] if path else []
-    if isinstance(doc, dict):
-        for key, value in doc.items():
-            paths += _paths(value, (*path, key))
-    elif isinstance(doc, list):
-        for index, value in enumerate(doc):
-            paths += _paths(value, (*path, index))
-    return paths
-
-
-@pytest.mark.parametrize(
-    "base_frame",
-    [ticker(), json.dumps(QUIET_FRAMES["status online"]),
-     json.dumps(QUIET_FRAMES["subscribe ack"])],
-    ids=["ticker", "status", "ack"],
-)
-def test_any_value_swapped_for_any_type_never_raises(base_frame: str) -> None:
-    replacements = [None, "abc", "", [], {}, True, False, -1, 0, 1e308, ["x"], {"k": 1}]
-    doc = json.loads(base_frame)
-    for path in _paths(doc):
-        for value in replacements:
-            fresh = KrakenAdapter([BTC_USD])
-            mutated = copy.deepcopy(doc)
-            node = mutated
-            for key in path[:-1]:
-                node = node[key]
-            node[path[-1]] = value
-            out = fresh.on_message(json.dumps(mutated), 1)
-            assert all(type(q) is Quote for q in out)
-            quote_field = path[-1] in ("bid", "bid_qty", "ask", "ask_qty", "symbol")
-            if doc.get("channel") == "ticker" and quote_field and value != 1e308:
-                # A field the quote is made of, swapped for junk: never a quote, always counted.
-                assert not out and fresh.errors

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from core.types import Market, Quote
-from tests.recorded import (
+from tests.support.adapter_events import on_message, reconnect_reason
+from tests.support.recorded import (
     RECORDED_DIR,
     received,
     rest_body,
@@ -104,7 +105,7 @@ def test_kraken_markets_from_recorded_listing(kraken_markets: list[Market]) -> N
 def test_bitstamp_recorded_session(bitstamp_markets: list[Market]) -> None:
     adapter = BitstampAdapter(bitstamp_markets)
     frames = [json.loads(text) for text in received("bitstamp")]
-    quotes = [q for text in received("bitstamp") for q in adapter.on_message(text, 1)]
+    quotes = [q for text in received("bitstamp") for q in on_message(adapter, text, 1)]
     assert quotes == []  # diff books are not followed yet, and trades emit nothing
     diffs = sum(1 for f in frames
                 if f["event"] == "data" and f["channel"].startswith("diff_order_book_"))
@@ -113,16 +114,16 @@ def test_bitstamp_recorded_session(bitstamp_markets: list[Market]) -> None:
     assert (acks, trades, len(frames)) == (20, 3, diffs + 23)
     assert diffs > 400
     assert adapter.errors == Counter({"unknown_channel": diffs})
-    assert adapter.reconnect_reason is None
+    assert reconnect_reason(adapter) is None
     # The last recorded ethusd trade (price_str "3802.89") is now the market's last price.
     book = {"event": "data", "channel": "order_book_ethusd",
             "data": {"microtimestamp": "1641343710000000", "bids": [["3802.00", "1.0"]],
                      "asks": [["3803.00", "2.0"]]}}
-    (quote,) = adapter.on_message(json.dumps(book), 2)
+    (quote,) = on_message(adapter, json.dumps(book), 2)
     assert (quote.symbol, quote.last) == ("ETH-USD", 3802.89)
     # No other market saw a trade.
     book["channel"] = "order_book_sgbeur"
-    (quote,) = adapter.on_message(json.dumps(book), 3)
+    (quote,) = on_message(adapter, json.dumps(book), 3)
     assert (quote.symbol, quote.last) == ("SGB-EUR", None)
 
 
@@ -135,7 +136,7 @@ def test_bitstamp_recorded_book_snapshots_as_order_book_frames(
     for response in rest_responses(RECORDED_DIR / "bitstamp.http.txt"):
         native = response.url.rstrip("/").rsplit("/", 1)[1]
         frame = {"data": response.body, "channel": f"order_book_{native}", "event": "data"}
-        (quote,) = adapter.on_message(json.dumps(frame), 5)
+        (quote,) = on_message(adapter, json.dumps(frame), 5)
         body = response.body
         assert quote.bid == float(body["bids"][0][0]) and quote.ask == float(body["asks"][0][0])
         assert quote.bid_size == float(body["bids"][0][1])
@@ -166,9 +167,9 @@ def test_every_recorded_frame_never_raises(
     for adapter in _adapters(bitstamp_markets, kraken_markets):
         quotes: list[Quote] = []
         for text in texts:
-            quotes += adapter.on_message(text, 1)
+            quotes += on_message(adapter, text, 1)
         assert all(isinstance(q, Quote) for q in quotes)
-        assert adapter.reconnect_reason is None
+        assert reconnect_reason(adapter) is None
         if path.name.split(".")[0] != adapter.name:
             # Another venue's traffic is never mistaken for ours: every frame is counted.
             assert quotes == []
@@ -185,6 +186,6 @@ def test_every_whole_recorded_line_is_counted_as_bad_json(path: Path) -> None:
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line]
     for adapter in (BitstampAdapter([]), KrakenAdapter([])):
         for line in lines:
-            assert adapter.on_message(line, 1) == []
+            assert on_message(adapter, line, 1) == []
         # A timestamp prefix or URL makes no line valid JSON as a whole.
         assert adapter.errors == Counter({"bad_json": len(lines)})

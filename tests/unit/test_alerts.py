@@ -10,9 +10,6 @@ import fakeredis
 import pytest
 
 from core.alerts import (
-    MAX_DELIVERIES,
-    SENT_TTL_S,
-    AlertStore,
     alert_body,
     fmt_num,
     json_body,
@@ -21,6 +18,8 @@ from core.alerts import (
     retry_delay,
     slack_body,
 )
+from core.keys import Keys
+from core.stores.alerts import MAX_DELIVERIES, SENT_TTL_S, AlertStore
 from core.types import Opportunity
 
 pytestmark = pytest.mark.unit
@@ -39,7 +38,7 @@ def opp(net_pct: float = 0.8, opened_ns: int = 1_700_000_000_000_000_000, action
 
 @pytest.fixture
 def store() -> AlertStore:
-    return AlertStore(fakeredis.FakeRedis(decode_responses=True), PREFIX)
+    return AlertStore(fakeredis.FakeRedis(decode_responses=True), Keys(PREFIX))
 
 
 # --- threshold ---
@@ -77,11 +76,11 @@ def test_duplicates_within_one_batch_are_sent_once(store: AlertStore) -> None:
 
 def test_keys_live_under_the_prefix_and_expire(store: AlertStore) -> None:
     store.claim([opp(opened_ns=42)], cooldown_s=300)
-    keys = sorted(store.redis.keys("*"))
+    keys = sorted(store.client.keys("*"))
     assert keys == [f"{PREFIX}alerts:cooldown:BTC-USD|kraken|binance",
                     f"{PREFIX}alerts:sent:BTC-USD|kraken|binance|42"]
-    assert 299 < store.redis.pttl(keys[0]) / 1000 <= 300
-    assert SENT_TTL_S - 5 < store.redis.pttl(keys[1]) / 1000 <= SENT_TTL_S
+    assert 299 < store.client.pttl(keys[0]) / 1000 <= 300
+    assert SENT_TTL_S - 5 < store.client.pttl(keys[1]) / 1000 <= SENT_TTL_S
 
 
 # --- cooldown ---
@@ -111,7 +110,7 @@ def test_empty_candidate_list_makes_no_redis_call() -> None:
         def register_script(self, script: str) -> object:
             return lambda **kw: pytest.fail("Redis was called")
 
-    assert AlertStore(NoRedis(), PREFIX).claim([], cooldown_s=1) == []  # type: ignore[arg-type]
+    assert AlertStore(NoRedis(), Keys(PREFIX)).claim([], cooldown_s=1) == []  # type: ignore[arg-type]
 
 
 # --- delivery record ---

@@ -13,10 +13,9 @@ import fakeredis
 import pytest
 
 import tasks.alerts as ta
-from core.alerts import AlertStore
 from core.config import Settings
 from core.state import RedisState
-from tests.procs import free_port
+from tests.support.procs import free_port
 from tests.unit.test_alerts import opp
 
 pytestmark = pytest.mark.unit
@@ -79,7 +78,7 @@ def configure(monkeypatch: pytest.MonkeyPatch, state: RedisState, **settings: An
 
 
 def deliveries(state: RedisState) -> list[dict[str, Any]]:
-    return AlertStore(state.redis, state.prefix).deliveries(100)
+    return state.alerts.deliveries(100)
 
 
 # --- consider ---
@@ -186,10 +185,11 @@ def test_an_unusable_url_fails_at_once(monkeypatch: pytest.MonkeyPatch,
     assert entry["error"] == "InvalidSchema" and entry["will_retry"] is False
 
 
-def test_retry_base_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("ALERT_RETRY_BASE_S", raising=False)
-    assert ta.retry_base_s() == 1.0
-    monkeypatch.setenv("ALERT_RETRY_BASE_S", "0.05")
+def test_retry_base_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch,
+                                               state: RedisState) -> None:
+    assert Settings.from_env({}).alert_retry_base_s == 1.0
+    assert Settings.from_env({"ALERT_RETRY_BASE_S": "0.05"}).alert_retry_base_s == 0.05
+    assert Settings.from_env({"ALERT_RETRY_BASE_S": "soon"}).alert_retry_base_s == 1.0
+    assert Settings.from_env({"ALERT_RETRY_BASE_S": "-2"}).alert_retry_base_s == 1.0
+    configure(monkeypatch, state, alert_retry_base_s=0.05)
     assert ta.retry_base_s() == 0.05
-    monkeypatch.setenv("ALERT_RETRY_BASE_S", "soon")
-    assert ta.retry_base_s() == 1.0

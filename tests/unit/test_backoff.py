@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from workers.backoff import Backoff
+from core.backoff import Backoff, capped_delay
 
 pytestmark = pytest.mark.unit
 
@@ -31,3 +31,12 @@ def test_reset_starts_again_from_base() -> None:
 def test_never_gives_up() -> None:
     backoff = Backoff(base_s=1.0, cap_s=30.0)
     assert all(15.0 <= backoff.next_delay() <= 30.0 for _ in range(1000) if backoff.attempt > 6)
+
+
+def test_capped_delay_doubles_to_the_cap() -> None:
+    assert [capped_delay(n, 0.5, 5.0) for n in range(6)] == [0.5, 1, 2, 4, 5, 5]
+    assert capped_delay(-1, 1.0, 30.0) == 1.0
+
+
+def test_capped_delay_survives_huge_attempts() -> None:
+    assert capped_delay(10_000, 1.0, 30.0) == 30.0

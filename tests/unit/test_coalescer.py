@@ -7,8 +7,11 @@ import time
 
 import pytest
 
-from web.events import ClientMessageError, parse_client_message, parse_event, text_frame
-from web.hub import Client, Coalescer, Hub
+from core.stores import bus
+from web.live.client import LiveClient
+from web.live.coalescing import Coalescer
+from web.live.hub import Hub
+from web.live.protocol import ClientMessageError, parse_client_message, text_frame
 
 pytestmark = pytest.mark.unit
 
@@ -128,33 +131,25 @@ def test_text_frame_lengths() -> None:
     assert text_frame(b"x" * 70000)[:2] == b"\x81\x7f"
 
 
-def test_parse_event_keys() -> None:
-    q = parse_event(json.dumps({"type": "quote", "data": {"exchange": "kraken",
-                                                          "symbol": "BTC-USD"}}))
-    f = parse_event(json.dumps({"type": "feed", "data": {"exchange": "kraken"}}))
-    assert q is not None and q.key == ("quote", "kraken", "BTC-USD") and q.symbol == "BTC-USD"
-    assert f is not None and f.symbol is None  # feed events reach every client
-    assert parse_event(b"garbage") is None
-
-
 def test_overflowing_client_is_dropped() -> None:
     aborted: list[bool] = []
-    client = Client(lambda _: None, lambda: aborted.append(True), max_frames=3)
+    client = LiveClient(lambda _: None, lambda: aborted.append(True), max_frames=3)
     assert client.enqueue([b"a", b"b"])
     assert not client.enqueue([b"c", b"d"])
     assert client.dropped and client.closed and aborted == [True]
     assert not client.enqueue([b"e"])
 
 
-def _quote(symbol: str, bid: float) -> bytes:
-    return json.dumps({"type": "quote", "data": {"exchange": "x", "symbol": symbol,
-                                                 "bid": bid}}).encode()
+def _quote(symbol: str, bid: float) -> tuple[bytes, bytes]:
+    """A quote as the hub receives it: (channel, payload)."""
+    data = {"exchange": "x", "symbol": symbol, "bid": bid}
+    return bus.channel("t:", "quote", data).encode(), bus.encode("quote", data)
 
 
 def test_hub_filters_and_coalesces_per_stream() -> None:
-    hub = Hub(lambda: None, "live", flush_tick_s=0.0)  # type: ignore[arg-type,return-value]
+    hub = Hub(lambda: None, "t:", flush_tick_s=0.0)  # type: ignore[arg-type,return-value]
     got: dict[str, list[bytes]] = {"all": [], "btc": [], "raw": []}
-    clients = {name: Client(lambda _: None, lambda: None, name=name) for name in got}
+    clients = {name: LiveClient(lambda _: None, lambda: None, name=name) for name in got}
     for name, client in clients.items():
         client.enqueue = got[name].extend  # type: ignore[method-assign]
         hub._stream_for(client).clients.add(client)  # noqa: SLF001  (no listener thread)
@@ -180,14 +175,14 @@ def test_listener_reconnects_after_redis_errors() -> None:
             raise redis.ConnectionError("down")
         return fakeredis.FakeRedis(server=server)
 
-    hub = Hub(factory, "live")
-    hub_client = Client(lambda _: None, lambda: None)
+    hub = Hub(factory, "t:")
+    hub_client = LiveClient(lambda _: None, lambda: None)
     got: list[bytes] = []
     hub_client.enqueue = got.extend  # type: ignore[method-assign]
     hub.add(hub_client)
     try:
         assert hub.subscribed.wait(5)
-        fakeredis.FakeRedis(server=server).publish("live", _quote("BTC-USD", 1.0))
+        fakeredis.FakeRedis(server=server).publish(*_quote("BTC-USD", 1.0))
         deadline = time.monotonic() + 5
         while not got and time.monotonic() < deadline:
             time.sleep(0.01)

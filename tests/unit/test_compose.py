@@ -29,10 +29,10 @@ PUBLISHED = {"web", "flower"}
 ONE_SHOT = {name for name, s in SERVICES.items() if s.get("restart") == "no"}
 
 # Reads of the environment in Python: os.environ.get("X"), os.environ["X"], os.getenv("X"),
-# env.get("X"), environ.setdefault("X"), and helpers called as _float(env, "X", ...).
+# env.get("X"), environ.setdefault("X"), and helpers called as read_float(env, "X", ...).
 PY_ENV_READ = re.compile(
     r"""(?:\bos\.environ\.get|\bos\.environ\.setdefault|\bos\.getenv|\benviron\.get"""
-    r"""|\benv\.get|\bos\.environ\[|\benv\[|\b_\w+\(\s*env\s*,)\s*\(?\s*["']([A-Z][A-Z0-9_]*)["']"""
+    r"""|\benv\.get|\bos\.environ\[|\benv\[|\b(?:_|read_)\w+\(\s*env\s*,)\s*\(?\s*["']([A-Z][A-Z0-9_]*)["']"""
 )
 # Reads in shell (scripts, the generated Procfile, compose): ${X}, ${X:-default}, ${{X (f-string).
 SHELL_ENV_READ = re.compile(r"\$\{\{?([A-Z][A-Z0-9_]*)")
@@ -321,9 +321,8 @@ def test_dockerignore_keeps_secrets_and_local_state_out() -> None:
 
 
 def test_workers_use_the_same_pool_options_everywhere() -> None:
-    """Compose, the Procfile and the benchmarks start each worker with WORKER_OPTIONS."""
-    from bench.stack import worker_options
-    from core.config import WORKER_OPTIONS
+    """Compose and the Procfile start each worker with WORKER_OPTIONS."""
+    from tasks.queues import WORKER_OPTIONS
 
     procfile = {line.split(":", 1)[0]: line.split(":", 1)[1]
                 for line in (ROOT / "Procfile").read_text().splitlines() if ":" in line}
@@ -331,7 +330,6 @@ def test_workers_use_the_same_pool_options_everywhere() -> None:
         command = SERVICES[role]["command"]
         assert command[-len(options):] == list(options), role
         assert f"-n {role}@%h {' '.join(options)} --loglevel" in procfile[role], role
-        assert worker_options(f"ctbench.x.{role}") == options
     assert WORKER_OPTIONS["arbitrage"][:2] == ("--pool", "threads")
 
 

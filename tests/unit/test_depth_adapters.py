@@ -8,6 +8,13 @@ from typing import Any
 import pytest
 
 from core.types import Depth, Market
+from tests.support.adapter_events import (
+    on_connect,
+    on_message,
+    reconnect_reason,
+    seed_diff_book,
+    take_depth,
+)
 from workers.exchanges.base import Adapter
 from workers.exchanges.bitfinex import BitfinexAdapter
 from workers.exchanges.bitstamp import BitstampAdapter
@@ -61,34 +68,34 @@ def cb_update(*changes: tuple[str, str, str], product: str = "BTC-USD") -> str:
 
 def test_coinbase_snapshot_gives_the_best_ten_levels_stamped_on_receipt() -> None:
     adapter = deep(CoinbaseAdapter, [BTC_USD, ETH_USD])
-    assert len(adapter.on_message(cb_snapshot(), 111)) == 1
-    assert adapter.take_depth() == [depth("coinbase", "BTC-USD", BIDS, ASKS, 111)]
-    assert adapter.take_depth() == []  # drained
+    assert len(on_message(adapter, cb_snapshot(), 111)) == 1
+    assert take_depth(adapter) == [depth("coinbase", "BTC-USD", BIDS, ASKS, 111)]
+    assert take_depth(adapter) == []  # drained
 
 
 def test_coinbase_depth_follows_the_ten_levels_and_only_them() -> None:
     adapter = deep(CoinbaseAdapter, [BTC_USD])
-    adapter.on_message(cb_snapshot(), 1)
-    adapter.take_depth()
+    on_message(adapter, cb_snapshot(), 1)
+    take_depth(adapter)
     bids, asks = list(BIDS), list(ASKS)
     # The 11th bid changes: not among the published levels, so nothing at all.
-    assert adapter.on_message(cb_update(("buy", "64000.00", "9.5")), 2) == []
-    assert adapter.take_depth() == []
+    assert on_message(adapter, cb_update(("buy", "64000.00", "9.5")), 2) == []
+    assert take_depth(adapter) == []
     bids[10] = (64000.0, 9.5)
     # The 5th ask changes: a Depth, and no Quote since the top did not move.
-    assert adapter.on_message(cb_update(("sell", "64016.00", "7.25")), 3) == []
+    assert on_message(adapter, cb_update(("sell", "64016.00", "7.25")), 3) == []
     asks[4] = (64016.0, 7.25)
-    assert adapter.take_depth() == [depth("coinbase", "BTC-USD", bids, asks, 3)]
+    assert take_depth(adapter) == [depth("coinbase", "BTC-USD", bids, asks, 3)]
     # A level inside the ten is deleted: the 11th moves up into view.
-    assert adapter.on_message(cb_update(("buy", "64005.00", "0")), 4) == []
+    assert on_message(adapter, cb_update(("buy", "64005.00", "0")), 4) == []
     del bids[5]
-    (got,) = adapter.take_depth()
+    (got,) = take_depth(adapter)
     assert got == depth("coinbase", "BTC-USD", bids, asks, 4)
     assert got.bids[-1] == (64000.0, 9.5)
     # The top moves: a Quote and a Depth from the same frame.
-    (quote,) = adapter.on_message(cb_update(("buy", "64011.00", "0.5")), 5)
+    (quote,) = on_message(adapter, cb_update(("buy", "64011.00", "0.5")), 5)
     bids.insert(0, (64011.0, 0.5))
-    (got,) = adapter.take_depth()
+    (got,) = take_depth(adapter)
     assert got == depth("coinbase", "BTC-USD", bids, asks, 5)
     assert got.bids[0] == (quote.bid, quote.bid_size) and got.asks[0] == (quote.ask,
                                                                           quote.ask_size)
@@ -96,52 +103,52 @@ def test_coinbase_depth_follows_the_ten_levels_and_only_them() -> None:
 
 def test_coinbase_crossed_book_emits_nothing_until_valid_and_reset_forgets() -> None:
     adapter = deep(CoinbaseAdapter, [BTC_USD])
-    adapter.on_message(cb_snapshot(), 1)
-    (first,) = adapter.take_depth()
+    on_message(adapter, cb_snapshot(), 1)
+    (first,) = take_depth(adapter)
     # A bid above the best ask: crossed, so neither a quote nor a depth (and one resync asked).
-    assert adapter.on_message(cb_update(("buy", "64013.00", "1")), 2) == []
-    assert adapter.take_depth() == [] and adapter.reconnect_reason == "crossed_book"
+    assert on_message(adapter, cb_update(("buy", "64013.00", "1")), 2) == []
+    assert take_depth(adapter) == [] and reconnect_reason(adapter) == "crossed_book"
     # Deeper changes while crossed still publish nothing.
-    assert adapter.on_message(cb_update(("sell", "64020.00", "3")), 3) == []
-    assert adapter.take_depth() == []
+    assert on_message(adapter, cb_update(("sell", "64020.00", "3")), 3) == []
+    assert take_depth(adapter) == []
     # Uncrossed again: the levels differ from the last Depth (one ask changed), so it goes out.
-    assert adapter.on_message(cb_update(("buy", "64013.00", "0")), 4) == []
+    assert on_message(adapter, cb_update(("buy", "64013.00", "0")), 4) == []
     asks = list(ASKS)
     asks[8] = (64020.0, 3.0)
-    assert adapter.take_depth() == [depth("coinbase", "BTC-USD", BIDS, asks, 4)]
+    assert take_depth(adapter) == [depth("coinbase", "BTC-USD", BIDS, asks, 4)]
     # A reconnect forgets what was sent: the same book on the new connection goes out again.
-    adapter.on_connect()
-    adapter.on_message(cb_snapshot(), 5)
-    assert adapter.take_depth() == [first._replace(ts_ns=5)]
+    on_connect(adapter)
+    on_message(adapter, cb_snapshot(), 5)
+    assert take_depth(adapter) == [first._replace(ts_ns=5)]
     # ...but the same book once more on this connection does not.
-    adapter.on_message(cb_snapshot(), 6)
-    assert adapter.take_depth() == []
+    on_message(adapter, cb_snapshot(), 6)
+    assert take_depth(adapter) == []
 
 
 def test_coinbase_uncrossing_to_the_last_sent_levels_sends_nothing_new() -> None:
     adapter = deep(CoinbaseAdapter, [BTC_USD])
-    adapter.on_message(cb_snapshot(), 1)
-    adapter.take_depth()
-    adapter.on_message(cb_update(("buy", "64013.00", "1")), 2)
-    assert adapter.on_message(cb_update(("buy", "64013.00", "0")), 3) == []
-    assert adapter.take_depth() == []  # what was last sent is still the book
+    on_message(adapter, cb_snapshot(), 1)
+    take_depth(adapter)
+    on_message(adapter, cb_update(("buy", "64013.00", "1")), 2)
+    assert on_message(adapter, cb_update(("buy", "64013.00", "0")), 3) == []
+    assert take_depth(adapter) == []  # what was last sent is still the book
 
 
 def test_coinbase_one_sided_book_has_no_depth() -> None:
     adapter = deep(CoinbaseAdapter, [BTC_USD])
-    assert adapter.on_message(cb_snapshot(asks=[]), 1) == []
-    assert adapter.take_depth() == []
-    assert len(adapter.on_message(cb_update(("sell", "64012.00", "2")), 2)) == 1
-    (got,) = adapter.take_depth()
+    assert on_message(adapter, cb_snapshot(asks=[]), 1) == []
+    assert take_depth(adapter) == []
+    assert len(on_message(adapter, cb_update(("sell", "64012.00", "2")), 2)) == 1
+    (got,) = take_depth(adapter)
     assert got.asks == ((64012.0, 2.0),) and len(got.bids) == 10
 
 
 def test_undrained_depth_keeps_the_newest_per_market() -> None:
     adapter = deep(CoinbaseAdapter, [BTC_USD, ETH_USD])
-    adapter.on_message(cb_snapshot(), 1)
-    adapter.on_message(cb_snapshot(product="ETH-USD"), 2)
-    adapter.on_message(cb_update(("sell", "64016.00", "7.25")), 3)
-    got = adapter.take_depth()
+    on_message(adapter, cb_snapshot(), 1)
+    on_message(adapter, cb_snapshot(product="ETH-USD"), 2)
+    on_message(adapter, cb_update(("sell", "64016.00", "7.25")), 3)
+    got = take_depth(adapter)
     assert [(d.symbol, d.ts_ns) for d in got] == [("BTC-USD", 3), ("ETH-USD", 2)]
     assert got[0].asks[4] == (64016.0, 7.25)
 
@@ -149,11 +156,11 @@ def test_undrained_depth_keeps_the_newest_per_market() -> None:
 @pytest.mark.parametrize("levels", [1, 3])
 def test_depth_levels_sets_how_many_levels(levels: int) -> None:
     adapter = deep(CoinbaseAdapter, [BTC_USD], levels)
-    adapter.on_message(cb_snapshot(), 1)
-    assert adapter.take_depth() == [depth("coinbase", "BTC-USD", BIDS, ASKS, 1, n=levels)]
+    on_message(adapter, cb_snapshot(), 1)
+    assert take_depth(adapter) == [depth("coinbase", "BTC-USD", BIDS, ASKS, 1, n=levels)]
     # A change below the kept levels is not news.
-    adapter.on_message(cb_update(("sell", "64016.00", "7.25")), 2)
-    assert adapter.take_depth() == []
+    on_message(adapter, cb_update(("sell", "64016.00", "7.25")), 2)
+    assert take_depth(adapter) == []
 
 
 def test_depth_off_by_default_and_quotes_unchanged() -> None:
@@ -162,8 +169,8 @@ def test_depth_off_by_default_and_quotes_unchanged() -> None:
     frames = [cb_snapshot(), cb_update(("sell", "64016.00", "7.25")),
               cb_update(("buy", "64011.00", "0.5")), cb_update(("buy", "64013.00", "1"))]
     for number, frame in enumerate(frames):
-        assert off.on_message(frame, number) == on.on_message(frame, number)
-        assert off.take_depth() == []
+        assert on_message(off, frame, number) == on_message(on, frame, number)
+        assert take_depth(off) == []
     assert off.depth_levels == 0 and off.errors == on.errors
 
 
@@ -173,8 +180,8 @@ def test_adapters_without_a_book_never_have_depth() -> None:
         "symbol": "BTC/USD", "bid": 64010.1, "bid_qty": 0.5, "ask": 64010.2, "ask_qty": 1.5,
         "last": 64010.2, "volume": 1.0, "vwap": 1.0, "low": 1.0, "high": 1.0, "change": 1.0,
         "change_pct": 1.0}]}
-    assert len(adapter.on_message(json.dumps(frame), 1)) == 1
-    assert adapter.take_depth() == []
+    assert len(on_message(adapter, json.dumps(frame), 1)) == 1
+    assert take_depth(adapter) == []
 
 
 # --- Gemini --------------------------------------------------------------------------------
@@ -191,18 +198,18 @@ def test_gemini_full_book_then_deeper_deltas() -> None:
     adapter = deep(GeminiAdapter, [Market("BTC-USD", "BTCUSD", "BTC", "USD")])
     changes = ([["buy", p, s] for p, s in text(BIDS)]
                + [["sell", p, s] for p, s in text(ASKS)])
-    assert len(adapter.on_message(gm_l2(changes, full=True), 7)) == 1
-    assert adapter.take_depth() == [depth("gemini", "BTC-USD", BIDS, ASKS, 7)]
-    assert adapter.on_message(gm_l2([["buy", "64007.00", "4.5"]]), 8) == []
+    assert len(on_message(adapter, gm_l2(changes, full=True), 7)) == 1
+    assert take_depth(adapter) == [depth("gemini", "BTC-USD", BIDS, ASKS, 7)]
+    assert on_message(adapter, gm_l2([["buy", "64007.00", "4.5"]]), 8) == []
     bids = list(BIDS)
     bids[3] = (64007.0, 4.5)
-    assert adapter.take_depth() == [depth("gemini", "BTC-USD", bids, ASKS, 8)]
+    assert take_depth(adapter) == [depth("gemini", "BTC-USD", bids, ASKS, 8)]
     # Crossed by a delta: nothing, until a full book on a new connection.
-    assert adapter.on_message(gm_l2([["sell", "64009.50", "1"]]), 9) == []
-    assert adapter.take_depth() == [] and adapter.reconnect_reason == "crossed_book"
-    adapter.on_connect()
-    adapter.on_message(gm_l2(changes, full=True), 10)
-    assert adapter.take_depth() == [depth("gemini", "BTC-USD", BIDS, ASKS, 10)]
+    assert on_message(adapter, gm_l2([["sell", "64009.50", "1"]]), 9) == []
+    assert take_depth(adapter) == [] and reconnect_reason(adapter) == "crossed_book"
+    on_connect(adapter)
+    on_message(adapter, gm_l2(changes, full=True), 10)
+    assert take_depth(adapter) == [depth("gemini", "BTC-USD", BIDS, ASKS, 10)]
 
 
 # --- Bitstamp ------------------------------------------------------------------------------
@@ -223,21 +230,21 @@ def bitstamp() -> BitstampAdapter:
 
 
 def test_bitstamp_full_book_frames_give_depth(bitstamp: BitstampAdapter) -> None:
-    assert len(bitstamp.on_message(bs_book(), 21)) == 1
-    assert bitstamp.take_depth() == [depth("bitstamp", "BTC-USD", BIDS, ASKS, 21)]
+    assert len(on_message(bitstamp, bs_book(), 21)) == 1
+    assert take_depth(bitstamp) == [depth("bitstamp", "BTC-USD", BIDS, ASKS, 21)]
     # Same top, a deeper level moved: Depth only.
     asks = list(ASKS)
     asks[9] = (64021.0, 0.125)
-    assert bitstamp.on_message(bs_book(asks=text(asks)), 22) == []
-    assert bitstamp.take_depth() == [depth("bitstamp", "BTC-USD", BIDS, asks, 22)]
+    assert on_message(bitstamp, bs_book(asks=text(asks)), 22) == []
+    assert take_depth(bitstamp) == [depth("bitstamp", "BTC-USD", BIDS, asks, 22)]
     # Beyond the ten levels: nothing.
     asks[11] = (64023.0, 8.0)
-    assert bitstamp.on_message(bs_book(asks=text(asks)), 23) == []
-    assert bitstamp.take_depth() == []
+    assert on_message(bitstamp, bs_book(asks=text(asks)), 23) == []
+    assert take_depth(bitstamp) == []
     # Crossed: counted, nothing published.
     crossed = [["64012.50", "1"], *text(BIDS)]
-    assert bitstamp.on_message(bs_book(bids=crossed, asks=text(asks)), 24) == []
-    assert bitstamp.take_depth() == [] and bitstamp.errors["crossed_book"] == 1
+    assert on_message(bitstamp, bs_book(bids=crossed, asks=text(asks)), 24) == []
+    assert take_depth(bitstamp) == [] and bitstamp.errors["crossed_book"] == 1
 
 
 @pytest.mark.parametrize(
@@ -250,24 +257,24 @@ def test_bitstamp_full_book_frames_give_depth(bitstamp: BitstampAdapter) -> None
 )
 def test_bitstamp_unreadable_levels_drop_the_frame(bitstamp: BitstampAdapter,
                                                    bids: list[Any]) -> None:
-    assert bitstamp.on_message(bs_book(bids=bids), 1) == []
-    assert bitstamp.take_depth() == [] and bitstamp.errors == {"bad_field": 1}
-    # Without depth only the top is read, as before.
+    assert on_message(bitstamp, bs_book(bids=bids), 1) == []
+    assert take_depth(bitstamp) == [] and bitstamp.errors == {"bad_field": 1}
+    # Without depth only the top is read.
     plain = BitstampAdapter([Market("BTC-USD", "btcusd", "BTC", "USD")])
-    assert len(plain.on_message(bs_book(bids=bids), 1)) == 1
+    assert len(on_message(plain, bs_book(bids=bids), 1)) == 1
 
 
 def test_bitstamp_diff_books_give_depth(bitstamp: BitstampAdapter) -> None:
     snapshot = {"timestamp": "1767225600", "microtimestamp": "1767225600000000",
                 "bids": text(BIDS), "asks": text(ASKS)}
-    assert len(bitstamp.seed_diff_book("btcusd", snapshot, 5)) == 1
-    assert bitstamp.take_depth() == [depth("bitstamp", "BTC-USD", BIDS, ASKS, 5)]
+    assert len(seed_diff_book(bitstamp, "btcusd", snapshot, 5)) == 1
+    assert take_depth(bitstamp) == [depth("bitstamp", "BTC-USD", BIDS, ASKS, 5)]
     diff = {"data": {"timestamp": "1767225601", "microtimestamp": "1767225601000000",
                      "bids": [["64002.00", "0.00000000"]], "asks": []},
             "channel": "diff_order_book_btcusd", "event": "data"}
-    assert bitstamp.on_message(json.dumps(diff), 6) == []
+    assert on_message(bitstamp, json.dumps(diff), 6) == []
     bids = [b for b in BIDS if b[0] != 64002.0]
-    assert bitstamp.take_depth() == [depth("bitstamp", "BTC-USD", bids, ASKS, 6)]
+    assert take_depth(bitstamp) == [depth("bitstamp", "BTC-USD", bids, ASKS, 6)]
 
 
 # --- OKX, Bybit, Bitfinex: deep books publish, one-level books do not ----------------------
@@ -283,12 +290,12 @@ def test_okx_book_channel_gives_depth_only_with_a_good_checksum() -> None:
 
     bids = [["64010.1", "1", "0", "1"], ["64010", "2", "0", "1"], ["64009", "3", "0", "1"]]
     asks = [["64010.2", "4", "0", "1"], ["64011", "5", "0", "1"]]
-    assert len(adapter.on_message(books("snapshot", bids, asks), 3)) == 1
-    assert adapter.take_depth() == [Depth("okx", "BTC-USDT", ((64010.1, 1.0), (64010.0, 2.0)),
+    assert len(on_message(adapter, books("snapshot", bids, asks), 3)) == 1
+    assert take_depth(adapter) == [Depth("okx", "BTC-USDT", ((64010.1, 1.0), (64010.0, 2.0)),
                                           ((64010.2, 4.0), (64011.0, 5.0)), 3)]
-    assert adapter.on_message(books("update", [["64010", "2.5", "0", "1"]], [],
+    assert on_message(adapter, books("update", [["64010", "2.5", "0", "1"]], [],
                                     checksum=12345), 4) == []
-    assert adapter.take_depth() == [] and adapter.reconnect_reason == "checksum_mismatch"
+    assert take_depth(adapter) == [] and reconnect_reason(adapter) == "checksum_mismatch"
 
 
 def bybit_book(depth_topic: str, u: int, b: list[list[str]], a: list[list[str]]) -> str:
@@ -300,12 +307,12 @@ def bybit_book(depth_topic: str, u: int, b: list[list[str]], a: list[list[str]])
 def test_bybit_depth_only_for_books_deeper_than_one_level() -> None:
     adapter = deep(BybitAdapter, [Market("BTC-USDT", "BTCUSDT", "BTC", "USDT")])
     top = bybit_book("1", 5, [["64010.10", "0.5"]], [["64010.20", "1.5"]])
-    assert len(adapter.on_message(top, 1)) == 1
-    assert adapter.take_depth() == []  # level 1 is the quote itself
-    adapter.on_connect()
+    assert len(on_message(adapter, top, 1)) == 1
+    assert take_depth(adapter) == []  # level 1 is the quote itself
+    on_connect(adapter)
     book = bybit_book("50", 6, [["64010.10", "0.5"], ["64009", "2"]], [["64010.20", "1.5"]])
-    assert len(adapter.on_message(book, 2)) == 1
-    assert adapter.take_depth() == [Depth("bybit", "BTC-USDT", ((64010.1, 0.5), (64009.0, 2.0)),
+    assert len(on_message(adapter, book, 2)) == 1
+    assert take_depth(adapter) == [Depth("bybit", "BTC-USDT", ((64010.1, 0.5), (64009.0, 2.0)),
                                           ((64010.2, 1.5),), 2)]
 
 
@@ -315,11 +322,11 @@ def test_bitfinex_depth_only_for_books_deeper_than_one_level() -> None:
     for chan, symbol, length in ((17, "tBTCUSD", "1"), (18, "tBTCUST", "25")):
         ack = {"event": "subscribed", "channel": "book", "chanId": chan, "symbol": symbol,
                "prec": "P0", "freq": "F0", "len": length, "pair": symbol[1:]}
-        assert adapter.on_message(json.dumps(ack), 1) == []
+        assert on_message(adapter, json.dumps(ack), 1) == []
     snapshot = [[64010.0, 2, 0.5], [64009.0, 1, 0.25], [64011.5, 1, -1.25]]
-    assert len(adapter.on_message(json.dumps([17, snapshot[:1] + snapshot[2:]]), 2)) == 1
-    assert adapter.take_depth() == []
-    assert len(adapter.on_message(json.dumps([18, snapshot]), 3)) == 1
-    assert adapter.take_depth() == [Depth("bitfinex", "BTC-USDT",
+    assert len(on_message(adapter, json.dumps([17, snapshot[:1] + snapshot[2:]]), 2)) == 1
+    assert take_depth(adapter) == []
+    assert len(on_message(adapter, json.dumps([18, snapshot]), 3)) == 1
+    assert take_depth(adapter) == [Depth("bitfinex", "BTC-USDT",
                                           ((64010.0, 0.5), (64009.0, 0.25)),
                                           ((64011.5, 1.25),), 3)]

@@ -11,7 +11,8 @@ from decimal import Decimal
 import pytest
 
 from core.types import Depth, Market, Quote
-from tests.recorded import RECORDED_DIR, received, rest_body, rest_responses, ws_events
+from tests.support.adapter_events import on_message, seed_diff_book, take_depth
+from tests.support.recorded import RECORDED_DIR, received, rest_body, rest_responses, ws_events
 from workers.exchanges.base import Adapter
 from workers.exchanges.bitstamp import BitstampAdapter
 from workers.exchanges.coinbase import CoinbaseAdapter
@@ -85,10 +86,10 @@ def replay(adapters: tuple[Adapter, Adapter], frames: Iterable[str],
     plain, deep = adapters
     quotes: tuple[list[Quote], list[Quote]] = ([], [])
     for number, text in enumerate(frames):
-        quotes[0].extend(plain.on_message(text, number))
-        assert plain.take_depth() == []
-        quotes[1].extend(deep.on_message(text, number))
-        check(number, text, deep.take_depth())
+        quotes[0].extend(on_message(plain, text, number))
+        assert take_depth(plain) == []
+        quotes[1].extend(on_message(deep, text, number))
+        check(number, text, take_depth(deep))
     return quotes
 
 
@@ -171,12 +172,12 @@ def test_bitstamp_recorded_diff_books_depth() -> None:
     expect = Expect("bitstamp")
     emitted: list[Depth] = []
     for native, body in snapshots.items():
-        assert plain.seed_diff_book(native, body, 0) == deep.seed_diff_book(native, body, 0)
+        assert seed_diff_book(plain, native, body, 0) == seed_diff_book(deep, native, body, 0)
         books[native] = DictBook()
         books[native].load(body["bids"], body["asks"])
         micros[native] = int(body["microtimestamp"])
         expected = expect.after(native, symbol_of[native], books[native], 0)
-        assert deep.take_depth() == expected and expected
+        assert take_depth(deep) == expected and expected
         emitted += expected
 
     def check(number: int, text: str, depths: list[Depth]) -> None:
@@ -210,12 +211,12 @@ def test_bitstamp_recorded_snapshots_as_order_book_frames_depth() -> None:
         book = DictBook()
         book.load(response.body["bids"], response.body["asks"])
         assert len(response.body["bids"]) > N  # the snapshot is deeper than what is kept
-        (quote,) = adapter.on_message(frame, number)
-        (depth,) = adapter.take_depth()
+        (quote,) = on_message(adapter, frame, number)
+        (depth,) = take_depth(adapter)
         assert (depth.bids, depth.asks) == book.best()
         assert (depth.exchange, depth.symbol, depth.ts_ns) == ("bitstamp", quote.symbol, number)
         # The same frame again: neither a quote nor a depth.
-        assert adapter.on_message(frame, number + 100) == [] and adapter.take_depth() == []
+        assert on_message(adapter, frame, number + 100) == [] and take_depth(adapter) == []
         seen += 1
     assert seen == 10 and not adapter.errors
 

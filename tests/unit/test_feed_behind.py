@@ -22,7 +22,7 @@ def feed() -> FeedWorker:
 
 
 def status_of(worker: FeedWorker) -> dict[str, object]:
-    return aggregate("kraken", [worker], worker.publisher, "ws://x", behind_s=2.0)
+    return aggregate("kraken", [worker], worker.publisher, "ws://x", behind_s=2.0).to_event()
 
 
 def test_lag_is_the_worst_of_the_interval_and_behind_past_the_bound() -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
+from core.stores.feeds import FeedStatus
 from core.types import Market
 from workers.batcher import Batcher
 from workers.exchanges import get_adapter
@@ -46,7 +48,7 @@ def test_aggregate_sums_connections() -> None:
     workers[0].conn_state, workers[1].conn_state = "connected", "connected"
     workers[1].adapter.reject("bad_json")
     workers[1].adapter.last_error = "boom"
-    status = aggregate("kraken", workers, publisher, "ws://x")
+    status = aggregate("kraken", workers, publisher, "ws://x").to_event()
     assert status["connections"] == 2 and status["messages"] == 15 and status["markets"] == 3
     assert status["state"] == "connected" and status["parse_errors"] == 1
     assert json.loads(str(status["errors"])) == {"bad_json": 1}
@@ -61,16 +63,16 @@ def test_feed_stats_window_reports_deltas_and_mean_age(monkeypatch: pytest.Monke
     monkeypatch.setattr(status_module.time, "monotonic", lambda: clock[0])
     window = status_module.FeedStatsWindow("kraken", window_s=60.0)
     now = 1_767_225_600_000_000_000
-    sample = {"messages": 10, "quotes": 8, "last_message_ns": now - 500_000_000}
+    sample = FeedStatus(messages=10, quotes=8, last_message_ns=now - 500_000_000)
     assert window.sample(sample, now) is None  # 0.5 s old
     clock[0] += 30
-    assert window.sample({**sample, "last_message_ns": now - 1_500_000_000}, now) is None
+    assert window.sample(replace(sample, last_message_ns=now - 1_500_000_000), now) is None
     clock[0] += 30
-    record = window.sample({"messages": 70, "quotes": 50, "last_message_ns": now - 1_000_000_000},
+    record = window.sample(FeedStatus(messages=70, quotes=50, last_message_ns=now - 1_000_000_000),
                            now)
     assert record == {"exchange": "kraken", "ts_ns": now, "messages": 70, "quotes": 50,
                       "mean_quote_age_s": pytest.approx(1.0), "samples": 3}
     clock[0] += 60
-    record = window.sample({"messages": 100, "quotes": 60, "last_message_ns": 0}, now)
+    record = window.sample(FeedStatus(messages=100, quotes=60, last_message_ns=0), now)
     assert record["messages"] == 30 and record["quotes"] == 10
     assert record["mean_quote_age_s"] is None and record["samples"] == 0

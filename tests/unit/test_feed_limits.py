@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from core.backoff import Backoff
 from core.config import ConfigError, Settings
 from core.orderbook import BOOK_MAX_LEVELS, BookSide, OrderBook
 from core.types import Depth, Market, Quote, depth_fault, quote_fault
-from workers.backoff import Backoff
 from workers.connection import LoopConnection
 from workers.exchanges import get_adapter
 from workers.feed import OVERSIZE, FeedWorker
@@ -93,7 +93,7 @@ def test_the_bound_is_the_setting_and_the_status_sums_connections() -> None:
     assert all(q.ts_exchange_ns == q.ts_received_ns for q in strict_sink.quotes)
     assert all(q.ts_exchange_ns != q.ts_received_ns for q in loose_sink.quotes)
     publisher = Publisher(lambda *a: None)
-    status = aggregate("kraken", [strict, loose], publisher, "ws://x")
+    status = aggregate("kraken", [strict, loose], publisher, "ws://x").to_event()
     assert status["clock_skew"] == 2
 
 
@@ -107,7 +107,7 @@ def test_a_skewed_time_does_not_count_as_lag() -> None:
 def test_quotes_without_an_exchange_time_are_left_alone() -> None:
     worker, _ = kraken_worker()
     quote = Quote("kraken", "BTC-USD", 1.0, 1.0, 2.0, 1.0, None, None, time.time_ns())
-    assert worker.vet([quote], quote.ts_received_ns) == [quote]
+    assert worker.vet([quote], quote.ts_received_ns) == ([quote], [], None)
     assert worker.clock_skew == 0
 
 
@@ -147,7 +147,7 @@ def test_depth_with_an_overflowing_level_is_dropped() -> None:
     good = Depth("kraken", "BTC-USD", ((100.0, 1.0),), ((101.0, 1.0),), 1)
     bad = good._replace(asks=((101.0, 1.0), (1e200, 1e200)))
     assert depth_fault(good) is None and depth_fault(bad) == "bad_number"
-    assert worker.vet_depths([good, bad]) == [good]
+    assert worker.vet([good, bad], 1) == ([], [good], None)
     assert worker.adapter.errors["bad_number"] == 1
 
 
@@ -207,7 +207,7 @@ def requested(worker: FeedWorker, reason: str = "request_reconnect") -> float:
     """A connection that worked briefly, then the venue asked for a reconnect."""
     worker.adapter.on_connect()
     worker.connected_since_ns = time.time_ns() - S
-    worker.adapter.request_reconnect(reason)
+    worker.requested = reason  # what dispatching the venue's Reconnect event records
     return worker.reconnect_delay(reason, got_data=True)
 
 
@@ -230,7 +230,7 @@ def test_a_healthy_period_starts_the_backoff_over() -> None:
     worker = bitstamp_worker()
     for _ in range(4):
         requested(worker)
-    worker.adapter.request_reconnect("request_reconnect")
+    worker.requested = "request_reconnect"
     worker.connected_since_ns = time.time_ns() - int(worker.healthy_s * S) - S
     assert worker.reconnect_delay("request_reconnect", got_data=True) == 0.0
     assert requested(worker) >= 0.5  # and the next quick one waits again
@@ -239,7 +239,7 @@ def test_a_healthy_period_starts_the_backoff_over() -> None:
 def test_failures_back_off_and_a_request_on_a_dead_connection_is_no_shortcut() -> None:
     worker = bitstamp_worker()
     assert worker.reconnect_delay("connect failed: refused", got_data=False) >= 0.5
-    worker.adapter.request_reconnect("request_reconnect")
+    worker.requested = "request_reconnect"
     assert worker.reconnect_delay("request_reconnect", got_data=False) >= 1.0
 
 

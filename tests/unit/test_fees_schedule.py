@@ -19,7 +19,7 @@ from core.fees import (
     taker_fee,
     transfer_net_profit,
 )
-from workers.exchanges import get_adapter, known_exchanges
+from workers.exchanges import known_exchanges
 
 pytestmark = pytest.mark.unit
 
@@ -146,16 +146,15 @@ def test_bad_fee_environment_is_a_config_error(env: dict[str, str]) -> None:
         Settings.from_env(env)
 
 
-def test_shipped_file_loads_and_its_base_tiers_are_the_adapters_fees() -> None:
+def test_shipped_file_loads_and_its_base_tiers_are_the_default_fees() -> None:
     schedule = FeeSchedule.load()  # the default fees.yaml, found from any cwd
     assert schedule.source == PROJECT_ROOT / "fees.yaml"
     assert sorted(schedule.venues()) == sorted(known_exchanges())
     for name in known_exchanges():
         tiers = schedule.tiers(name)
         assert tiers, name
-        assert tiers[0] == Tier(0, get_adapter(name).taker_fee), name
-        assert tiers[0].taker == DEFAULT_TAKER_FEES[name], name
-        # With no volume configured the file and the adapter agree, so nothing moves by default.
+        assert tiers[0] == Tier(0, DEFAULT_TAKER_FEES[name]), name
+        # With no volume configured a venue pays its base tier.
         assert schedule.taker(name) == DEFAULT_TAKER_FEES[name], name
     # kraken's second tier (from the AssetPairs sample): 0.35 % from $10k.
     assert FeeSchedule.load(volumes={"kraken": 10_000}).taker("kraken") == 0.0035
@@ -300,3 +299,11 @@ def test_worker_fee_of_uses_the_process_schedule(
     assert resources.fee_of("acme") == 0.0024
     assert resources.fee_of("binance") == 0.0007
     assert resources.fee_of("bybit") == 0.0010
+
+
+def test_base_taker_fees_come_from_the_shipped_file() -> None:
+    """fees.yaml is the one place the base fees are written; these are its first tiers."""
+    assert DEFAULT_TAKER_FEES == {
+        "binance": 0.001, "bitfinex": 0.002, "bitstamp": 0.004, "bybit": 0.001,
+        "coinbase": 0.006, "gemini": 0.004, "kraken": 0.004, "okx": 0.001,
+    }

@@ -32,9 +32,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.adapters import recorded, simulated
 from core.types import Market, Quote
-from tests.recorded import RECORDED_DIR, rest_responses
+from tests.support.adapter_events import (
+    on_connect,
+    on_message,
+    reconnect_reason,
+    seed_diff_book,
+    take_depth,
+)
+from tests.support.recorded import RECORDED_DIR, rest_responses
+from tests.support.sessions import recorded, simulated
 from workers.exchanges import get_adapter
 from workers.exchanges.base import Adapter
 
@@ -46,7 +53,7 @@ DEPTH_LEVELS = 10  # the feed worker's BOOK_DEPTH default: the Depth paths run t
 MAX_FRAMES = 1_500  # per source: enough of every recording's kinds, cheap to replay
 INT64_MAX = 2**63 - 1  # the latest time InfluxDB (int64 ns) can store
 
-# Examples per test; FUZZ_EXAMPLES=2000 for a long local hunt (the default keeps CI ~30 s).
+# Examples per test: few enough for every CI run; FUZZ_EXAMPLES=2000 for a long local hunt.
 FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.filter_too_much])
@@ -88,8 +95,8 @@ def fresh(venue: str, source: Source) -> Adapter:
     adapter.depth_levels = DEPTH_LEVELS
     if source.seed_diffs:
         for native, body in bitstamp_snapshots():
-            adapter.seed_diff_book(native, body, RECEIVED_NS)  # type: ignore[attr-defined]
-    adapter.take_depth()
+            seed_diff_book(adapter, native, body, RECEIVED_NS)  # type: ignore[attr-defined]
+    take_depth(adapter)
     return adapter
 
 
@@ -105,8 +112,8 @@ def _checkpoint(venue: str, which: int, upto: int) -> bytes:
     else:
         adapter = pickle.loads(_checkpoint(venue, which, upto - CHECKPOINT))
         for text in source.frames[upto - CHECKPOINT:upto]:
-            adapter.on_message(text, RECEIVED_NS)
-        adapter.take_depth()
+            on_message(adapter, text, RECEIVED_NS)
+        take_depth(adapter)
     return pickle.dumps(adapter)
 
 
@@ -115,8 +122,8 @@ def replayed(venue: str, which: int, upto: int) -> Adapter:
     start = upto // CHECKPOINT * CHECKPOINT
     adapter: Adapter = pickle.loads(_checkpoint(venue, which, start))
     for text in sources(venue)[which].frames[start:upto]:
-        adapter.on_message(text, RECEIVED_NS)
-    adapter.take_depth()
+        on_message(adapter, text, RECEIVED_NS)
+    take_depth(adapter)
     return adapter
 
 
@@ -603,7 +610,7 @@ def check_quote(venue: str, adapter: Adapter, quote: Quote) -> None:
 
 def check_depth(adapter: Adapter) -> None:
     """Depth taken after a frame: known symbol, levels positive and strictly best first."""
-    for depth in adapter.take_depth():
+    for depth in take_depth(adapter):
         assert depth.symbol in {m.symbol for m in adapter.markets.values()}
         for levels, better in ((depth.bids, float.__gt__), (depth.asks, float.__lt__)):
             assert all(_positive(p) and _positive(s) for p, s in levels), depth
@@ -615,7 +622,7 @@ def check_depth(adapter: Adapter) -> None:
 def feed(venue: str, adapter: Adapter, text: str) -> tuple[list[Quote], int]:
     """Feed one frame and check it is accounted for; returns its quotes and errors counted."""
     before = adapter.errors.total()
-    quotes = adapter.on_message(text, RECEIVED_NS)  # must not raise, whatever `text` is
+    quotes = on_message(adapter, text, RECEIVED_NS)  # must not raise, whatever `text` is
     counted = adapter.errors.total() - before
     assert type(quotes) is list
     for quote in quotes:
@@ -767,16 +774,16 @@ def test_garbage_does_not_poison_the_adapter(venue: str, data: st.DataObject) ->
         # resync (a gap, a dropped book, a checksum) or a rejected frame carried a later
         # update id (Binance/Bybit keep the highest id seen, even of a crossed top).
         assert (tops(quotes) == [top_of(known, known.t2)]
-                or adapter.reconnect_reason is not None
+                or reconnect_reason(adapter) is not None
                 or adapter.errors["stale_update"] > stale), (quotes, adapter.errors)
     # The reconnect the feed loop makes: the same session then reads as on a fresh adapter.
-    adapter.on_connect()
-    assert adapter.reconnect_reason is None
+    on_connect(adapter)
+    assert reconnect_reason(adapter) is None
     for text in known.setup:
         feed(venue, adapter, text)
     assert tops(feed(venue, adapter, known.full)[0]) == [top_of(known, T1)]
     assert tops(feed(venue, adapter, known.change)[0]) == [top_of(known, known.t2)]
-    assert adapter.reconnect_reason is None
+    assert reconnect_reason(adapter) is None
 
 
 # --- the frames the fuzz found -----------------------------------------------------------
@@ -823,4 +830,4 @@ def test_okx_level_in_other_digits_leaves_the_book_readable() -> None:
     assert odd != known.change
     assert feed("okx", adapter, odd) == ([], 1) and adapter.errors["bad_field"] == 1
     assert tops(feed("okx", adapter, known.change)[0]) == [top_of(known, known.t2)]
-    assert adapter.reconnect_reason is None
+    assert reconnect_reason(adapter) is None

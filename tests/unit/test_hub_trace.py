@@ -1,4 +1,4 @@
-"""Tracing clients: the hub's `trace.ws_ns` send stamp, added without parsing events again."""
+"""Tracing clients: the hub's `trace.ws_ns` send stamp, added without encoding events again."""
 
 from __future__ import annotations
 
@@ -9,15 +9,17 @@ import time
 import orjson
 import pytest
 
-from web.events import (
+from core.stores import bus
+from web.live.client import LiveClient
+from web.live.hub import Hub
+from web.live.protocol import (
     ClientMessageError,
+    Event,
     Unstamped,
     parse_client_message,
-    parse_event,
     stamp_frames,
     text_frame,
 )
-from web.hub import Client, Hub
 
 pytestmark = pytest.mark.unit
 
@@ -37,8 +39,7 @@ def _json_of(frame: bytes) -> dict[str, object]:
 
 
 def test_stamp_goes_inside_a_trailing_trace_object() -> None:
-    event = parse_event(_payload({"batch_ns": 1, "task_ns": 2, "redis_ns": 3}))
-    assert event is not None
+    event = Event(_payload({"batch_ns": 1, "task_ns": 2, "redis_ns": 3}))
     item = event.unstamped()
     assert isinstance(item, Unstamped)
     got = _json_of(stamp_frames([item], 4))
@@ -47,8 +48,7 @@ def test_stamp_goes_inside_a_trailing_trace_object() -> None:
 
 
 def test_an_event_without_trace_gets_one() -> None:
-    event = parse_event(_payload(None))
-    assert event is not None
+    event = Event(_payload(None))
     got = _json_of(stamp_frames([event.unstamped()], 9))
     assert got["type"] == "quote" and got["trace"] == {"ws_ns": 9}
 
@@ -59,8 +59,7 @@ def test_an_event_without_trace_gets_one() -> None:
     b'{"type": "quote", "data": {"symbol": "X"}, "trace": 5}',
 ])
 def test_events_the_stamp_cannot_enter_go_out_unchanged(raw: bytes) -> None:
-    event = parse_event(raw)
-    assert event is not None
+    event = Event(raw)
     assert event.unstamped() == event.frame == text_frame(raw)
     assert stamp_frames([event.unstamped()], 1) == text_frame(raw)
 
@@ -78,15 +77,15 @@ def test_trace_option_is_validated() -> None:
 
 
 def test_only_tracing_clients_get_the_stamp() -> None:
-    hub = Hub(lambda: None, "chan")  # type: ignore[arg-type,return-value]
+    hub = Hub(lambda: None, "t:")  # type: ignore[arg-type,return-value]
     written: dict[str, list[bytes]] = {"plain": [], "traced": []}
-    clients = {name: Client(out.append, lambda: None, name=name)
+    clients = {name: LiveClient(out.append, lambda: None, name=name)
                for name, out in written.items()}
     hub.update(clients["plain"], {"coalesce": False})  # no listener thread: dispatch by hand
     hub.update(clients["traced"], {"coalesce": False, "trace": True})
     raw = _payload({"task_ns": 5, "redis_ns": 6})
     before = time.time_ns()
-    hub.dispatch([raw], 0.0)
+    hub.dispatch([(bus.channel("t:", "quote", {"symbol": "BTC-USD"}).encode(), raw)], 0.0)
     senders = [threading.Thread(target=c.run_sender) for c in clients.values()]
     for sender in senders:
         sender.start()

@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 from influxdb_client import Point, WritePrecision
 
-from core.lineproto import make_line, quote_line, quote_lines
+from core.lineproto import (
+    MAX_PLAIN_FIELD,
+    feed_event_line,
+    feed_stats_line,
+    make_line,
+    opportunity_line,
+    quote_line,
+    quote_lines,
+    report_line,
+    report_text,
+)
 from core.types import Quote
 
 pytestmark = pytest.mark.unit
@@ -56,3 +66,44 @@ def test_make_line_needs_a_field() -> None:
 def test_quote_lines_joins_with_newlines() -> None:
     quotes = [Quote("a", "BTC-USD", 1.0, 1.0, 2.0, 1.0, None, None, i) for i in range(3)]
     assert quote_lines(quotes).count("\n") == 2
+
+
+def test_opportunity_line_is_stamped_at_its_opening_with_its_duration() -> None:
+    line = opportunity_line({
+        "symbol": "BTC-USD", "buy_exchange": "kraken", "sell_exchange": "coin base",
+        "peak_net_pct": 0.5, "mean_net_pct": 0.25, "max_size": 2, "max_profit": 10,
+        "opened_ns": 1_000_000_000, "closed_ns": 3_500_000_000,
+    })
+    assert line == (
+        r"opportunities,buy_exchange=kraken,sell_exchange=coin\ base,symbol=BTC-USD "
+        "peak_net_pct=0.5,mean_net_pct=0.25,duration_s=2.5,max_size=2.0,max_profit=10.0 "
+        "1000000000"
+    )
+
+
+def test_feed_event_and_stats_lines() -> None:
+    assert feed_event_line({"exchange": "okx", "event": "connect", "ts_ns": 5}) == (
+        'feed_events,event=connect,exchange=okx reason="",count=1i 5'
+    )
+    assert feed_stats_line({"exchange": "okx", "messages": 7, "quotes": 3, "ts_ns": 6}) == (
+        "feed_stats,exchange=okx messages=7i,quotes=3i,samples=0i 6"
+    )
+
+
+def test_report_line_keeps_a_small_report_plain() -> None:
+    text = '{"id":"hourly-2026-01-01T00","n":1}'
+    line = report_line("hourly-2026-01-01T00", "hourly", text, 1767225600000000000)
+    assert line == (
+        'reports,period=hourly id="hourly-2026-01-01T00",'
+        'report="{\\"id\\":\\"hourly-2026-01-01T00\\",\\"n\\":1}" 1767225600000000000'
+    )
+    assert report_text({"report": text, "report_z": None}) == text
+
+
+def test_report_line_compresses_a_large_report() -> None:
+    text = '{"x":"' + "é" * MAX_PLAIN_FIELD + '"}'
+    line = report_line("daily-2026-01-01", "daily", text, 1)
+    assert ",report=" not in line
+    stored = line.split("report_z=", 1)[1].rsplit(" ", 1)[0].strip('"')
+    assert report_text({"report": None, "report_z": stored}) == text.encode()
+    assert report_text({"report": None, "report_z": None}) is None

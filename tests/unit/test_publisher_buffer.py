@@ -129,13 +129,13 @@ def test_the_feed_status_says_how_full_the_buffer_is() -> None:
     broker.down = True
     publisher.put([quote(i) for i in range(9)])
     wait(lambda: publisher.buffer_batches >= 3)
-    status = aggregate("kraken", [], publisher, "ws://example")
+    status = aggregate("kraken", [], publisher, "ws://example").to_event()
     assert status["buffer_capacity"] == 50
     assert status["buffer_batches"] == publisher.buffer_batches >= 3
     assert status["buffer_quotes"] >= 9 and status["buffer_dropped"] == 0
     broker.down = False
     wait(lambda: publisher.buffer_batches == 0)
-    assert aggregate("kraken", [], publisher, "ws://example")["buffer_batches"] == 0
+    assert aggregate("kraken", [], publisher, "ws://example").to_event()["buffer_batches"] == 0
     publisher.stop()
     publisher.join(timeout=10)
 
@@ -152,6 +152,6 @@ def test_a_huge_venue_error_is_bounded_in_the_status() -> None:
         "quotes": 0, "reconnects": 0, "markets": 0, "lag_ns": -1, "resyncs": 0,
         "clock_skew": 0, "last_resync_ns": 0})
     publisher = Publisher(Broker())
-    status = aggregate("kraken", [feed], publisher, "ws://x")  # type: ignore[list-item]
+    status = aggregate("kraken", [feed], publisher, "ws://x").to_event()  # type: ignore[list-item]
     assert len(status["last_error"]) == LAST_ERROR_CHARS
     assert status["last_error"].startswith("<b>xx")

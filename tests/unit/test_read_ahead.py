@@ -9,7 +9,7 @@ import pytest
 import websocket
 from websocket import ABNF
 
-from workers.feed import read_ahead
+from workers.socket_io import read_ahead
 
 pytestmark = pytest.mark.unit
 

@@ -41,10 +41,13 @@ def test_gunicorn_binds_loopback_unless_told_otherwise(monkeypatch: pytest.Monke
     conf = ROOT / "web" / "gunicorn_conf.py"
     monkeypatch.delenv("WEB_HOST", raising=False)
     monkeypatch.delenv("WEB_PORT", raising=False)
+    reset_settings()
     assert runpy.run_path(str(conf))["bind"] == "127.0.0.1:5000"
     monkeypatch.setenv("WEB_HOST", "")
     monkeypatch.setenv("WEB_PORT", "5123")
+    reset_settings()
     assert runpy.run_path(str(conf))["bind"] == "127.0.0.1:5123"
+    reset_settings()
 
 
 def test_settings_default_to_loopback_everywhere() -> None:

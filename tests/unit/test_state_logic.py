@@ -9,8 +9,11 @@ import pytest
 
 from core import engine
 from core.arbitrage import Rules
-from core.state import RedisState, pack_quote, unpack_quote
+from core.state import RedisState
+from core.stores.feeds import FeedStatus
+from core.stores.packed import pack_quote, unpack_quote
 from core.types import Quote
+from tests.support.stores import close_opportunity
 
 pytestmark = pytest.mark.unit
 
@@ -89,8 +92,8 @@ def test_engine_opens_updates_and_closes(state: RedisState) -> None:
 def test_close_is_handed_to_one_caller_only(state: RedisState) -> None:
     engine.ingest(state, [q("a", 99, 100, T0), q("b", 102, 103, T0)], Rules(lambda ex: 0.0), T0)
     member = next(iter(state.open_members("BTC-USD")))
-    assert state.close_opportunity("BTC-USD", member) is not None
-    assert state.close_opportunity("BTC-USD", member) is None
+    assert close_opportunity(state, "BTC-USD", member) is not None
+    assert close_opportunity(state, "BTC-USD", member) is None
 
 
 def test_expire_stale_closes_when_quotes_age(state: RedisState) -> None:
@@ -110,7 +113,7 @@ def test_ingest_stores_only_the_newest_of_a_batch(state: RedisState) -> None:
 
 def test_publish_sends_typed_json(state: RedisState) -> None:
     pubsub = state.redis.pubsub()
-    pubsub.subscribe(state.channel)
+    pubsub.psubscribe(state.live.pattern)
     pubsub.get_message(timeout=1)
     state.publish("feed", {"exchange": "kraken"})
     message = pubsub.get_message(timeout=1)
@@ -121,6 +124,21 @@ def test_feed_status_replaces_the_hash(state: RedisState) -> None:
     state.set_feed_status("kraken", {"state": "connected", "messages": 3, "old": 1})
     state.set_feed_status("kraken", {"state": "disconnected", "messages": 4})
     assert state.feed_status("kraken") == {"state": "disconnected", "messages": "4"}
+
+
+def test_feed_status_round_trips_through_its_hash(state: RedisState) -> None:
+    status = FeedStatus(exchange="kraken", state="connected", connections=2, messages=7,
+                        errors={"bad_json": 1}, symbols=("BTC-USD", "ETH-USD"), lag_ms=12.5,
+                        behind=True, updated_ns=T0)
+    state.set_feed_status("kraken", status)
+    assert state.feeds.get("kraken") == status
+    assert state.feeds.get("okx") is None
+    raw = state.feed_status("kraken")
+    assert raw["errors"] == '{"bad_json": 1}' and raw["symbols"] == "BTC-USD,ETH-USD"
+    assert raw["lag_ms"] == "12.5" and raw["behind"] == "1" and raw["updated_ns"] == str(T0)
+    assert FeedStatus(exchange="okx").to_event()["lag_ms"] == ""
+    partial = FeedStatus.from_hash({"state": "connected", "messages": "x"}, "okx")
+    assert (partial.exchange, partial.messages, partial.lag_ms) == ("okx", 0, None)
 
 
 def test_clear_removes_only_this_prefix(state: RedisState) -> None:
@@ -135,7 +153,7 @@ def test_decoded_quotes_are_cached_per_series_not_per_quote(state: RedisState) -
     for i in range(300):
         state.apply_and_snapshot([q("kraken", 100 + i, 101 + i, T0 + i),
                                   q("bitstamp", 99 + i, 100 + i, T0 + i, symbol="ETH-USD")])
-    assert len(state._parsed) == 2
+    assert len(state.quotes._parsed) == 2
     snapshots = state.snapshot(["BTC-USD", "ETH-USD"])
     assert snapshots["BTC-USD"].quotes["kraken"].bid == 399  # the cached entry is the newest
     assert snapshots["ETH-USD"].quotes["bitstamp"].bid == 398

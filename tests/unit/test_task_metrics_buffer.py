@@ -58,10 +58,11 @@ def test_a_failed_write_keeps_the_runs_for_the_next(fake_state: RedisState,
     healthy = fake_state.redis
     server = fakeredis.FakeServer()
     server.connected = False  # fakeredis raises ConnectionError on every command
-    fake_state.redis = fakeredis.FakeRedis(server=server, decode_responses=True)
+    down = RedisState(fakeredis.FakeRedis(server=server, decode_responses=True), "t:")
+    monkeypatch.setattr(metrics, "state", lambda: down)
     with pytest.raises(redis.ConnectionError):
         metrics.flush()
-    fake_state.redis = healthy
+    monkeypatch.setattr(metrics, "state", lambda: fake_state)
     metrics.record_run("tasks.z", 0.01)
     metrics.flush()
     assert healthy.hget(KEY, "count|tasks.z") == "2"

@@ -34,7 +34,7 @@ def with_field(index: int, value: object) -> tuple:
 
 
 @pytest.mark.parametrize("bad", [
-    with_field(0, 123),  # a non-string exchange (it used to fail the whole batch)
+    with_field(0, 123),  # a non-string exchange: one bad row must not fail the batch
     with_field(1, ""),
     with_field(2, "100.0"),  # a string converts to float, but is not a price
     with_field(3, True),

@@ -6,11 +6,10 @@ import json
 
 import pytest
 
+from core.stores.triangles import decode_snapshot, encode_snapshot
 from core.triangles import (
     Triangle,
     build_edges,
-    decode_snapshot,
-    encode_snapshot,
     find_cycles,
     find_triangles,
     to_triangle,

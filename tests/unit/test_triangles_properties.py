@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.triangles import MAX_LEGS, Triangle, venue_triangles
+from core.cycles import MAX_LEGS
+from core.triangles import Triangle, venue_triangles
 from core.types import Quote
 
 pytestmark = pytest.mark.unit

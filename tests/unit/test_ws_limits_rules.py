@@ -8,7 +8,7 @@ import ipaddress
 import pytest
 
 from core.config import ConfigError, Settings
-from web.ws_limits import WsLimits, client_address, origin_allowed
+from web.live.admission import WsLimits, client_address, origin_allowed
 
 pytestmark = pytest.mark.unit
 

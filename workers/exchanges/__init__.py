@@ -7,11 +7,10 @@ import pkgutil
 
 from workers.exchanges.base import REGISTRY, Adapter
 
-# Every module in this package is an adapter: importing it registers its class, so adding a
-# venue is adding one module.
+# Importing every module of this package registers every adapter class defined in it, so adding
+# a venue is adding its module (with any helper modules of its own beside it).
 for _module in pkgutil.iter_modules(__path__):
-    if _module.name != "base":
-        importlib.import_module(f"{__name__}.{_module.name}")
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 
 def known_exchanges() -> list[str]:

@@ -1,23 +1,32 @@
-"""The adapter contract: one exchange's protocol, sans I/O (frames in, quotes out)."""
+"""The adapter contract: one exchange's protocol, sans I/O (frames in, events out).
+
+A venue is a subclass that sets the class attributes and implements `market_entries`,
+`read_market`, `subscribe_messages` and `on_message` (plus `ping_message`, `on_connect` when
+the venue needs them). `on_message` returns what the frame produced (see `events`); the tallies
+of unusable frames (`errors`) and the venue's latest error text (`last_error`) are what the
+status reporter reads.
+"""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 import orjson
 
 from core.orderbook import OrderBook
+from core.symbols import make_symbol, split_symbol
 from core.types import Depth, Level, Market, Quote
+from workers.exchanges.events import Events, Reconnect
 from workers.exchanges.fields import SHAPE_ERRORS
 
 
 def loads(text: str) -> Any:
     """Decode a frame with orjson, retrying what it refuses with the standard decoder."""
     # The retry keeps the standard decoder's verdict on what only it accepts (NaN, 1e400, lone
-    # surrogates: later refused field by field as before) and costs nothing on valid frames.
+    # surrogates: later refused field by field) and costs nothing on valid frames.
     # Raises ValueError, TypeError or RecursionError (a deeply nested "[[[[...").
     try:
         return orjson.loads(text)
@@ -36,7 +45,6 @@ class Adapter:
     ws_url: ClassVar[str] = ""
     rest_url: ClassVar[str] = ""
     markets_path: ClassVar[str] = ""
-    taker_fee: ClassVar[float] = 0.0
     # Reconnect when no frame at all arrives for this long (venue heartbeats keep it fed).
     watchdog_s: ClassVar[float] = 30.0
     # How often the loop sends `ping_message()` (the app-level keepalive), when there is one.
@@ -58,8 +66,6 @@ class Adapter:
         self.markets: dict[str, Market] = {m.native: m for m in markets}
         # Frames that could not be used, by reason (`bad_json`, `unknown_event`, ...).
         self.errors: Counter[str] = Counter()
-        # Set by on_message when the venue asks for (or needs) a fresh connection.
-        self.reconnect_reason: str | None = None
         # The venue's latest error text (a failed subscription...), for status and logs.
         self.last_error: str | None = None
         # Last top of book emitted per native market: (bid, bid_size, ask, ask_size).
@@ -72,8 +78,6 @@ class Adapter:
         self.depth_levels = 0
         # Last Depth levels emitted per native market: (bids, asks), best first.
         self._depths: dict[str, tuple[tuple[Level, ...], tuple[Level, ...]]] = {}
-        # Depth waiting for `take_depth`, one per market (a newer one replaces it).
-        self._pending_depth: dict[str, Depth] = {}
 
     @classmethod
     def markets_url(cls, rest_url: str | None = None) -> str:
@@ -82,15 +86,48 @@ class Adapter:
 
     @classmethod
     def parse_markets(cls, payload: Any) -> list[Market]:
-        """Turn the venue's REST listing (decoded JSON) into markets."""
+        """Turn the venue's REST listing (decoded JSON) into markets, the first of each native.
+
+        ValueError when the payload is not the listing at all (the caller retries); an entry
+        that is malformed, or not a market we can follow, is skipped: one odd listing must not
+        stop the feed.
+        """
+        markets: list[Market] = []
+        seen: set[str] = set()
+        for entry in cls.market_entries(payload):
+            try:
+                market = cls.read_market(entry)
+            except SHAPE_ERRORS:
+                continue
+            if market is not None and market.native not in seen:
+                seen.add(market.native)
+                markets.append(market)
+        return markets
+
+    @classmethod
+    def market_entries(cls, payload: Any) -> Iterable[Any]:
+        """The listing's entries, for `read_market`; ValueError when it is no listing."""
         raise NotImplementedError
+
+    @classmethod
+    def read_market(cls, entry: Any) -> Market | None:
+        """One listing entry as a market; None (or any of SHAPE_ERRORS) skips it."""
+        raise NotImplementedError
+
+    @staticmethod
+    def market(native: str, raw_base: Any, raw_quote: Any,
+               aliases: dict[str, str] | None = None) -> Market:
+        """The market `native` trades, from the venue's asset codes; ValueError when unclean."""
+        # split_symbol raises unless both codes are clean upper-case alphanumerics.
+        base, quote = split_symbol(make_symbol(raw_base, raw_quote, aliases))
+        return Market(symbol=f"{base}-{quote}", native=native, base=base, quote=quote)
 
     def subscribe_messages(self) -> list[str]:
         """Frames to send right after connecting."""
         raise NotImplementedError
 
-    def on_message(self, text: str, received_ns: int) -> list[Quote]:
-        """Read one frame; return the quotes it carries. Never raises on bad input."""
+    def on_message(self, text: str, received_ns: int) -> Events:
+        """Read one frame; return the events it produced. Never raises on bad input."""
         raise NotImplementedError
 
     def ping_message(self) -> str | None:
@@ -103,7 +140,6 @@ class Adapter:
         The emitted tops and depths are forgotten too, so the first of each on the new
         connection goes out.
         """
-        self.reconnect_reason = None
         self._tops.clear()
         self._depths.clear()
 
@@ -114,34 +150,28 @@ class Adapter:
         self._tops[native] = top
         return True
 
-    def take_depth(self) -> list[Depth]:
-        """Hand over the Depth produced since the last call (at most one per market)."""
-        if not self._pending_depth:
-            return []
-        depths = list(self._pending_depth.values())
-        self._pending_depth.clear()
-        return depths
-
     def note_depth(
         self, native: str, bids: tuple[Level, ...], asks: tuple[Level, ...], received_ns: int
-    ) -> None:
-        """Queue a Depth of a valid (uncrossed) book when its levels differ from the last sent."""
+    ) -> Depth | None:
+        """A Depth of a valid (uncrossed) book when its levels differ from the last sent."""
         levels = (bids, asks)
         if self._depths.get(native) == levels:
-            return
+            return None
         self._depths[native] = levels
-        self._pending_depth[native] = Depth(self.name, self.markets[native].symbol, bids, asks,
-                                            received_ns)
+        return Depth(self.name, self.markets[native].symbol, bids, asks, received_ns)
 
-    def book_depth(self, native: str, book: OrderBook, received_ns: int) -> None:
-        """Queue a Depth of the book's best `depth_levels` levels when they changed.
+    def book_depth(self, native: str, book: OrderBook, received_ns: int) -> Depth | None:
+        """A Depth of the book's best `depth_levels` levels when they changed (else None).
 
         Call only for a book that has a valid (two-sided, uncrossed) top of book.
         """
         n = self.depth_levels
         if n > 0:
-            self.note_depth(native, tuple(book.bids.levels(n)), tuple(book.asks.levels(n)),
-                            received_ns)
+            # best_levels hands back the same tuple while those levels are unchanged, so the
+            # compare in note_depth is usually an identity check.
+            return self.note_depth(native, book.bids.best_levels(n), book.asks.best_levels(n),
+                                   received_ns)
+        return None
 
     def book_quote(
         self,
@@ -151,12 +181,12 @@ class Adapter:
         ts_ns: int | None,
         received_ns: int,
         after_delta: bool,
-    ) -> list[Quote]:
+    ) -> Events:
         """A Quote from a local book when its top changed; a book crossed by deltas resyncs once.
 
         A crossed book after deltas means a missed update, so the connection is renewed (which
         brings fresh snapshots); a snapshot that is itself crossed is only counted. A usable
-        book also queues its Depth (see `book_depth`), even when only deeper levels moved.
+        book also yields its Depth (see `book_depth`), even when only deeper levels moved.
         """
         top = book.top()
         if top is None:
@@ -164,25 +194,25 @@ class Adapter:
         if top[0] >= top[2]:
             if after_delta and native not in self._crossed_resynced:
                 self._crossed_resynced.add(native)
-                self.request_reconnect("crossed_book")
+                return self.reconnect("crossed_book", counted="crossed_book")
             return self.reject("crossed_book")
         self._crossed_resynced.discard(native)
-        self.book_depth(native, book, received_ns)
+        changed = self.book_depth(native, book, received_ns)
         if not self.top_changed(native, top):
-            return []
+            return [] if changed is None else [changed]
         symbol = self.markets[native].symbol
-        return [Quote(self.name, symbol, top[0], top[1], top[2], top[3], last, ts_ns,
-                      received_ns)]
+        quote = Quote(self.name, symbol, top[0], top[1], top[2], top[3], last, ts_ns, received_ns)
+        return [quote] if changed is None else [changed, quote]
 
     def each_entry(
         self, entries: Any, parse: Callable[[Any, int], Quote | None], received_ns: int
-    ) -> list[Quote]:
+    ) -> Events:
         """Quotes from a frame's entries, each read by `parse(entry, received_ns)`."""
         # A bad entry is counted (`bad_field`) without losing its neighbours: entries are
         # independent.
         if type(entries) is not list:
             raise TypeError("entries are not a list")
-        quotes: list[Quote] = []
+        quotes: Events = []
         for entry in entries:
             try:
                 quote = parse(entry, received_ns)
@@ -192,6 +222,13 @@ class Adapter:
             if quote is not None:
                 quotes.append(quote)
         return quotes
+
+    def market_of(self, msg: dict[str, Any], key: str) -> tuple[str, Market | None]:
+        """The frame's native name (a string under `key`) and its market (None: not followed)."""
+        native = msg[key]
+        if type(native) is not str:
+            raise TypeError(f"{key} is not a string")
+        return native, self.markets.get(native)
 
     def decode_object(self, text: str) -> dict[str, Any] | None:
         """Parse a frame that must be a JSON object; count it and return None when it is not."""
@@ -209,11 +246,13 @@ class Adapter:
             return None
         return msg
 
-    def reject(self, reason: str) -> list[Quote]:
-        """Count an unusable frame under `reason` and return no quotes."""
+    def reject(self, reason: str) -> Events:
+        """Count an unusable frame under `reason` and return no events."""
         self.errors[reason] += 1
         return []
 
-    def request_reconnect(self, reason: str) -> None:
-        """Tell the loop to drop this connection and open a new one."""
-        self.reconnect_reason = reason
+    def reconnect(self, reason: str, counted: str | None = None) -> Events:
+        """Ask the loop for a fresh connection, counting the frame under `counted` if given."""
+        if counted is not None:
+            self.errors[counted] += 1
+        return [Reconnect(reason)]

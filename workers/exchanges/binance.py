@@ -18,9 +18,9 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from core.symbols import make_symbol, split_symbol
 from core.types import Market, Quote
 from workers.exchanges.base import Adapter
+from workers.exchanges.events import Events
 from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import decimal_str as _price
 from workers.exchanges.fields import decimal_top, non_negative
@@ -53,7 +53,6 @@ class BinanceAdapter(Adapter):
     ws_url: ClassVar[str] = "wss://stream.binance.com:9443/stream"
     rest_url: ClassVar[str] = "https://api.binance.com"
     markets_path: ClassVar[str] = "/api/v3/exchangeInfo"
-    taker_fee: ClassVar[float] = 0.0010
     # Binance has no app-level ping (ping_message is None). A quiet market can go minutes
     # without a bookTicker, so the watchdog relies on protocol frames instead: the server pings
     # every 20 s and the loop's own protocol pings (every 20 s) are answered with pongs. 45 s
@@ -70,42 +69,34 @@ class BinanceAdapter(Adapter):
         self._update_ids: dict[str, int] = {}
 
     @classmethod
-    def parse_markets(cls, payload: Any) -> list[Market]:
-        """`/api/v3/exchangeInfo` → markets that are trading on spot, native in stream spelling.
+    def market_entries(cls, payload: Any) -> list[Any]:
+        """`/api/v3/exchangeInfo` → its `symbols` entries.
 
         {"timezone": "UTC", "serverTime": 1633998511098, "rateLimits": [...],
          "exchangeFilters": [], "symbols": [{"symbol": "ETHBTC", "status": "TRADING",
          "baseAsset": "ETH", "quoteAsset": "BTC", "isSpotTradingAllowed": true, ...}]}
-        Entries halted (`BREAK`) or not spot-tradable, and malformed ones, are skipped.
         """
         if not isinstance(payload, dict):
             raise ValueError(f"expected an exchangeInfo object, got {type(payload).__name__}")
         symbols = payload.get("symbols")
         if not isinstance(symbols, list):
             raise ValueError("binance exchangeInfo payload has no `symbols` list")
-        markets: list[Market] = []
-        seen: set[str] = set()
-        for entry in symbols:
-            try:
-                if entry["status"] != "TRADING":
-                    continue
-                # Older listings lack the flag; a present flag must say spot trading is on.
-                if entry.get("isSpotTradingAllowed", True) is not True:
-                    continue
-                symbol = entry["symbol"]
-                base, quote = split_symbol(make_symbol(entry["baseAsset"], entry["quoteAsset"]))
-            except _SHAPE_ERRORS:
-                continue
-            # Stream names are the lower-cased symbol; anything but ASCII letters and digits
-            # could not be named in a stream (and split_symbol already vetted the assets).
-            if not (isinstance(symbol, str) and symbol.isascii() and symbol.isalnum()):
-                continue
-            native = symbol.lower()
-            if native in seen:
-                continue
-            seen.add(native)
-            markets.append(Market(symbol=f"{base}-{quote}", native=native, base=base, quote=quote))
-        return markets
+        return symbols
+
+    @classmethod
+    def read_market(cls, entry: Any) -> Market | None:
+        """A trading spot symbol, native in stream spelling (halted `BREAK` ones are skipped)."""
+        if entry["status"] != "TRADING":
+            return None
+        # Older listings lack the flag; a present flag must say spot trading is on.
+        if entry.get("isSpotTradingAllowed", True) is not True:
+            return None
+        symbol = entry["symbol"]
+        # Stream names are the lower-cased symbol; anything but ASCII letters and digits
+        # could not be named in a stream.
+        if not (isinstance(symbol, str) and symbol.isascii() and symbol.isalnum()):
+            return None
+        return cls.market(symbol.lower(), entry["baseAsset"], entry["quoteAsset"])
 
     def _next_id(self) -> int:
         """A fresh request id, so an error reply can be matched to the frame that caused it."""
@@ -128,8 +119,8 @@ class BinanceAdapter(Adapter):
         super().on_connect()
         self._update_ids.clear()
 
-    def on_message(self, text: str, received_ns: int) -> list[Quote]:
-        """Read one frame; return the quotes it carries. Never raises on bad input."""
+    def on_message(self, text: str, received_ns: int) -> Events:
+        """Read one frame; return the events it produced. Never raises on bad input."""
         msg = self.decode_object(text)
         if msg is None:
             return []
@@ -149,8 +140,11 @@ class BinanceAdapter(Adapter):
         except _SHAPE_ERRORS:
             return self.reject("bad_field")
 
-    def _on_event(self, stream: str | None, data: Any, received_ns: int) -> list[Quote]:
-        """One stream event, routed by its `e` type (bookTicker has none)."""
+    def _on_event(self, stream: str | None, data: Any, received_ns: int) -> Events:
+        """One stream event, routed by its `e` type (bookTicker has none).
+
+        {"stream": "!serverShutdown", "data": {"e": "serverShutdown", "E": 1767225600000}}
+        """
         if type(data) is not dict:
             raise TypeError("event data is not an object")
         event = data.get("e")
@@ -163,8 +157,7 @@ class BinanceAdapter(Adapter):
         if type(event) is not str:
             raise TypeError("event type is not a string")
         if event == "serverShutdown":
-            self.request_reconnect("server_shutdown")
-            return []
+            return self.reconnect("server_shutdown")
         if event in ("aggTrade", "trade"):
             return self._on_trade(stream, data)
         if event == "depthUpdate":
@@ -183,7 +176,7 @@ class BinanceAdapter(Adapter):
         return native
 
     def _on_book_ticker(self, stream: str | None, data: dict[str, Any],
-                        received_ns: int) -> list[Quote]:
+                        received_ns: int) -> Events:
         """Best bid/ask → a Quote when it differs from the last one sent (receive-time stamped).
 
         {"stream": "nknusdt@bookTicker", "data": {"u": 499869768, "s": "NKNUSDT",
@@ -209,7 +202,7 @@ class BinanceAdapter(Adapter):
         return [Quote(self.name, market.symbol, top[0], top[1], top[2], top[3],
                       self._last.get(native), None, received_ns)]
 
-    def _on_trade(self, stream: str | None, data: dict[str, Any]) -> list[Quote]:
+    def _on_trade(self, stream: str | None, data: dict[str, Any]) -> Events:
         """A trade → remember its price as the market's `last`; emits nothing by itself.
 
         {"stream": "nknusdt@aggTrade", "data": {"e": "aggTrade", "E": 1633998523963,
@@ -222,8 +215,10 @@ class BinanceAdapter(Adapter):
         self._last[native] = _price(data["p"])
         return []
 
-    def _on_depth(self, stream: str | None, data: dict[str, Any]) -> list[Quote]:
-        """A diff-depth event: checked, then counted, since no REST snapshot seeds the book.
+    def _on_depth(self, stream: str | None, data: dict[str, Any]) -> Events:
+        """Replay only (never subscribed): a diff-depth event, checked, then counted.
+
+        No REST snapshot seeds the book, so the diffs cannot give a top of book.
 
         {"stream": "nknusdt@depth@100ms", "data": {"e": "depthUpdate", "E": 1633998512568,
          "s": "NKNUSDT", "U": 499869753, "u": 499869754, "b": [["0.35170000", "4265.00000000"]],
@@ -248,8 +243,8 @@ class BinanceAdapter(Adapter):
         # the book's top is unknown, so nothing is emitted rather than something wrong.
         return self.reject("unseeded_book")
 
-    def _on_kline(self, stream: str | None, data: dict[str, Any]) -> list[Quote]:
-        """A candle update: checked but not used for `last`.
+    def _on_kline(self, stream: str | None, data: dict[str, Any]) -> Events:
+        """Replay only (never subscribed): a candle update, checked but not used for `last`.
 
         {"stream": "nknusdt@kline_1m", "data": {"e": "kline", "E": 1633998523963,
          "s": "NKNUSDT", "k": {"t": 1633998480000, "T": 1633998539999, "s": "NKNUSDT",
@@ -264,7 +259,7 @@ class BinanceAdapter(Adapter):
         _price(data["k"]["c"])
         return []
 
-    def _on_response(self, msg: dict[str, Any]) -> list[Quote]:
+    def _on_response(self, msg: dict[str, Any]) -> Events:
         """A reply to a request: `{"result": null, "id": 1}` (ack) or an error with its code.
 
         {"code": 2, "msg": "Invalid request: unknown variant `SUBSCRIB`", "id": 7}

@@ -13,12 +13,13 @@ import math
 from typing import Any, ClassVar
 
 from core.orderbook import OrderBook
-from core.symbols import make_symbol, split_symbol
 from core.types import Level, Market, Quote
 from workers.exchanges.base import Adapter
+from workers.exchanges.bitstamp_diff import BitstampDiffReplay
+from workers.exchanges.events import Events
 from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import decimal_str as _price
-from workers.exchanges.fields import int_stamp, json_number, non_negative
+from workers.exchanges.fields import int_stamp, json_number
 
 
 def _micros_to_ns(value: Any) -> int:
@@ -34,14 +35,13 @@ _DIFF_PREFIX = "diff_order_book_"
 _QUIET_EVENTS = frozenset(
     {"bts:subscription_succeeded", "bts:unsubscription_succeeded", "bts:heartbeat"}
 )
-class BitstampAdapter(Adapter):
+class BitstampAdapter(BitstampDiffReplay, Adapter):
     """Bitstamp spot: full-book snapshots in, a Quote out whenever the top of book changes."""
 
     name: ClassVar[str] = "bitstamp"
     ws_url: ClassVar[str] = "wss://ws.bitstamp.net"
     rest_url: ClassVar[str] = "https://www.bitstamp.net"
     markets_path: ClassVar[str] = "/api/v2/trading-pairs-info/"
-    taker_fee: ClassVar[float] = 0.0040
     # The loop sends `bts:heartbeat` every 10 s and Bitstamp answers it, so even a connection
     # whose books are all quiet yields a frame every 10 s; 30 s of silence is three missed
     # replies, which means the connection is dead rather than idle.
@@ -59,37 +59,32 @@ class BitstampAdapter(Adapter):
         self._diff_books: dict[str, tuple[OrderBook, int]] = {}
 
     @classmethod
-    def parse_markets(cls, payload: Any) -> list[Market]:
-        """`/api/v2/trading-pairs-info/` (a list of pair objects) → enabled spot markets.
+    def market_entries(cls, payload: Any) -> list[Any]:
+        """`/api/v2/trading-pairs-info/`: a list of pair objects.
 
-        Entry shape: {"name": "BTC/USD", "url_symbol": "btcusd", "trading": "Enabled", ...}.
-        Malformed entries are skipped, not fatal: one odd listing must not stop the feed.
+        [{"name": "BTC/USD", "url_symbol": "btcusd", "trading": "Enabled", ...}, ...]
         """
         if not isinstance(payload, list):
             raise ValueError(f"expected a list of pairs, got {type(payload).__name__}")
-        markets: list[Market] = []
-        seen: set[str] = set()
-        for entry in payload:
-            try:
-                if entry["trading"] != "Enabled":
-                    continue
-                # The newer `/api/v2/markets/` listing also lists perpetuals; keep spot only.
-                if entry.get("market_type", "SPOT") != "SPOT":
-                    continue
-                native = entry.get("url_symbol") or entry["market_symbol"]
-                raw_base, raw_quote = entry["name"].split("/")
-                # split_symbol raises unless the result is a clean BASE-QUOTE.
-                base, quote = split_symbol(make_symbol(raw_base, raw_quote))
-            except _SHAPE_ERRORS:
-                continue
-            # Channel names must be lower-case alphanumerics ("Invalid channel provided"
-            # otherwise), and a short name keeps each subscribe frame far below 512 bytes.
-            if not (isinstance(native, str) and native.isascii() and native.isalnum()
-                    and native.islower() and len(native) <= 32) or native in seen:
-                continue
-            seen.add(native)
-            markets.append(Market(symbol=f"{base}-{quote}", native=native, base=base, quote=quote))
-        return markets
+        return payload
+
+    @classmethod
+    def read_market(cls, entry: Any) -> Market | None:
+        """An enabled spot pair (the newer listing's perpetuals are not spot)."""
+        if entry["trading"] != "Enabled":
+            return None
+        # The newer `/api/v2/markets/` listing also lists perpetuals; keep spot only.
+        if entry.get("market_type", "SPOT") != "SPOT":
+            return None
+        native = entry.get("url_symbol") or entry["market_symbol"]
+        raw_base, raw_quote = entry["name"].split("/")
+        market = cls.market(native, raw_base, raw_quote)
+        # Channel names must be lower-case alphanumerics ("Invalid channel provided"
+        # otherwise), and a short name keeps each subscribe frame far below 512 bytes.
+        if not (isinstance(native, str) and native.isascii() and native.isalnum()
+                and native.islower() and len(native) <= 32):
+            return None
+        return market
 
     def subscribe_messages(self) -> list[str]:
         """One `bts:subscribe` per channel: the book and the trades of every market."""
@@ -104,8 +99,13 @@ class BitstampAdapter(Adapter):
         """The app-level heartbeat; Bitstamp answers it, which feeds the watchdog."""
         return '{"event":"bts:heartbeat"}'
 
-    def on_message(self, text: str, received_ns: int) -> list[Quote]:
-        """Read one frame; return the quotes it carries. Never raises on bad input."""
+    def on_connect(self) -> None:
+        """Diff books belong to one connection: a new one needs a new snapshot."""
+        super().on_connect()
+        self._diff_books.clear()
+
+    def on_message(self, text: str, received_ns: int) -> Events:
+        """Read one frame; return the events it produced. Never raises on bad input."""
         msg = self.decode_object(text)
         if msg is None:
             return []
@@ -128,8 +128,7 @@ class BitstampAdapter(Adapter):
                 return []
             if event == "bts:request_reconnect":
                 # `data` is null, {} or "" depending on the source; only the event matters.
-                self.request_reconnect("request_reconnect")
-                return []
+                return self.reconnect("request_reconnect")
             if event == "bts:error":
                 data = msg.get("data")
                 message = data.get("message") if isinstance(data, dict) else None
@@ -139,7 +138,7 @@ class BitstampAdapter(Adapter):
         except _SHAPE_ERRORS:
             return self.reject("bad_field")
 
-    def _on_book(self, native: str, data: Any, received_ns: int) -> list[Quote]:
+    def _on_book(self, native: str, data: Any, received_ns: int) -> Events:
         """A full-book snapshot → one Quote when its top differs from the last one sent.
 
         {"data": {"timestamp": "1767225600", "microtimestamp": "1767225600482913",
@@ -169,16 +168,15 @@ class BitstampAdapter(Adapter):
         if top[0] >= top[2]:
             # Documented transient artifact of the snapshot; the next frame corrects it.
             return self.reject("crossed_book")
-        if depth is not None:
-            self.note_depth(native, depth[0], depth[1], received_ns)
+        changed = None if depth is None else self.note_depth(native, depth[0], depth[1],
+                                                             received_ns)
         if not self.top_changed(native, top):
-            return []
-        return [
-            Quote(self.name, market.symbol, top[0], top[1], top[2], top[3],
-                  self._last.get(native), ts_ns, received_ns)
-        ]
+            return [] if changed is None else [changed]
+        quote = Quote(self.name, market.symbol, top[0], top[1], top[2], top[3],
+                      self._last.get(native), ts_ns, received_ns)
+        return [quote] if changed is None else [changed, quote]
 
-    def _on_trade(self, native: str, data: Any) -> list[Quote]:
+    def _on_trade(self, native: str, data: Any) -> Events:
         """A trade → remember its price as the market's `last`; emits nothing by itself.
 
         {"data": {"id": 216000477, "timestamp": "1641343699", "amount": 0.0792,
@@ -197,81 +195,6 @@ class BitstampAdapter(Adapter):
             price = json_number(data["price"])
         self._last[native] = price
         return []
-
-    # --- diff book replay --------------------------------------------------------------------
-    # The live feed follows `order_book_*` (a full snapshot each frame). Recorded sessions hold
-    # `diff_order_book_*` instead, which only mean something on top of a REST snapshot: seed
-    # with `seed_diff_book`, then feed the diffs to `on_message` as usual.
-
-    def on_connect(self) -> None:
-        """Diff books belong to one connection: a new one needs a new snapshot."""
-        super().on_connect()
-        self._diff_books.clear()
-
-    def seed_diff_book(self, native: str, snapshot: Any, received_ns: int) -> list[Quote]:
-        """Seed a market's diff book from `GET /api/v2/order_book/{pair}/` (decoded JSON).
-
-        {"timestamp": "1641343695", "microtimestamp": "1641343695681418",
-         "bids": [["3802.90", "0.60000000"], ["3802.89", "3.23948640"], ...],
-         "asks": [["3805.47", "8.26964788"], ["3805.83", "13.07397578"], ...]}
-        Returns the snapshot's top as a Quote (when it differs from the last one sent); a
-        snapshot that cannot be read is counted as `bad_snapshot` and leaves no book behind.
-        """
-        market = self.markets.get(native)
-        if market is None:
-            return self.reject("unknown_market")
-        self._diff_books.pop(native, None)
-        try:
-            micros = int_stamp(snapshot["microtimestamp"], 1)
-            bids = _diff_levels(snapshot["bids"], allow_zero=False)
-            asks = _diff_levels(snapshot["asks"], allow_zero=False)
-        except _SHAPE_ERRORS:
-            return self.reject("bad_snapshot")
-        book = OrderBook()
-        book.snapshot(bids, asks)
-        self._diff_books[native] = (book, micros)
-        return self._diff_top(native, market, book, micros, received_ns)
-
-    def _on_diff(self, native: str, data: Any, received_ns: int) -> list[Quote]:
-        """Changed levels (size 0 deletes) → a Quote when the seeded book's top changes.
-
-        {"data": {"timestamp": "1641343691", "microtimestamp": "1641343691310202", "bids": [],
-                  "asks": [["1.17438", "853.01809477"], ["1.17484", "0.00000000"]]},
-         "channel": "diff_order_book_adaeur", "event": "data"}
-        """
-        seeded = self._diff_books.get(native)
-        if seeded is None:
-            # No snapshot for this market: the live feed never subscribes to diffs, and an
-            # unseeded diff cannot say what the top is.
-            return self.reject("unknown_channel")
-        book, snapshot_micros = seeded
-        micros = int_stamp(data["microtimestamp"], 1)
-        # Read every level before touching the book, so a bad frame changes nothing.
-        bids = _diff_levels(data["bids"], allow_zero=True)
-        asks = _diff_levels(data["asks"], allow_zero=True)
-        if micros < snapshot_micros:
-            # Already part of the snapshot (diffs are buffered while it is fetched).
-            return self.reject("stale_diff")
-        for price, size in bids:
-            book.bids.set(price, size)
-        for price, size in asks:
-            book.asks.set(price, size)
-        return self._diff_top(native, self.markets[native], book, micros, received_ns)
-
-    def _diff_top(self, native: str, market: Market, book: OrderBook, micros: int,
-                  received_ns: int) -> list[Quote]:
-        """The seeded book's top as a Quote, when it is usable and new."""
-        top = book.top()
-        if top is None:
-            return self.reject("empty_book")
-        if top[0] >= top[2]:
-            return self.reject("crossed_book")
-        self.book_depth(native, book, received_ns)
-        if not self.top_changed(native, top):
-            return []
-        return [Quote(self.name, market.symbol, top[0], top[1], top[2], top[3],
-                      self._last.get(native), micros * 1_000, received_ns)]
-
 
 def _best_levels(rows: list[Any], n: int, descending: bool) -> tuple[Level, ...]:
     """The first `n` levels of a full-book side (best first, as Bitstamp sends them).
@@ -296,20 +219,3 @@ def _best_levels(rows: list[Any], n: int, descending: bool) -> tuple[Level, ...]
         levels.append((price, size))
         previous = price
     return tuple(levels)
-
-
-def _diff_levels(levels: Any, allow_zero: bool) -> list[tuple[float, float]]:
-    """`[["1.17438", "853.01809477"], ...]` → (price, size) pairs; size 0 only in diffs."""
-    if type(levels) is not list:
-        raise TypeError("book side is not a list")
-    parsed: list[tuple[float, float]] = []
-    for level in levels:
-        # A level must be a [price, size] list: unpacking a 2-char string would "work".
-        if type(level) is not list or len(level) != 2:
-            raise TypeError("book level is not a [price, size] pair")
-        size_text = level[1]
-        if type(size_text) is not str:
-            raise TypeError("book size is not a string")
-        size = non_negative(float(size_text)) if allow_zero else _price(size_text)
-        parsed.append((_price(level[0]), size))
-    return parsed

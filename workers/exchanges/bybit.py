@@ -12,50 +12,20 @@ Spot `tickers` carries no bid/ask (only `lastPrice`), so it feeds `last` alone.
 from __future__ import annotations
 
 import json
-import math
 from typing import Any, ClassVar
 
 from core.orderbook import OrderBook
-from core.symbols import make_symbol, split_symbol
 from core.types import Market, Quote
 from workers.exchanges.base import Adapter
+from workers.exchanges.events import Events
 from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
+from workers.exchanges.fields import decimal_levels, int_stamp
 from workers.exchanges.fields import decimal_str as _price
-from workers.exchanges.fields import int_stamp
+from workers.exchanges.fields import integer as _int
 
 _ARGS_PER_FRAME = 10  # Bybit spot refuses more ("args size >10")
 _BOOK_PREFIX = "orderbook."
 _TICKERS_PREFIX = "tickers."
-
-
-def _int(value: Any) -> int:
-    """A JSON integer (update ids); bool, float and strings are refused."""
-    if type(value) is not int:
-        raise TypeError(f"expected an integer, got {type(value).__name__}")
-    return value
-
-
-def _levels(levels: Any, allow_zero: bool) -> list[tuple[float, float]]:
-    """`[["64010.10", "0.531"], ...]` → (price, size) pairs; size 0 only in deltas (delete)."""
-    if type(levels) is not list:
-        raise TypeError("book side is not a list")
-    parsed: list[tuple[float, float]] = []
-    for level in levels:
-        # A level must be a [price, size] list: unpacking a 2-char string would "work".
-        if type(level) is not list or len(level) != 2:
-            raise TypeError("book level is not a [price, size] pair")
-        price_text, size_text = level
-        if type(size_text) is not str or type(price_text) is not str:
-            raise TypeError("book level is not a pair of decimal strings")
-        size = float(size_text)
-        price = float(price_text)
-        # non_negative / decimal_str inlined (this runs for every level of every push).
-        if not (0.0 <= size < math.inf if allow_zero else 0.0 < size < math.inf):
-            raise ValueError(f"bad book size: {size_text!r}")
-        if not 0.0 < price < math.inf:
-            raise ValueError(f"bad book price: {price_text!r}")
-        parsed.append((price, size))
-    return parsed
 
 
 class BybitAdapter(Adapter):
@@ -65,7 +35,6 @@ class BybitAdapter(Adapter):
     ws_url: ClassVar[str] = "wss://stream.bybit.com/v5/public/spot"
     rest_url: ClassVar[str] = "https://api.bybit.com"
     markets_path: ClassVar[str] = "/v5/market/instruments-info?category=spot"
-    taker_fee: ClassVar[float] = 0.0010
     # The documented cadence: a ping every 20 s, which Bybit answers at once. Every subscribed
     # level-1 book is also re-pushed at least every 3 s, so a live connection is never quiet for
     # long; 45 s of silence is two missed pong replies, which means a dead connection.
@@ -87,13 +56,13 @@ class BybitAdapter(Adapter):
         self._book_topics: dict[str, tuple[int, str]] = {}
 
     @classmethod
-    def parse_markets(cls, payload: Any) -> list[Market]:
-        """`/v5/market/instruments-info?category=spot` → markets with `status: Trading`.
+    def market_entries(cls, payload: Any) -> list[Any]:
+        """`/v5/market/instruments-info?category=spot` → its `result.list` entries.
 
         {"retCode": 0, "retMsg": "OK", "result": {"category": "spot", "list": [{"symbol":
          "BTCUSDT", "baseCoin": "BTC", "quoteCoin": "USDT", "status": "Trading", ...}]},
          "retExtInfo": {}, "time": 1767225600200}
-        A non-zero `retCode` raises ValueError (the caller retries); odd entries are skipped.
+        A non-zero `retCode` raises ValueError (the caller retries).
         """
         if not isinstance(payload, dict):
             raise ValueError(f"expected an instruments object, got {type(payload).__name__}")
@@ -103,23 +72,19 @@ class BybitAdapter(Adapter):
         entries = result.get("list") if isinstance(result, dict) else None
         if not isinstance(entries, list):
             raise ValueError("bybit instruments-info payload has no `result.list`")
-        markets: list[Market] = []
-        seen: set[str] = set()
-        for entry in entries:
-            try:
-                if entry["status"] != "Trading":
-                    continue
-                native = entry["symbol"]
-                base, quote = split_symbol(make_symbol(entry["baseCoin"], entry["quoteCoin"]))
-            except _SHAPE_ERRORS:
-                continue
-            # Topic names use the symbol as listed: upper-case ASCII letters and digits.
-            if not (isinstance(native, str) and native.isascii() and native.isalnum()
-                    and native == native.upper()) or native in seen:
-                continue
-            seen.add(native)
-            markets.append(Market(symbol=f"{base}-{quote}", native=native, base=base, quote=quote))
-        return markets
+        return entries
+
+    @classmethod
+    def read_market(cls, entry: Any) -> Market | None:
+        """A symbol with `status: Trading`."""
+        if entry["status"] != "Trading":
+            return None
+        native = entry["symbol"]
+        # Topic names use the symbol as listed: upper-case ASCII letters and digits.
+        if not (isinstance(native, str) and native.isascii() and native.isalnum()
+                and native == native.upper()):
+            return None
+        return cls.market(native, entry["baseCoin"], entry["quoteCoin"])
 
     def _next_req_id(self, kind: str) -> str:
         """A fresh `req_id`, echoed in the reply, so acks and pongs can be told apart in logs."""
@@ -148,8 +113,8 @@ class BybitAdapter(Adapter):
         self._books.clear()
         self._update_ids.clear()
 
-    def on_message(self, text: str, received_ns: int) -> list[Quote]:
-        """Read one frame; return the quotes it carries. Never raises on bad input."""
+    def on_message(self, text: str, received_ns: int) -> Events:
+        """Read one frame; return the events it produced. Never raises on bad input."""
         msg = self.decode_object(text)
         if msg is None:
             return []
@@ -167,7 +132,7 @@ class BybitAdapter(Adapter):
         except _SHAPE_ERRORS:
             return self.reject("bad_field")
 
-    def _on_book(self, topic: str, msg: dict[str, Any], received_ns: int) -> list[Quote]:
+    def _on_book(self, topic: str, msg: dict[str, Any], received_ns: int) -> Events:
         """A book push → a Quote when the top differs from the last one sent.
 
         {"topic": "orderbook.1.BTCUSDT", "ts": 1767225600123, "type": "snapshot",
@@ -196,8 +161,8 @@ class BybitAdapter(Adapter):
             raise ValueError(f"unknown book message type {kind!r}")
         update_id = _int(data["u"])
         ts_ns = int_stamp(msg["ts"], 1_000_000)
-        bids = _levels(data["b"], allow_zero=kind == "delta")
-        asks = _levels(data["a"], allow_zero=kind == "delta")
+        bids = decimal_levels(data["b"], allow_zero=kind == "delta")
+        asks = decimal_levels(data["a"], allow_zero=kind == "delta")
         previous = self._update_ids.get(native)
         if update_id == 1:
             # A service restart: update ids start over, and the snapshot that comes with it
@@ -227,15 +192,15 @@ class BybitAdapter(Adapter):
             return self.reject("empty_book")
         if top[0] >= top[2]:
             return self.reject("crossed_book")
-        if levels > 1:
-            # A level-1 book's Depth would repeat the Quote; deeper ones are worth walking.
-            self.book_depth(native, book, received_ns)
+        # A level-1 book's Depth would repeat the Quote; deeper ones are worth walking.
+        changed = self.book_depth(native, book, received_ns) if levels > 1 else None
         if not self.top_changed(native, top):
-            return []
-        return [Quote(self.name, market.symbol, top[0], top[1], top[2], top[3],
-                      self._last.get(native), ts_ns, received_ns)]
+            return [] if changed is None else [changed]
+        quote = Quote(self.name, market.symbol, top[0], top[1], top[2], top[3],
+                      self._last.get(native), ts_ns, received_ns)
+        return [quote] if changed is None else [changed, quote]
 
-    def _on_ticker(self, native: str, data: Any) -> list[Quote]:
+    def _on_ticker(self, native: str, data: Any) -> Events:
         """A spot ticker → remember `lastPrice` as the market's `last`; emits nothing by itself.
 
         {"topic": "tickers.BTCUSDT", "ts": 1767225600150, "type": "snapshot", "cs": 79616387300,
@@ -251,7 +216,7 @@ class BybitAdapter(Adapter):
         self._last[native] = _price(data["lastPrice"])
         return []
 
-    def _on_response(self, msg: dict[str, Any]) -> list[Quote]:
+    def _on_response(self, msg: dict[str, Any]) -> Events:
         """A reply to one of our requests (subscribe ack or failure, pong), keyed by `op`.
 
         {"success": false, "ret_msg": "Invalid symbol :[orderbook.1.FOOUSDT]",

@@ -30,9 +30,9 @@ import json
 from typing import Any, ClassVar
 
 from core.orderbook import OrderBook
-from core.symbols import make_symbol, split_symbol
-from core.types import Market, Quote
+from core.types import Market
 from workers.exchanges.base import Adapter
+from workers.exchanges.events import Events
 from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import decimal_str as _price
 from workers.exchanges.fields import non_negative, parse_rfc3339_ns
@@ -81,8 +81,6 @@ class CoinbaseAdapter(Adapter):
     ws_url: ClassVar[str] = "wss://ws-feed.exchange.coinbase.com"
     rest_url: ClassVar[str] = "https://api.exchange.coinbase.com"
     markets_path: ClassVar[str] = "/products"
-    # Lowest tier per ccxt (docs/protocols.md, UNCONFIRMED); configuration can override it.
-    taker_fee: ClassVar[float] = 0.0060
     # Every followed product heartbeats once a second, so 10 s without any frame is a dead
     # connection, not a quiet market. Coinbase has no app-level ping (protocol pings only).
     watchdog_s: ClassVar[float] = 10.0
@@ -97,8 +95,18 @@ class CoinbaseAdapter(Adapter):
         self._last: dict[str, float] = {}
 
     @classmethod
-    def parse_markets(cls, payload: Any) -> list[Market]:
-        """`GET /products` (a list of product objects) → markets that take taker orders.
+    def market_entries(cls, payload: Any) -> list[Any]:
+        """`GET /products`: a list of product objects.
+
+        [{"id": "BTC-GBP", "base_currency": "BTC", "quote_currency": "GBP", ...}, ...]
+        """
+        if not isinstance(payload, list):
+            raise ValueError(f"expected a list of products, got {type(payload).__name__}")
+        return payload
+
+    @classmethod
+    def read_market(cls, entry: Any) -> Market | None:
+        """A product that takes taker orders.
 
         {"id": "BTC-GBP", "base_currency": "BTC", "quote_currency": "GBP",
          "base_min_size": "0.0001", "base_max_size": "80", "quote_increment": "0.01",
@@ -107,30 +115,16 @@ class CoinbaseAdapter(Adapter):
          "limit_only": false, "cancel_only": false, "trading_disabled": false,
          "status": "online", "status_message": ""}
         Offline, disabled, cancel-only and post-only products cannot be traded against, and an
-        auction book may be crossed, so all of those are left out; odd entries are skipped.
+        auction book may be crossed, so all of those are left out.
         """
-        if not isinstance(payload, list):
-            raise ValueError(f"expected a list of products, got {type(payload).__name__}")
-        markets: list[Market] = []
-        seen: set[str] = set()
-        for entry in payload:
-            try:
-                if entry["status"] != "online":
-                    continue
-                if any(entry.get(flag) is True for flag in
-                       ("trading_disabled", "cancel_only", "post_only", "auction_mode")):
-                    continue
-                native = entry["id"]
-                base, quote = split_symbol(
-                    make_symbol(entry["base_currency"], entry["quote_currency"]))
-            except _SHAPE_ERRORS:
-                continue
-            # The id is what the feed wants; it must be the same pair spelled BASE-QUOTE.
-            if native != f"{base}-{quote}" or native in seen:
-                continue
-            seen.add(native)
-            markets.append(Market(symbol=f"{base}-{quote}", native=native, base=base, quote=quote))
-        return markets
+        if entry["status"] != "online":
+            return None
+        if any(entry.get(flag) is True for flag in
+               ("trading_disabled", "cancel_only", "post_only", "auction_mode")):
+            return None
+        market = cls.market(entry["id"], entry["base_currency"], entry["quote_currency"])
+        # The id is what the feed wants; it must be the same pair spelled BASE-QUOTE.
+        return market if market.native == market.symbol else None
 
     def subscribe_messages(self) -> list[str]:
         """`subscribe` frames for level2_batch, ticker and heartbeat, 100 products per frame."""
@@ -149,8 +143,8 @@ class CoinbaseAdapter(Adapter):
         self._books.clear()
         self._sequences.clear()
 
-    def on_message(self, text: str, received_ns: int) -> list[Quote]:
-        """Read one frame; return the quotes it carries. Never raises on bad input."""
+    def on_message(self, text: str, received_ns: int) -> Events:
+        """Read one frame; return the events it produced. Never raises on bad input."""
         msg = self.decode_object(text)
         if msg is None:
             return []
@@ -176,14 +170,7 @@ class CoinbaseAdapter(Adapter):
         except _SHAPE_ERRORS:
             return self.reject("bad_field")
 
-    def _market(self, msg: dict[str, Any]) -> tuple[str, Market | None]:
-        """The frame's product id and its market (None when not followed)."""
-        native = msg["product_id"]
-        if type(native) is not str:
-            raise TypeError("product_id is not a string")
-        return native, self.markets.get(native)
-
-    def _on_snapshot(self, msg: dict[str, Any], received_ns: int) -> list[Quote]:
+    def _on_snapshot(self, msg: dict[str, Any], received_ns: int) -> Events:
         """The whole book of one product: replaces the local book; quoted with no venue time.
 
         {"type": "snapshot", "product_id": "BAND-GBP",
@@ -191,7 +178,7 @@ class CoinbaseAdapter(Adapter):
          "bids": [["14.7693", "27.51"], ["14.7659", "12.48"]]}
         (first two levels a side of a recorded frame; the real one lists the whole book)
         """
-        native, market = self._market(msg)
+        native, market = self.market_of(msg, "product_id")
         if market is None:
             return self.reject("unknown_market")
         bids, asks = _levels(msg["bids"]), _levels(msg["asks"])
@@ -203,20 +190,19 @@ class CoinbaseAdapter(Adapter):
         return self.book_quote(native, book, self._last.get(native), ts_ns, received_ns,
                                after_delta=False)
 
-    def _on_update(self, msg: dict[str, Any], received_ns: int) -> list[Quote]:
+    def _on_update(self, msg: dict[str, Any], received_ns: int) -> Events:
         """Level changes (absolute sizes, zero deletes) applied to the product's book.
 
         {"type": "l2update", "product_id": "SKL-BTC",
          "changes": [["sell", "0.00001306", "660.5"]], "time": "2021-04-17T16:43:37.075687Z"}
         """
-        native, market = self._market(msg)
+        native, market = self.market_of(msg, "product_id")
         if market is None:
             return self.reject("unknown_market")
         book = self._books.get(native)
         if book is None:
             # No snapshot on this connection (or the book was dropped): nothing to apply to.
-            self.request_reconnect("sequence_gap")
-            return self.reject("sequence_gap")
+            return self.reconnect("sequence_gap", counted="sequence_gap")
         try:
             changes = msg["changes"]
             if type(changes) is not list:
@@ -238,19 +224,17 @@ class CoinbaseAdapter(Adapter):
                                after_delta=True)
 
     def _check_sequence(self, channel: str, native: str, value: Any) -> bool:
-        """Record the product's sequence on `channel`; False (and a resync) when it went back."""
+        """Record the product's sequence on `channel`; False when it went back (a resync)."""
         sequence = _sequence(value)
         key = (channel, native)
         previous = self._sequences.get(key)
         if previous is not None and sequence < previous:
-            self.request_reconnect("sequence_gap")
-            self.reject("sequence_gap")
             return False
         self._sequences[key] = sequence
         return True
 
-    def _on_trade(self, channel: str, msg: dict[str, Any]) -> list[Quote]:
-        """A ticker, match or last_match: its price becomes the product's `last`; no quote.
+    def _on_trade(self, channel: str, msg: dict[str, Any]) -> Events:
+        """A ticker (or, on replay only, a match): its price becomes the product's `last`.
 
         {"type": "ticker", "sequence": 333938798, "product_id": "BAND-GBP", "price": "14.7775",
          "open_24h": "14.6647", "volume_24h": "94381.28000000", "low_24h": "14.3691",
@@ -260,30 +244,32 @@ class CoinbaseAdapter(Adapter):
         The ticker's best bid/ask are not used: they lag the level2 book, and the 2021 feed
         sent them without sizes.
         """
-        native, market = self._market(msg)
+        native, market = self.market_of(msg, "product_id")
         if market is None:
             return self.reject("unknown_market")
         price = _price(msg["price"])
         sequence = msg.get("sequence")
         if sequence is not None and not self._check_sequence(channel, native, sequence):
-            return []  # an older trade than one already seen: not the last price
+            # An older trade than one already seen: not the last price, and a reset stream.
+            return self.reconnect("sequence_gap", counted="sequence_gap")
         self._last[native] = price
         return []
 
-    def _on_heartbeat(self, msg: dict[str, Any]) -> list[Quote]:
+    def _on_heartbeat(self, msg: dict[str, Any]) -> Events:
         """A product's heartbeat: its sequence must not go back.
 
         {"type": "heartbeat", "sequence": 81234567891, "last_trade_id": 712345678,
          "product_id": "BTC-USD", "time": "2026-01-01T00:00:03.000123Z"}
         (documented shape, made-up values: the recording has no heartbeat channel)
         """
-        native, market = self._market(msg)
+        native, market = self.market_of(msg, "product_id")
         if market is None:
             return self.reject("unknown_market")
-        self._check_sequence("heartbeat", native, msg["sequence"])
+        if not self._check_sequence("heartbeat", native, msg["sequence"]):
+            return self.reconnect("sequence_gap", counted="sequence_gap")
         return []
 
-    def _on_error(self, msg: dict[str, Any]) -> list[Quote]:
+    def _on_error(self, msg: dict[str, Any]) -> Events:
         """An error: a failed subscription, or the notice sent before the server disconnects us.
 
         {"type": "error", "message": "Failed to subscribe", "reason": "FOO-USD is not a valid
@@ -297,5 +283,6 @@ class CoinbaseAdapter(Adapter):
             # connection anyway; reconnecting at once loses less than waiting for the close.
             # Too slow a reader means frames were dropped for us: a resync, counted as such.
             slow = isinstance(message, str) and message.startswith("ErrSlow")
-            self.request_reconnect("slow_consumer" if slow else "venue_error")
+            return self.reconnect("slow_consumer" if slow else "venue_error",
+                                  counted="venue_error")
         return self.reject("venue_error")

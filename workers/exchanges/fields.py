@@ -97,6 +97,36 @@ def number_top(bid: Any, bid_size: Any, ask: Any, ask_size: Any) -> tuple[float,
     return json_number(bid), json_number(bid_size), json_number(ask), json_number(ask_size)
 
 
+def decimal_levels(levels: Any, allow_zero: bool) -> list[tuple[float, float]]:
+    """`[["64010.10", "0.531"], ...]` → (price, size) pairs; size 0 (delete) only if allowed."""
+    if type(levels) is not list:
+        raise TypeError("book side is not a list")
+    parsed: list[tuple[float, float]] = []
+    for level in levels:
+        # A level must be a [price, size] list: unpacking a 2-char string would "work".
+        if type(level) is not list or len(level) != 2:
+            raise TypeError("book level is not a [price, size] pair")
+        price_text, size_text = level
+        if type(size_text) is not str or type(price_text) is not str:
+            raise TypeError("book level is not a pair of decimal strings")
+        size = float(size_text)
+        price = float(price_text)
+        # non_negative / decimal_str inlined: this runs for every level of every book frame.
+        if not (0.0 <= size < math.inf if allow_zero else 0.0 < size < math.inf):
+            raise ValueError(f"bad book size: {size_text!r}")
+        if not 0.0 < price < math.inf:
+            raise ValueError(f"bad book price: {price_text!r}")
+        parsed.append((price, size))
+    return parsed
+
+
+def integer(value: Any) -> int:
+    """A JSON integer (update ids, sequence numbers); bool, float and strings are refused."""
+    if type(value) is not int:
+        raise TypeError(f"expected an integer, got {type(value).__name__}")
+    return value
+
+
 def int_stamp(value: Any, to_ns: int) -> int:
     """An integer time (digit string or int) times `to_ns` → ns, never through a float."""
     if type(value) is not str and type(value) is not int:

@@ -28,9 +28,9 @@ import math
 from typing import Any, ClassVar
 
 from core.orderbook import OrderBook
-from core.symbols import make_symbol, split_symbol
-from core.types import Market, Quote
+from core.types import Market
 from workers.exchanges.base import Adapter
+from workers.exchanges.events import Events
 from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import decimal_str as _price
 
@@ -75,8 +75,6 @@ class GeminiAdapter(Adapter):
     ws_url: ClassVar[str] = "wss://api.gemini.com/v2/marketdata"
     rest_url: ClassVar[str] = "https://api.gemini.com"
     markets_path: ClassVar[str] = "/v1/symbols"
-    # 2022 API fee schedule, $0 tier (docs/protocols.md; a 2026 note claims more: UNCONFIRMED).
-    taker_fee: ClassVar[float] = 0.0040
     # The server heartbeats every 5 s even when the books are quiet: 15 s of silence is three
     # missed heartbeats. v2 has no app-level ping.
     watchdog_s: ClassVar[float] = 15.0
@@ -91,41 +89,42 @@ class GeminiAdapter(Adapter):
         self._last: dict[str, tuple[int, float]] = {}
 
     @classmethod
-    def parse_markets(cls, payload: Any) -> list[Market]:
-        """`GET /v1/symbols` (`["btcusd", ...]`) → markets with the v2 spelling (`BTCUSD`).
+    def market_entries(cls, payload: Any) -> list[Any]:
+        """`GET /v1/symbols` (`["btcusd", ...]`), each name with its split: (name, split).
 
         Also takes a list of `/v1/symbols/details/<symbol>` objects, which name the currencies
         and carry a status: {"symbol": "BTCUSD", "base_currency": "BTC", "quote_currency":
         "USD", "tick_size": 1e-08, "quote_increment": 0.01, "min_order_size": "0.00001",
-        "status": "open"}; then only `open` markets are kept (not closed, limit- or cancel-only).
-        Names without a known quote currency (perpetuals like `btcgusdperp`) are skipped; how
-        a bare name is split is in `split_listed_names`.
+        "status": "open"}. How a bare name is split is in `split_listed_names`.
         """
         if not isinstance(payload, list):
             raise ValueError(f"expected a list of symbols, got {type(payload).__name__}")
-        markets: list[Market] = []
-        seen: set[str] = set()
         splits = split_listed_names(payload)
-        for entry in payload:
-            try:
-                if isinstance(entry, dict):
-                    if entry["status"] != "open":
-                        continue
-                    raw_base, raw_quote = entry["base_currency"], entry["quote_currency"]
-                    listed = entry["symbol"]
-                else:
-                    listed = entry
-                    raw_base, raw_quote = splits[entry]
-                base, quote = split_symbol(make_symbol(raw_base, raw_quote))
-                native = listed.upper()
-            except _SHAPE_ERRORS:
-                continue
-            # The v2 feed wants the listed name in upper case, which must be BASE+QUOTE.
-            if native != base + quote or not native.isascii() or native in seen:
-                continue
-            seen.add(native)
-            markets.append(Market(symbol=f"{base}-{quote}", native=native, base=base, quote=quote))
-        return markets
+        return [(entry, splits.get(entry) if isinstance(entry, str) else None)
+                for entry in payload]
+
+    @classmethod
+    def read_market(cls, entry: Any) -> Market | None:
+        """A market with the v2 spelling (`BTCUSD`); only `open` details are kept.
+
+        Names without a known quote currency (perpetuals like `btcgusdperp`) are skipped.
+        """
+        listed, split = entry
+        if isinstance(listed, dict):
+            if listed["status"] != "open":
+                return None
+            raw_base, raw_quote = listed["base_currency"], listed["quote_currency"]
+            listed = listed["symbol"]
+        elif split is None:
+            return None
+        else:
+            raw_base, raw_quote = split
+        native = listed.upper()
+        market = cls.market(native, raw_base, raw_quote)
+        # The v2 feed wants the listed name in upper case, which must be BASE+QUOTE.
+        if native != market.base + market.quote or not native.isascii():
+            return None
+        return market
 
     def subscribe_messages(self) -> list[str]:
         """`subscribe` frames for `l2` (book deltas and trades), 100 symbols per frame."""
@@ -143,15 +142,8 @@ class GeminiAdapter(Adapter):
         self._books.clear()
         self._seen.clear()
 
-    def book_depth(self, native: str, book: OrderBook, received_ns: int) -> None:
-        """`Adapter.book_depth` from the sides' remembered best levels (the same values)."""
-        n = self.depth_levels
-        if n > 0:
-            self.note_depth(native, book.bids.best_levels(n), book.asks.best_levels(n),
-                            received_ns)
-
-    def on_message(self, text: str, received_ns: int) -> list[Quote]:
-        """Read one frame; return the quotes it carries. Never raises on bad input."""
+    def on_message(self, text: str, received_ns: int) -> Events:
+        """Read one frame; return the events it produced. Never raises on bad input."""
         msg = self.decode_object(text)
         if msg is None:
             return []
@@ -171,14 +163,7 @@ class GeminiAdapter(Adapter):
         except _SHAPE_ERRORS:
             return self.reject("bad_field")
 
-    def _market(self, msg: dict[str, Any]) -> tuple[str, Market | None]:
-        """The frame's symbol and its market (None when not followed)."""
-        symbol = msg["symbol"]
-        if type(symbol) is not str:
-            raise TypeError("symbol is not a string")
-        return symbol, self.markets.get(symbol)
-
-    def _on_l2(self, msg: dict[str, Any], received_ns: int) -> list[Quote]:
+    def _on_l2(self, msg: dict[str, Any], received_ns: int) -> Events:
         """A symbol's full book (first frame, with `trades`) or its deltas → a Quote on change.
 
         {"type": "l2_updates", "symbol": "ALCXUSD",
@@ -190,7 +175,7 @@ class GeminiAdapter(Adapter):
         (levels and trades shortened), then deltas such as
         {"type": "l2_updates", "symbol": "GRTUSD", "changes": [["buy", "0.6157", "0"]]}
         """
-        native, market = self._market(msg)
+        native, market = self.market_of(msg, "symbol")
         if market is None:
             return self.reject("unknown_market")
         full = "trades" in msg or native not in self._seen
@@ -198,8 +183,7 @@ class GeminiAdapter(Adapter):
         book = OrderBook() if full else self._books.get(native)
         if book is None:
             # A delta for a book we do not have: the rest of the stream cannot fix it.
-            self.request_reconnect("sequence_gap")
-            return self.reject("sequence_gap")
+            return self.reconnect("sequence_gap", counted="sequence_gap")
         try:
             changes = msg["changes"]
             if type(changes) is not list:
@@ -264,21 +248,21 @@ class GeminiAdapter(Adapter):
         if previous is None or event_id >= previous[0]:
             self._last[native] = (event_id, price)
 
-    def _on_trade(self, msg: dict[str, Any]) -> list[Quote]:
+    def _on_trade(self, msg: dict[str, Any]) -> Events:
         """A trade: its price becomes the symbol's `last`; emits nothing by itself.
 
         {"type": "trade", "symbol": "ANKRUSD", "event_id": 45465818387,
          "timestamp": 1624493670759, "price": "0.07946", "quantity": "1020.482111",
          "side": "buy"}
         """
-        native, market = self._market(msg)
+        native, market = self.market_of(msg, "symbol")
         if market is None:
             return self.reject("unknown_market")
         event_id, price = self._trade(msg)
         self._remember(native, event_id, price)
         return []
 
-    def _on_error(self, msg: dict[str, Any]) -> list[Quote]:
+    def _on_error(self, msg: dict[str, Any]) -> Events:
         """An error reply (e.g. no valid symbol in a subscription): counted, text kept.
 
         {"result": "error", "reason": "NoValidTradingPairs"}

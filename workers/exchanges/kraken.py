@@ -9,11 +9,12 @@ uses v1 codes (`XBT/USD`, `XDG/USD`).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from core.symbols import make_symbol, split_symbol
 from core.types import Market, Quote
 from workers.exchanges.base import Adapter
+from workers.exchanges.events import Events
 from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import json_number as _number
 from workers.exchanges.fields import number_top, parse_rfc3339_ns
@@ -28,9 +29,6 @@ class KrakenAdapter(Adapter):
     ws_url: ClassVar[str] = "wss://ws.kraken.com/v2"
     rest_url: ClassVar[str] = "https://api.kraken.com"
     markets_path: ClassVar[str] = "/0/public/AssetPairs"
-    # 0.40 % is the documented $0-10k Kraken Pro tier (docs/protocols.md); the 2021 AssetPairs
-    # recording still lists 0.26 %, the older schedule. Configuration can override it.
-    taker_fee: ClassVar[float] = 0.0040
     # Kraken sends a heartbeat every second when nothing else is sent, so 10 s of silence means
     # a dead connection; the ping keeps Kraken's own ~60 s inactivity timer from firing.
     watchdog_s: ClassVar[float] = 10.0
@@ -43,12 +41,12 @@ class KrakenAdapter(Adapter):
         self.system_status: str | None = None
 
     @classmethod
-    def parse_markets(cls, payload: Any) -> list[Market]:
-        """`/0/public/AssetPairs` → markets keyed by their v2 symbol (`BTC/USD`, not `XBT/USD`).
+    def market_entries(cls, payload: Any) -> Iterable[Any]:
+        """`/0/public/AssetPairs` → the pair objects of its `result`.
 
         {"error": [], "result": {"XXBTZUSD": {"altname": "XBTUSD", "wsname": "XBT/USD",
          "base": "XXBT", "quote": "ZUSD", "status": "online", ...}}}
-        A non-empty `error` raises ValueError (the caller retries); odd entries are skipped.
+        A non-empty `error` raises ValueError (the caller retries).
         """
         if not isinstance(payload, dict):
             raise ValueError(f"expected an AssetPairs object, got {type(payload).__name__}")
@@ -59,28 +57,22 @@ class KrakenAdapter(Adapter):
         result = payload.get("result")
         if not isinstance(result, dict):
             raise ValueError("kraken AssetPairs payload has no `result` object")
-        markets: list[Market] = []
-        seen: set[str] = set()
-        for info in result.values():
-            try:
-                # `.d` dark-pool pairs have no wsname: they are not on the websocket at all.
-                wsname = info.get("wsname")
-                if not wsname:
-                    continue
-                # Newer listings carry a status; only `online` pairs take taker orders.
-                if info.get("status", "online") != "online":
-                    continue
-                raw_base, raw_quote = wsname.split("/")
-                base, quote = split_symbol(make_symbol(raw_base, raw_quote))
-            except _SHAPE_ERRORS:
-                # split_symbol also drops names that are not clean BASE-QUOTE (`ETH2.S/ETH`).
-                continue
-            native = f"{base}/{quote}"
-            if native in seen:
-                continue
-            seen.add(native)
-            markets.append(Market(symbol=f"{base}-{quote}", native=native, base=base, quote=quote))
-        return markets
+        return result.values()
+
+    @classmethod
+    def read_market(cls, entry: Any) -> Market | None:
+        """An online pair keyed by its v2 symbol (`BTC/USD`, not `XBT/USD`)."""
+        # `.d` dark-pool pairs have no wsname: they are not on the websocket at all.
+        wsname = entry.get("wsname")
+        if not wsname:
+            return None
+        # Newer listings carry a status; only `online` pairs take taker orders.
+        if entry.get("status", "online") != "online":
+            return None
+        raw_base, raw_quote = wsname.split("/")
+        # market() also drops names that are not clean BASE-QUOTE (`ETH2.S/ETH`).
+        market = cls.market("", raw_base, raw_quote)
+        return market._replace(native=f"{market.base}/{market.quote}")
 
     def _next_req_id(self) -> int:
         """A fresh request id, so acks and pongs can be told apart in logs."""
@@ -109,8 +101,8 @@ class KrakenAdapter(Adapter):
         """`{"method":"ping","req_id":N}`; any request resets Kraken's inactivity timer."""
         return json.dumps({"method": "ping", "req_id": self._next_req_id()}, separators=(",", ":"))
 
-    def on_message(self, text: str, received_ns: int) -> list[Quote]:
-        """Read one frame; return the quotes it carries. Never raises on bad input."""
+    def on_message(self, text: str, received_ns: int) -> Events:
+        """Read one frame; return the events it produced. Never raises on bad input."""
         msg = self.decode_object(text)
         if msg is None:
             return []
@@ -130,7 +122,7 @@ class KrakenAdapter(Adapter):
         except _SHAPE_ERRORS:
             return self.reject("bad_field")
 
-    def _on_ticker(self, entries: Any, received_ns: int) -> list[Quote]:
+    def _on_ticker(self, entries: Any, received_ns: int) -> Events:
         """Ticker entries → Quotes for the symbols whose top of book changed.
 
         {"channel": "ticker", "type": "update",
@@ -166,7 +158,7 @@ class KrakenAdapter(Adapter):
         return Quote(self.name, market.symbol, top[0], top[1], top[2], top[3],
                      last, ts_ns, received_ns)
 
-    def _on_status(self, entries: Any) -> list[Quote]:
+    def _on_status(self, entries: Any) -> Events:
         """A status frame: anything but `online` means reconnect (maintenance, cancel_only...).
 
         {"channel": "status", "type": "update",
@@ -178,10 +170,10 @@ class KrakenAdapter(Adapter):
             raise TypeError("status system is not a string")
         self.system_status = system
         if system != "online":
-            self.request_reconnect(f"status_{system}")
+            return self.reconnect(f"status_{system}")
         return []
 
-    def _on_response(self, msg: dict[str, Any]) -> list[Quote]:
+    def _on_response(self, msg: dict[str, Any]) -> Events:
         """A reply to one of our requests (subscribe ack or error, pong), keyed by `method`.
 
         {"method": "subscribe", "success": false, "error": "Currency pair not supported FOO/USD",

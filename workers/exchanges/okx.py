@@ -5,117 +5,41 @@ Unix ms), `""` is OKX's null, acks come one per subscribed arg, the keepalive is
 `ping` answered by the text `pong` (not JSON), and a `notice` with code 64008 announces that the
 connection is about to be closed for an upgrade.
 
-Recorded traffic also carries `books` (400 levels: a snapshot, then updates whose `checksum` is a
-CRC32 over the best 25 levels of each side, interleaved, in the exact strings received) and
-`trades`. Where a market has a book on the connection, the book gives its top of book and
-`tickers` only its `last`; a ticker's top lags the book, and mixing both would make the quote flap
-between them.
+Recorded traffic also carries `books` (read on replay only: `okx_book`) and `trades`. Where a
+market has a book on the connection, the book gives its top of book and `tickers` only its
+`last`; a ticker's top lags the book, and mixing both would make the quote flap between them.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import zlib
 from typing import Any, ClassVar
 
 from core.orderbook import OrderBook
-from core.symbols import make_symbol, split_symbol
 from core.types import Market, Quote
 from workers.exchanges.base import Adapter
+from workers.exchanges.events import Events
 from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import decimal_str as _price
-from workers.exchanges.fields import decimal_top, int_stamp
+from workers.exchanges.fields import decimal_top
+from workers.exchanges.okx_book import _DELTA_BOOKS, _WHOLE_BOOKS, OkxReplayBooks, _ms_to_ns
 
 LIVE_CHANNEL = "tickers"
-# Books sent as a snapshot then updates (the checksummed ones), and books sent whole each push.
-_DELTA_BOOKS = frozenset({"books", "books-l2-tbt", "books50-l2-tbt"})
-_WHOLE_BOOKS = frozenset({"bbo-tbt", "books5"})
 _TRADES = frozenset({"trades", "trades-all"})
-CHECKSUM_DEPTH = 25
 # OKX caps a request at 64 KB of args and 480 subscribe operations per connection per hour:
 # many args per frame keep both far away (an arg is ~45 bytes).
 _ARGS_PER_FRAME = 100
 NOTICE_RECONNECT = "64008"
 _QUIET_EVENTS = frozenset({"subscribe", "unsubscribe", "channel-conn-count"})
-_INF = math.inf
 
 
-def _ms_to_ns(value: Any) -> int:
-    """OKX's ms timestamp (a digit string: OKX sends every value as a string) as integer ns."""
-    if type(value) is not str:
-        raise TypeError(f"expected a ms timestamp string, got {type(value).__name__}")
-    return int_stamp(value, 1_000_000)
-
-
-def book_checksum(book: OrderBook) -> int:
-    """CRC32 (signed) of `bidPx:bidSz:askPx:askSz:...` over the best 25 levels, as received."""
-    bids = book.bids.level_texts(CHECKSUM_DEPTH)
-    asks = book.asks.level_texts(CHECKSUM_DEPTH)
-    # Pairs interleaved while both sides have one, then the longer side's rest.
-    parts: list[str] = []
-    for bid, ask in zip(bids, asks, strict=False):
-        parts += bid
-        parts += ask
-    n = min(len(bids), len(asks))
-    for rest in bids[n:] or asks[n:]:
-        parts += rest
-    crc = zlib.crc32(":".join(parts).encode("ascii"))
-    return crc - (1 << 32) if crc >= 1 << 31 else crc
-
-
-def _levels(levels: Any, ascii_text: bool = False) -> list[tuple[float, float, str, str]]:
-    """[[px, sz, "0", count], ...] → (price, size, px text, sz text); size "0" deletes.
-
-    `ascii_text`: the frame's text is ASCII without `\\u` escapes, so every string decoded
-    from it is ASCII and the per-level check can be skipped.
-    """
-    # decimal_str and non_negative inlined (a snapshot has 400 levels a side); same checks.
-    if type(levels) is not list:
-        raise TypeError("book side is not a list")
-    parsed = []
-    append = parsed.append
-    for level in levels:
-        if type(level) is not list or len(level) < 2:
-            raise TypeError("book level is not [px, sz, ...]")
-        px, sz = level[0], level[1]
-        if type(sz) is not str or type(px) is not str:
-            raise TypeError("book level is not two strings")
-        if not ascii_text and not (px.isascii() and sz.isascii()):
-            # float() reads other scripts' digits ("５.1"), but the checksum is over ASCII
-            # text: such a level would make every later checksum of the book fail to compute.
-            raise ValueError(f"book level is not ASCII: {level!r}")
-        price = float(px)
-        size = float(sz)
-        if not (0.0 < price < _INF and 0.0 <= size < _INF):
-            raise ValueError(f"book level out of range: {level!r}")
-        append((price, size, px, sz))
-    return parsed
-
-
-def _side(levels: list[tuple[float, float, str, str]]) -> tuple[dict[float, float],
-                                                                 dict[float, tuple[str, str]]]:
-    """A snapshot side's levels as a fresh book side's sizes and texts (size 0 deleting)."""
-    sizes: dict[float, float] = {}
-    texts: dict[float, tuple[str, str]] = {}
-    for price, size, px, sz in levels:
-        if size <= 0.0:
-            if sizes.pop(price, None) is not None:
-                del texts[price]
-        else:
-            sizes[price] = size
-            texts[price] = (px, sz)
-    return sizes, texts
-
-
-class OkxAdapter(Adapter):
+class OkxAdapter(OkxReplayBooks, Adapter):
     """OKX v5 spot: tickers (or books) in, a Quote out whenever the top of book changes."""
 
     name: ClassVar[str] = "okx"
     ws_url: ClassVar[str] = "wss://ws.okx.com:8443/ws/v5/public"
     rest_url: ClassVar[str] = "https://www.okx.com"
     markets_path: ClassVar[str] = "/api/v5/public/instruments?instType=SPOT"
-    taker_fee: ClassVar[float] = 0.0010
     # OKX drops a connection that sends nothing for 30 s and has no server heartbeat: the text
     # ping every 10 s keeps it open and its `pong` means a quiet connection still yields a frame
     # every 10 s, so 30 s of silence is three missed replies.
@@ -131,12 +55,12 @@ class OkxAdapter(Adapter):
         self._last: dict[str, float] = {}
 
     @classmethod
-    def parse_markets(cls, payload: Any) -> list[Market]:
-        """`/api/v5/public/instruments?instType=SPOT` → live spot markets keyed by `instId`.
+    def market_entries(cls, payload: Any) -> list[Any]:
+        """`/api/v5/public/instruments?instType=SPOT` → its `data` entries.
 
         {"code":"0","msg":"","data":[{"instId":"BTC-USDT","instType":"SPOT","baseCcy":"BTC",
          "quoteCcy":"USDT","state":"live","tickSz":"0.1","lotSz":"0.00000001",...}]}
-        A non-zero `code` raises ValueError; swaps, futures, options and odd entries are skipped.
+        A non-zero `code` raises ValueError.
         """
         if type(payload) is not dict:
             raise ValueError(f"expected an instruments object, got {type(payload).__name__}")
@@ -146,22 +70,16 @@ class OkxAdapter(Adapter):
         data = payload.get("data")
         if type(data) is not list:
             raise ValueError("okx instruments payload has no `data` list")
-        markets: list[Market] = []
-        seen: set[str] = set()
-        for entry in data:
-            try:
-                if entry["instType"] != "SPOT" or entry["state"] != "live":
-                    continue
-                native = entry["instId"]
-                base, quote = split_symbol(make_symbol(entry["baseCcy"], entry["quoteCcy"]))
-            except _SHAPE_ERRORS:
-                continue
-            # The websocket wants the instId exactly; for spot it is BASE-QUOTE already.
-            if native != f"{base}-{quote}" or native in seen:
-                continue
-            seen.add(native)
-            markets.append(Market(symbol=native, native=native, base=base, quote=quote))
-        return markets
+        return data
+
+    @classmethod
+    def read_market(cls, entry: Any) -> Market | None:
+        """A live spot instrument keyed by `instId` (swaps, futures, options are skipped)."""
+        if entry["instType"] != "SPOT" or entry["state"] != "live":
+            return None
+        market = cls.market(entry["instId"], entry["baseCcy"], entry["quoteCcy"])
+        # The websocket wants the instId exactly; for spot it is BASE-QUOTE already.
+        return market if market.native == market.symbol else None
 
     def subscribe_messages(self) -> list[str]:
         """`tickers` for every market, up to 100 args per subscribe frame."""
@@ -182,15 +100,8 @@ class OkxAdapter(Adapter):
         self._books.clear()
         self._book_seq.clear()
 
-    def book_depth(self, native: str, book: OrderBook, received_ns: int) -> None:
-        """`Adapter.book_depth` from the sides' remembered best levels (the same values)."""
-        n = self.depth_levels
-        if n > 0:
-            self.note_depth(native, book.bids.best_levels(n), book.asks.best_levels(n),
-                            received_ns)
-
-    def on_message(self, text: str, received_ns: int) -> list[Quote]:
-        """Read one frame; return the quotes it carries. Never raises on bad input."""
+    def on_message(self, text: str, received_ns: int) -> Events:
+        """Read one frame; return the events it produced. Never raises on bad input."""
         if text == "pong":
             return []
         msg = self.decode_object(text)
@@ -213,7 +124,7 @@ class OkxAdapter(Adapter):
         except _SHAPE_ERRORS:
             return self.reject("bad_field")
 
-    def _on_event(self, event: Any, msg: dict[str, Any]) -> list[Quote]:
+    def _on_event(self, event: Any, msg: dict[str, Any]) -> Events:
         """Acks, errors and notices.
 
         {"event":"error","code":"60018","msg":"Wrong URL or channel:tickers,instId:FOO-USDT
@@ -230,11 +141,11 @@ class OkxAdapter(Adapter):
             code = msg.get("code")
             self.last_error = f"{code} {msg.get('msg')}"
             if code == NOTICE_RECONNECT:
-                self.request_reconnect(f"notice_{code}")
+                return self.reconnect(f"notice_{code}")
             return []
         return self.reject("unknown_event")
 
-    def _on_tickers(self, entries: Any, received_ns: int) -> list[Quote]:
+    def _on_tickers(self, entries: Any, received_ns: int) -> Events:
         """Ticker entries → Quotes for the markets whose top of book changed.
 
         {"arg":{"channel":"tickers","instId":"BTC-USDT"},"data":[{"instType":"SPOT",
@@ -275,69 +186,8 @@ class OkxAdapter(Adapter):
         return Quote(self.name, market.symbol, top[0], top[1], top[2], top[3],
                      self._last.get(inst), ts_ns, received_ns)
 
-    def _on_book(self, msg: dict[str, Any], channel: str, received_ns: int,
-                 ascii_text: bool = False) -> list[Quote]:
-        """A book snapshot or update (checksum verified) → a Quote if the top moved.
-
-        {"arg":{"channel":"books","instId":"UNI-USD-SWAP"},"action":"update","data":[{
-         "asks":[["5.158","129","0","2"],["5.233","240","0","1"]],"bids":[["5.14","427","0","4"],
-         ["5.138","26","0","2"],["5.117","0","0","0"]],"ts":"1652459225464",
-         "checksum":1361161687}]}
-        """
-        inst = msg["arg"]["instId"]
-        market = self.markets.get(inst)
-        if market is None:
-            return self.reject("unknown_market")
-        data = msg["data"]
-        if type(data) is not list or len(data) != 1 or type(data[0]) is not dict:
-            raise TypeError("book data is not one object")
-        entry = data[0]
-        bids, asks = _levels(entry["bids"], ascii_text), _levels(entry["asks"], ascii_text)
-        ts_ns = _ms_to_ns(entry["ts"])
-        checksum = entry.get("checksum")
-        if checksum is not None and type(checksum) is not int:
-            raise TypeError("checksum is not an integer")
-        seq, prev_seq = entry.get("seqId"), entry.get("prevSeqId")
-        action = msg.get("action") if channel in _DELTA_BOOKS else "snapshot"
-        book = self._books.get(inst)
-        if action == "snapshot":
-            book = self._books[inst] = OrderBook()
-        elif action != "update":
-            return self.reject("bad_field")
-        elif book is None:
-            # An update for a book whose snapshot never came on this connection.
-            return self.reject("no_snapshot")
-        elif (type(prev_seq) is int and inst in self._book_seq
-              and prev_seq != self._book_seq[inst]):
-            self.reject("sequence_gap")
-            self.request_reconnect("sequence_gap")
-            return []
-        if type(seq) is int:
-            self._book_seq[inst] = seq
-        if action == "snapshot":
-            # A fresh book: each side built whole and sorted once.
-            book.bids.assign(*_side(bids))
-            book.asks.assign(*_side(asks))
-        else:
-            book.bids.update(bids)
-            book.asks.update(asks)
-        if checksum is not None and book_checksum(book) != checksum:
-            self.reject("checksum_mismatch")
-            self.request_reconnect("checksum_mismatch")
-            return []
-        top = book.top()
-        if top is None:
-            return []
-        if top[0] >= top[2]:
-            return self.reject("crossed_book")
-        self.book_depth(inst, book, received_ns)
-        if not self.top_changed(inst, top):
-            return []
-        return [Quote(self.name, market.symbol, top[0], top[1], top[2], top[3],
-                      self._last.get(inst), ts_ns, received_ns)]
-
-    def _on_trades(self, entries: Any) -> list[Quote]:
-        """Trades → the market's last price; emits nothing by itself.
+    def _on_trades(self, entries: Any) -> Events:
+        """Replay only (never subscribed): trades → the market's last price; no quote.
 
         {"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT",
          "tradeId":"338476307","px":"30236","sz":"0.0002","side":"buy","ts":"1652459224818"}]}

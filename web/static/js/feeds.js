@@ -52,7 +52,7 @@ async function load() {
   render();
 }
 
-/** A feed event carries the raw status hash; merge what the table shows. */
+/** A feed event carries the status hash's fields (the rate comes from the API); merge them. */
 function onFeed(d) {
   if (typeof d.exchange !== "string") return;
   const old = feeds.get(d.exchange) || { name: d.exchange };
@@ -60,7 +60,6 @@ function onFeed(d) {
   for (const k of ["state", "messages", "quotes", "reconnects", "parse_errors", "markets", "connections"]) {
     if (d[k] !== undefined) next[k] = d[k];
   }
-  if (d.message_rate !== undefined) next.message_rate = d.message_rate;
   const lastNs = num(d.last_message_ns);
   // Arrival time stands in for the worker's clock: the event was sent moments ago.
   if (lastNs) next.lastMsgAt = Date.now();

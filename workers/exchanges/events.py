@@ -1,0 +1,46 @@
+"""What `Adapter.on_message` returns: the events one frame produced, for the loop to dispatch.
+
+A frame yields a list. Its items are `Quote`s (the common case, returned as they are, with no
+wrapper), `Depth`s (a local book's best levels that changed) and at most one `Reconnect` (the
+venue asked for a fresh connection, or the stream needs one to resync its books).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from core.types import Depth, Quote
+
+# Why a frame over FEED_MAX_FRAME_BYTES was not read: counted with the malformed frames, and the
+# reconnect it forces on a book built from deltas.
+OVERSIZE = "oversize_frame"
+# Reconnects that mean frames meant for us were lost (a hole in the book, the venue gave up on a
+# slow reader, or we skipped an oversize frame of a delta book): each forces a resync from a
+# fresh snapshot and is counted as one.
+RESYNC_REASONS = frozenset({"sequence_gap", "checksum_mismatch", "slow_consumer", OVERSIZE})
+
+
+class Reconnect(NamedTuple):
+    """Drop this connection and open a new one; `reason` is recorded as the disconnect's."""
+
+    reason: str
+
+
+Event = Quote | Depth | Reconnect
+Events = list[Event]
+
+
+def split_events(events: Events) -> tuple[list[Quote], list[Depth], str | None]:
+    """The quotes, depths and reconnect reason (None: keep the connection) of one frame."""
+    quotes: list[Quote] = []
+    depths: list[Depth] = []
+    reason: str | None = None
+    for event in events:
+        kind = type(event)
+        if kind is Quote:
+            quotes.append(event)  # type: ignore[arg-type]
+        elif kind is Depth:
+            depths.append(event)  # type: ignore[arg-type]
+        elif kind is Reconnect:
+            reason = event.reason  # type: ignore[union-attr]
+    return quotes, depths, reason
