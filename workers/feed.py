@@ -31,9 +31,9 @@ CONNECT_TIMEOUT_S = 10.0
 _DEFAULTS = Settings()
 MAX_CLOCK_SKEW_S = _DEFAULTS.max_clock_skew_s  # the defaults; feed processes pass their settings
 MAX_FRAME_BYTES = _DEFAULTS.feed_max_frame_bytes
-# A connection that brought quotes for this long was healthy: the reconnect backoff starts over.
-# Before that, a venue asking again and again for a reconnect (or whose book fails its check
-# right after every snapshot) gets the doubling delay instead of a reconnect at once each time.
+# A connection that brought quotes this long was healthy: the reconnect backoff starts over.
+# Until then a venue that keeps asking to reconnect (or whose book keeps failing its check)
+# waits the doubling delay rather than reconnecting at once each time.
 HEALTHY_S = 30.0
 
 
@@ -68,8 +68,7 @@ class FeedWorker:
         self.max_frame_bytes = max_frame_bytes
         self.stop_event = threading.Event()
         self.conn_state = "starting"
-        # The reconnect the last connection's venue (or its stream) asked for, if any.
-        self.requested: str | None = None
+        self.requested: str | None = None  # the reconnect the venue (or its stream) asked for
         self.connected_since_ns = 0
         self.last_message_ns = 0
         self.messages = 0
@@ -80,6 +79,7 @@ class FeedWorker:
         self.resyncs = 0
         self.last_resync_ns = 0
         self.clock_skew = 0  # quotes whose exchange time was past MAX_CLOCK_SKEW_S from receipt
+        self.last_error: str | None = None  # the venue's latest error text, for the status
         # Worst receive-minus-exchange time since the last status read (-1: no exchange time).
         self.lag_ns = -1
 
@@ -137,7 +137,9 @@ class FeedWorker:
                 break
         else:
             return events, [], None  # type: ignore[return-value]
-        quotes, depths, reason = split_events(events)
+        quotes, depths, reason, error = split_events(events)
+        if error is not None:
+            self.last_error = error
         kept, skewed = sound_quotes(quotes, received_ns, low, high, self.adapter.reject)
         self.clock_skew += skewed
         return kept, sound_depths(depths, self.adapter.reject), reason
@@ -147,8 +149,7 @@ class FeedWorker:
 
         Top-of-book frames stand alone, so losing one only loses that update. A book built
         from deltas would go wrong without it (or never get its snapshot), so the connection
-        is renewed for fresh snapshots, through the reconnect backoff like any request: the
-        reason to reconnect is returned then.
+        is renewed for fresh snapshots through the reconnect backoff (the reason is returned).
         """
         self.adapter.reject(OVERSIZE)
         if self.adapter.delta_books:

@@ -43,7 +43,7 @@ def aggregate(name: str, workers: Sequence[FeedWorker], publisher: Publisher,
     last_error = ""
     for worker in workers:
         errors.update(worker.adapter.errors)
-        last_error = worker.adapter.last_error or last_error
+        last_error = worker.last_error or last_error
     summed = {key: sum(int(p[key]) for p in parts) for key in _SUMMED}
     return FeedStatus(
         exchange=name,

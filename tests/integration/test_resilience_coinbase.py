@@ -42,6 +42,6 @@ def test_disconnect_notice_reconnects_at_once(sim: SimProcess) -> None:
         control(sim, "coinbase", "reconnect")
         wait_for(lambda: "slow_consumer" in recorder.reasons("disconnect"), 5,
                  "the error notice to end the connection")
-        assert worker.adapter.last_error == "ErrSlowConsume"
+        assert worker.last_error == "ErrSlowConsume"
         assert_recovers_without_loss(sim, "coinbase", worker, recorder, before)
         assert_resynced(recorder, worker, "slow_consumer")

@@ -48,4 +48,4 @@ def test_text_ping_keeps_a_quiet_connection_alive(sim: SimProcess) -> None:
         time.sleep(3.0)
         assert recorder.reasons("disconnect") == [] and worker.connections == 1
         assert worker.messages >= 10 and recorder.quotes == []
-        assert not worker.adapter.errors and worker.adapter.last_error is None
+        assert not worker.adapter.errors and worker.last_error is None

@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from core.types import Market, Quote
-from tests.support.adapter_events import on_connect, on_message, reconnect_reason
+from tests.support.adapter_events import (
+    last_error,
+    on_connect,
+    on_message,
+    reconnect_reason,
+)
 from tests.support.frames import by_name, replaced
 from tests.support.recorded import RECORDED_DIR, received, rest_body, ws_events
 from workers.exchanges.binance import BinanceAdapter
@@ -278,7 +283,7 @@ def test_errors_are_counted_with_their_text(adapter: BinanceAdapter, frame: dict
                                             text: str) -> None:
     assert on_message(adapter, json.dumps(frame), 1) == []
     assert adapter.errors == Counter({"venue_error": 1})
-    assert adapter.last_error == text
+    assert last_error(adapter) == text
 
 
 # --- bad input -----------------------------------------------------------------------------

@@ -11,7 +11,12 @@ from typing import Any
 import pytest
 
 from core.types import Market, Quote
-from tests.support.adapter_events import on_connect, on_message, reconnect_reason
+from tests.support.adapter_events import (
+    last_error,
+    on_connect,
+    on_message,
+    reconnect_reason,
+)
 from tests.support.frames import by_name
 from tests.support.recorded import RECORDED_DIR, received, rest_body, rest_responses, ws_events
 from workers.exchanges.bitfinex import (
@@ -442,7 +447,7 @@ def test_error_events_are_counted_with_their_text(frame: dict[str, Any]) -> None
     adapter = BitfinexAdapter([BTC_USD])
     assert on_message(adapter, json.dumps(frame), 1) == []
     assert adapter.errors == Counter({"venue_error": 1})
-    assert adapter.last_error == f"{frame['code']} {frame['msg']}"
+    assert last_error(adapter) == f"{frame['code']} {frame['msg']}"
     assert reconnect_reason(adapter) is None
 
 
@@ -450,7 +455,7 @@ def test_failed_conf_is_counted() -> None:
     adapter = BitfinexAdapter([BTC_USD])
     assert on_message(adapter, '{"event":"conf","status":"FAILED","flags":196608}', 1) == []
     assert adapter.errors == Counter({"venue_error": 1})
-    assert adapter.last_error is not None and "FAILED" in adapter.last_error
+    assert last_error(adapter) is not None and "FAILED" in last_error(adapter)
 
 
 # --- bad input -----------------------------------------------------------------------------

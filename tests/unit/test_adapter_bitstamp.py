@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 
 from core.types import Market, Quote
-from tests.support.adapter_events import on_connect, on_message, reconnect_reason
+from tests.support.adapter_events import (
+    last_error,
+    on_connect,
+    on_message,
+    reconnect_reason,
+)
 from tests.support.frames import by_name, replaced
 from workers.exchanges.bitstamp import BitstampAdapter
 
@@ -240,7 +245,7 @@ def test_venue_error_is_counted_with_its_text(adapter: BitstampAdapter) -> None:
              "data": {"code": None, "message": "Bad subscription string."}}
     assert on_message(adapter, json.dumps(frame), 1) == []
     assert adapter.errors == Counter({"venue_error": 1})
-    assert adapter.last_error == "Bad subscription string."
+    assert last_error(adapter) == "Bad subscription string."
     on_message(adapter, '{"event":"bts:error","channel":"","data":null}', 2)
     assert adapter.errors == Counter({"venue_error": 2})
 

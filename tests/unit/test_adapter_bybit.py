@@ -12,7 +12,12 @@ from typing import Any
 import pytest
 
 from core.types import Market, Quote
-from tests.support.adapter_events import on_connect, on_message, reconnect_reason
+from tests.support.adapter_events import (
+    last_error,
+    on_connect,
+    on_message,
+    reconnect_reason,
+)
 from tests.support.frames import by_name, replaced
 from workers.exchanges.bybit import BybitAdapter
 
@@ -282,7 +287,7 @@ def test_failures_are_counted_with_their_text(adapter: BybitAdapter, frame: dict
                                               reason: str) -> None:
     assert on_message(adapter, json.dumps(frame), 1) == []
     assert adapter.errors == Counter({reason: 1})
-    assert adapter.last_error == frame["ret_msg"]
+    assert last_error(adapter) == frame["ret_msg"]
     assert reconnect_reason(adapter) is None
 
 

@@ -13,7 +13,12 @@ from typing import Any
 import pytest
 
 from core.types import Market, Quote
-from tests.support.adapter_events import on_connect, on_message, reconnect_reason
+from tests.support.adapter_events import (
+    last_error,
+    on_connect,
+    on_message,
+    reconnect_reason,
+)
 from tests.support.frames import by_name, without
 from tests.support.recorded import RECORDED_DIR, rest_body, ws_events
 from workers.exchanges.coinbase import CoinbaseAdapter
@@ -340,7 +345,7 @@ def test_failed_subscription_is_counted_without_reconnecting(adapter: CoinbaseAd
              "reason": "FOO-USD is not a valid product"}
     assert on_message(adapter, json.dumps(error), 1) == []
     assert adapter.errors == Counter({"venue_error": 1})
-    assert adapter.last_error == "Failed to subscribe: FOO-USD is not a valid product"
+    assert last_error(adapter) == "Failed to subscribe: FOO-USD is not a valid product"
     assert reconnect_reason(adapter) is None
 
 
@@ -353,7 +358,7 @@ def test_disconnect_notice_asks_for_a_reconnect(adapter: CoinbaseAdapter, messag
     # Too slow a reader is a resync (the venue dropped frames for us); other notices are not.
     assert on_message(adapter, json.dumps({"type": "error", "message": message}), 1) == []
     assert adapter.errors == Counter({"venue_error": 1})
-    assert adapter.last_error == message
+    assert last_error(adapter) == message
     assert reconnect_reason(adapter) == reason
 
 

@@ -11,7 +11,12 @@ from typing import Any
 import pytest
 
 from core.types import Market, Quote
-from tests.support.adapter_events import on_connect, on_message, reconnect_reason
+from tests.support.adapter_events import (
+    last_error,
+    on_connect,
+    on_message,
+    reconnect_reason,
+)
 from tests.support.frames import by_name, without
 from tests.support.recorded import RECORDED_DIR, rest_body, rest_responses, ws_events
 from workers.exchanges.gemini import GeminiAdapter, split_listed_names
@@ -279,10 +284,10 @@ def test_quiet_frames(adapter: GeminiAdapter, text: str) -> None:
 def test_error_reply_is_counted_with_its_reason(adapter: GeminiAdapter) -> None:
     assert on_message(adapter, '{"result": "error", "reason": "NoValidTradingPairs"}', 1) == []
     assert adapter.errors == Counter({"venue_error": 1})
-    assert adapter.last_error == "NoValidTradingPairs"
+    assert last_error(adapter) == "NoValidTradingPairs"
     text = '{"result": "error", "reason": "InvalidJson", "message": "bad frame"}'
     on_message(adapter, text, 2)
-    assert adapter.last_error == "InvalidJson: bad frame"
+    assert last_error(adapter) == "InvalidJson: bad frame"
     assert reconnect_reason(adapter) is None
 
 

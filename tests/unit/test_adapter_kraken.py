@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 
 from core.types import Market, Quote
-from tests.support.adapter_events import on_connect, on_message, reconnect_reason
+from tests.support.adapter_events import (
+    last_error,
+    on_connect,
+    on_message,
+    reconnect_reason,
+)
 from tests.support.frames import by_name, edited
 from workers.exchanges.fields import parse_rfc3339_ns
 from workers.exchanges.kraken import KrakenAdapter
@@ -284,7 +289,7 @@ def test_failed_request_is_counted_with_its_text(adapter: KrakenAdapter, method:
              "time_out": "2026-01-01T00:00:00.201040Z", "req_id": 7}
     assert on_message(adapter, json.dumps(frame), 1) == []
     assert adapter.errors == Counter({f"{method}_error": 1})
-    assert adapter.last_error == "Currency pair not supported XBT/USD"
+    assert last_error(adapter) == "Currency pair not supported XBT/USD"
 
 
 def test_bare_venue_error_is_counted(adapter: KrakenAdapter) -> None:
@@ -293,7 +298,7 @@ def test_bare_venue_error_is_counted(adapter: KrakenAdapter) -> None:
     frame = {"error": "Method not found", "method": "frobnicate", "success": False}
     assert on_message(adapter, json.dumps(frame), 2) == []
     assert adapter.errors == Counter({"venue_error": 2})
-    assert adapter.last_error == "Method not found"
+    assert last_error(adapter) == "Method not found"
 
 
 # --- bad input -----------------------------------------------------------------------------

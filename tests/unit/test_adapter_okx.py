@@ -12,7 +12,12 @@ from typing import Any
 import pytest
 
 from core.types import Market, Quote
-from tests.support.adapter_events import on_connect, on_message, reconnect_reason
+from tests.support.adapter_events import (
+    last_error,
+    on_connect,
+    on_message,
+    reconnect_reason,
+)
 from tests.support.frames import by_name, edited
 from tests.support.recorded import RECORDED_DIR, received, rest_body, rest_responses, ws_events
 from workers.exchanges.okx import OkxAdapter
@@ -356,7 +361,7 @@ def test_error_event_is_counted_with_its_text(adapter: OkxAdapter) -> None:
     frame = {"event": "error", "code": "60018", "msg": message, "connId": "a1b2c3d4"}
     assert on_message(adapter, json.dumps(frame), 1) == []
     assert adapter.errors == Counter({"venue_error": 1})
-    assert adapter.last_error == f"60018 {message}"
+    assert last_error(adapter) == f"60018 {message}"
     assert reconnect_reason(adapter) is None
 
 
@@ -371,7 +376,7 @@ def test_notice_64008_asks_for_reconnect(adapter: OkxAdapter) -> None:
 def test_other_notice_is_remembered_only(adapter: OkxAdapter) -> None:
     frame = {"event": "notice", "code": "64099", "msg": "Something else"}
     assert on_message(adapter, json.dumps(frame), 1) == []
-    assert reconnect_reason(adapter) is None and adapter.last_error == "64099 Something else"
+    assert reconnect_reason(adapter) is None and last_error(adapter) == "64099 Something else"
 
 
 # --- bad input -----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ S = 1_000_000_000
 
 
 def feed() -> FeedWorker:
-    adapter = SimpleNamespace(name="kraken", errors={}, last_error="", markets={})
+    adapter = SimpleNamespace(name="kraken", errors={}, markets={})
     return FeedWorker(adapter, "ws://x", Publisher(lambda *a: None))  # type: ignore[arg-type]
 
 

@@ -47,7 +47,7 @@ def test_aggregate_sums_connections() -> None:
     workers[0].messages, workers[1].messages = 10, 5
     workers[0].conn_state, workers[1].conn_state = "connected", "connected"
     workers[1].adapter.reject("bad_json")
-    workers[1].adapter.last_error = "boom"
+    workers[1].last_error = "boom"
     status = aggregate("kraken", workers, publisher, "ws://x").to_event()
     assert status["connections"] == 2 and status["messages"] == 15 and status["markets"] == 3
     assert status["state"] == "connected" and status["parse_errors"] == 1

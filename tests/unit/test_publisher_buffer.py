@@ -145,9 +145,8 @@ def test_a_huge_venue_error_is_bounded_in_the_status() -> None:
 
     from workers.status import LAST_ERROR_CHARS, aggregate
 
-    adapter = SimpleNamespace(errors={"venue_error": 1}, last_error="<b>" + "x" * 100_000,
-                              markets={})
-    feed = SimpleNamespace(adapter=adapter, status=lambda: {
+    adapter = SimpleNamespace(errors={"venue_error": 1}, markets={})
+    feed = SimpleNamespace(adapter=adapter, last_error="<b>" + "x" * 100_000, status=lambda: {
         "state": "connected", "connected_since_ns": 1, "last_message_ns": 2, "messages": 1,
         "quotes": 0, "reconnects": 0, "markets": 0, "lag_ns": -1, "resyncs": 0,
         "clock_skew": 0, "last_resync_ns": 0})

@@ -2,9 +2,9 @@
 
 A venue is a subclass that sets the class attributes and implements `market_entries`,
 `read_market`, `subscribe_messages` and `on_message` (plus `ping_message`, `on_connect` when
-the venue needs them). `on_message` returns what the frame produced (see `events`); the tallies
-of unusable frames (`errors`) and the venue's latest error text (`last_error`) are what the
-status reporter reads.
+the venue needs them). `on_message` returns what the frame produced (see `events`), the venue's
+error texts included; the tallies of unusable frames (`errors`) are what the status reporter
+reads besides.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import orjson
 from core.orderbook import OrderBook
 from core.symbols import make_symbol, split_symbol
 from core.types import Depth, Level, Market, Quote
-from workers.exchanges.events import Events, Reconnect
+from workers.exchanges.events import Events, Reconnect, VenueError
 from workers.exchanges.fields import SHAPE_ERRORS
 
 
@@ -66,8 +66,6 @@ class Adapter:
         self.markets: dict[str, Market] = {m.native: m for m in markets}
         # Frames that could not be used, by reason (`bad_json`, `unknown_event`, ...).
         self.errors: Counter[str] = Counter()
-        # The venue's latest error text (a failed subscription...), for status and logs.
-        self.last_error: str | None = None
         # Last top of book emitted per native market: (bid, bid_size, ask, ask_size).
         self._tops: dict[str, tuple[float, float, float, float]] = {}
         # Markets whose crossed book already cost one reconnect; cleared once seen uncrossed,
@@ -250,6 +248,11 @@ class Adapter:
         """Count an unusable frame under `reason` and return no events."""
         self.errors[reason] += 1
         return []
+
+    def venue_error(self, text: str, counted: str = "venue_error") -> Events:
+        """Hand the venue's error text to the loop, counting the frame under `counted`."""
+        self.errors[counted] += 1
+        return [VenueError(text)]
 
     def reconnect(self, reason: str, counted: str | None = None) -> Events:
         """Ask the loop for a fresh connection, counting the frame under `counted` if given."""

@@ -268,6 +268,5 @@ class BinanceAdapter(Adapter):
             return []  # SUBSCRIBE/UNSUBSCRIBE ack, LIST_SUBSCRIPTIONS or GET_PROPERTY answer
         error = msg.get("error") if isinstance(msg.get("error"), dict) else msg
         if "code" in error and "msg" in error:
-            self.last_error = f"{error['code']}: {error['msg']}"
-            return self.reject("venue_error")
+            return self.venue_error(f"{error['code']}: {error['msg']}")
         return self.reject("unknown_event")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.orderbook import OrderBook
 from workers.exchanges.bitfinex_book import CHECKSUM_DEPTH, book_checksum, trade
-from workers.exchanges.events import Events
+from workers.exchanges.events import Events, VenueError
 from workers.exchanges.fields import integer as _int
 from workers.exchanges.fields import json_number as _number
 
@@ -49,12 +49,13 @@ class BitfinexChannels:
     _books: dict[str, OrderBook]
     _last: dict[str, float]
     _last_trade: dict[str, tuple[int, int]]
-    last_error: str | None
     platform_status: int | None
     maintenance: bool
 
     if TYPE_CHECKING:  # provided by Adapter, which the adapter class also derives from
         def reject(self, reason: str) -> Events: ...
+
+        def venue_error(self, text: str, counted: str = "venue_error") -> Events: ...
 
         def reconnect(self, reason: str, counted: str | None = None) -> Events: ...
 
@@ -71,11 +72,9 @@ class BitfinexChannels:
         if event == "conf":
             if msg.get("status") == "OK":
                 return []
-            self.last_error = f"conf failed: {json.dumps(msg)}"
-            return self.reject("venue_error")
+            return self.venue_error(f"conf failed: {json.dumps(msg)}")
         if event == "error":
-            self.last_error = f"{msg.get('code')} {msg.get('msg')}"
-            return self.reject("venue_error")
+            return self.venue_error(f"{msg.get('code')} {msg.get('msg')}")
         if event in _QUIET_EVENTS:
             if event == "unsubscribed":
                 self._channels.pop(msg.get("chanId"), None)  # type: ignore[arg-type]
@@ -122,8 +121,8 @@ class BitfinexChannels:
                 if status != 1:
                     # Subscriptions fail during maintenance: come back later (the loop backs
                     # off on a connection that never delivered data).
-                    self.last_error = "platform in maintenance"
-                    return self.reconnect("maintenance")
+                    return [VenueError("platform in maintenance"),
+                            *self.reconnect("maintenance")]
             return []
         code = _int(code)
         if code == INFO_RESTART:

@@ -132,8 +132,8 @@ class BitstampAdapter(BitstampDiffReplay, Adapter):
             if event == "bts:error":
                 data = msg.get("data")
                 message = data.get("message") if isinstance(data, dict) else None
-                self.last_error = str(message) if message is not None else json.dumps(data)
-                return self.reject("venue_error")
+                return self.venue_error(
+                    str(message) if message is not None else json.dumps(data))
             return self.reject("unknown_event")
         except _SHAPE_ERRORS:
             return self.reject("bad_field")

@@ -230,7 +230,7 @@ class BybitAdapter(Adapter):
         if op in ("subscribe", "unsubscribe") or success is False:
             if success is True:
                 return []
-            self.last_error = str(msg.get("ret_msg"))
-            return self.reject(f"{op}_error" if op in ("subscribe", "unsubscribe")
-                               else "venue_error")
+            return self.venue_error(str(msg.get("ret_msg")),
+                                    f"{op}_error" if op in ("subscribe", "unsubscribe")
+                                    else "venue_error")
         return self.reject("unknown_event")

@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 from core.orderbook import OrderBook
 from core.types import Market
 from workers.exchanges.base import Adapter
-from workers.exchanges.events import Events
+from workers.exchanges.events import Events, VenueError
 from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import decimal_str as _price
 from workers.exchanges.fields import non_negative, parse_rfc3339_ns
@@ -277,12 +277,12 @@ class CoinbaseAdapter(Adapter):
         """
         message = msg.get("message")
         reason = msg.get("reason")
-        self.last_error = f"{message}: {reason}" if reason is not None else str(message)
+        error = VenueError(f"{message}: {reason}" if reason is not None else str(message))
         if not (isinstance(message, str) and message.startswith("Failed to subscribe")):
             # ErrSlowConsume, ErrSlowRead, "Message too big": the server is dropping this
             # connection anyway; reconnecting at once loses less than waiting for the close.
             # Too slow a reader means frames were dropped for us: a resync, counted as such.
             slow = isinstance(message, str) and message.startswith("ErrSlow")
-            return self.reconnect("slow_consumer" if slow else "venue_error",
-                                  counted="venue_error")
-        return self.reject("venue_error")
+            return [error, *self.reconnect("slow_consumer" if slow else "venue_error",
+                                           counted="venue_error")]
+        return [error, *self.reject("venue_error")]

@@ -1,8 +1,9 @@
 """What `Adapter.on_message` returns: the events one frame produced, for the loop to dispatch.
 
 A frame yields a list. Its items are `Quote`s (the common case, returned as they are, with no
-wrapper), `Depth`s (a local book's best levels that changed) and at most one `Reconnect` (the
-venue asked for a fresh connection, or the stream needs one to resync its books).
+wrapper), `Depth`s (a local book's best levels that changed), at most one `Reconnect` (the
+venue asked for a fresh connection, or the stream needs one to resync its books) and at most
+one `VenueError` (the venue's own error text, shown in the feed status).
 """
 
 from __future__ import annotations
@@ -26,15 +27,31 @@ class Reconnect(NamedTuple):
     reason: str
 
 
-Event = Quote | Depth | Reconnect
+class VenueError(NamedTuple):
+    """The venue reported an error (a refused subscription, maintenance...): its text."""
+
+    text: str
+
+
+Event = Quote | Depth | Reconnect | VenueError
 Events = list[Event]
 
 
-def split_events(events: Events) -> tuple[list[Quote], list[Depth], str | None]:
-    """The quotes, depths and reconnect reason (None: keep the connection) of one frame."""
+class Split(NamedTuple):
+    """One frame's events sorted by kind, as the loop dispatches them."""
+
+    quotes: list[Quote]
+    depths: list[Depth]
+    reconnect: str | None  # the reason; None: keep the connection
+    error: str | None  # the venue's error text, if it sent one
+
+
+def split_events(events: Events) -> Split:
+    """The quotes, depths, reconnect reason and venue error text of one frame."""
     quotes: list[Quote] = []
     depths: list[Depth] = []
     reason: str | None = None
+    error: str | None = None
     for event in events:
         kind = type(event)
         if kind is Quote:
@@ -43,4 +60,6 @@ def split_events(events: Events) -> tuple[list[Quote], list[Depth], str | None]:
             depths.append(event)  # type: ignore[arg-type]
         elif kind is Reconnect:
             reason = event.reason  # type: ignore[union-attr]
-    return quotes, depths, reason
+        elif kind is VenueError:
+            error = event.text  # type: ignore[union-attr]
+    return Split(quotes, depths, reason, error)

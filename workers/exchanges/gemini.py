@@ -269,5 +269,4 @@ class GeminiAdapter(Adapter):
         """
         reason = msg.get("reason")
         message = msg.get("message")
-        self.last_error = f"{reason}: {message}" if message is not None else str(reason)
-        return self.reject("venue_error")
+        return self.venue_error(f"{reason}: {message}" if message is not None else str(reason))

@@ -187,10 +187,8 @@ class KrakenAdapter(Adapter):
         if method in ("subscribe", "unsubscribe"):
             if success is not False and "error" not in msg:
                 return []
-            self.last_error = str(msg.get("error"))
-            return self.reject(f"{method}_error")
+            return self.venue_error(str(msg.get("error")), f"{method}_error")
         if success is False or "error" in msg:
             # A reply to a request we do not recognise, or a bare error (e.g. rate limit).
-            self.last_error = str(msg.get("error"))
-            return self.reject("venue_error")
+            return self.venue_error(str(msg.get("error")))
         return self.reject("unknown_event")

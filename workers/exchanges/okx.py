@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from core.orderbook import OrderBook
 from core.types import Market, Quote
 from workers.exchanges.base import Adapter
-from workers.exchanges.events import Events
+from workers.exchanges.events import Events, VenueError
 from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import decimal_str as _price
 from workers.exchanges.fields import decimal_top
@@ -135,14 +135,13 @@ class OkxAdapter(OkxReplayBooks, Adapter):
         if event in _QUIET_EVENTS:
             return []
         if event == "error":
-            self.last_error = f"{msg.get('code')} {msg.get('msg')}"
-            return self.reject("venue_error")
+            return self.venue_error(f"{msg.get('code')} {msg.get('msg')}")
         if event == "notice":
             code = msg.get("code")
-            self.last_error = f"{code} {msg.get('msg')}"
+            notice = VenueError(f"{code} {msg.get('msg')}")
             if code == NOTICE_RECONNECT:
-                return self.reconnect(f"notice_{code}")
-            return []
+                return [notice, *self.reconnect(f"notice_{code}")]
+            return [notice]
         return self.reject("unknown_event")
 
     def _on_tickers(self, entries: Any, received_ns: int) -> Events:
