@@ -24,6 +24,16 @@ def exchange_list(text: str) -> tuple[str, ...]:
     return names
 
 
+def load_parser(command: str, seconds: float, seconds_help: str, rate: float,
+                rate_help: str) -> argparse.ArgumentParser:
+    """A parser for `python -m bench <command>` with the load options: `--seconds`, `--rate`."""
+    # Each load command keeps its own defaults and wording; only the options' shape is shared.
+    parser = argparse.ArgumentParser(prog=f"python -m bench {command}")
+    parser.add_argument("--seconds", type=float, default=seconds, help=seconds_help)
+    parser.add_argument("--rate", type=float, default=rate, help=rate_help)
+    return parser
+
+
 def add_feed_options(parser: argparse.ArgumentParser) -> None:
     """`--feed-groups` and `--feed-processes`: how the run's feeds are split into processes."""
     parser.add_argument("--feed-groups", metavar="SPEC",

@@ -30,7 +30,6 @@ splits each quote's latency at every hop, with the mean of each hop over the slo
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import multiprocessing
 import os
@@ -38,7 +37,7 @@ import sys
 import time
 from typing import Any
 
-from bench.cli import add_feed_options, apply_feed_options
+from bench.cli import add_feed_options, apply_feed_options, load_parser
 from bench.collectors import PROBE_VENUES, redis_collector, ws_collector
 from bench.delivery import emitted_total
 from bench.hops import Sample, format_table, hop_table, percentiles
@@ -244,10 +243,8 @@ def _run(seconds: float, background_rate: float, venues: tuple[str, ...],
 
 def main() -> int:
     """`python -m bench latency [--seconds S] [--rate R] [--json]`."""
-    parser = argparse.ArgumentParser(prog="python -m bench latency")
-    parser.add_argument("--seconds", type=float, default=10, help="measurement window")
-    parser.add_argument("--rate", type=float, default=5000,
-                        help="background quotes/s offered in total (spread over the venues)")
+    parser = load_parser("latency", 10, "measurement window", 5000,
+                         "background quotes/s offered in total (spread over the venues)")
     add_feed_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()

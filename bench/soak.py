@@ -17,7 +17,6 @@ InfluxDB), which the pipeline does not own but loads.
 
 from __future__ import annotations
 
-import argparse
 import threading
 import time
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 import psutil
 import requests
 
+from bench.cli import load_parser
 from bench.delivery import drain, emitted_total, freeze_emission, loss_figures, stored_by_exchange
 from bench.processes import SERVICES
 from bench.queues import consumers, delete_queues, queue_depths, start_worker
@@ -207,10 +207,8 @@ def run(seconds: float, rate: float, exchanges: tuple[str, ...], symbols: str,
 
 def main() -> int:
     """`python -m bench soak [--seconds 600] [--rate 5000] [--exchanges ...] [--json]`."""
-    parser = argparse.ArgumentParser(prog="python -m bench soak")
-    parser.add_argument("--seconds", type=float, default=600.0, help="how long the load runs")
-    parser.add_argument("--rate", type=float, default=5000.0,
-                        help="quotes/s offered in total, spread over the venues")
+    parser = load_parser("soak", 600.0, "how long the load runs", 5000.0,
+                         "quotes/s offered in total, spread over the venues")
     parser.add_argument("--exchanges", default=EIGHT)
     parser.add_argument("--symbols", default=SYMBOLS)
     parser.add_argument("--sample-s", type=float, default=10.0, help="seconds between samples")

@@ -13,6 +13,7 @@ from core.config_values import (
     parse_fees,
     parse_volumes,
     read_choice,
+    read_count,
     read_float,
     read_int,
     read_lenient_delay,
@@ -77,6 +78,10 @@ class Settings:
     fee_volume_30d: dict[str, float] = field(default_factory=dict)
     book_depth: int = 10
     feed_buffer_batches: int = 1000
+    feed_groups: str = ""  # venues sharing a feed process, `a,b;c,d` (workers/grouping.py)
+    # Without groups, the venues split into this many feed processes (0: one per venue); two
+    # suit a small box: grouped venues share a read loop and one arbitrage batch.
+    feed_processes: int = 2
     feed_behind_s: float = 2.0  # lag behind a venue's clock (or since a resync) that is "behind"
     max_clock_skew_s: float = 30.0  # exchange times further than this from receipt are not used
     # Frames above this are skipped (or resync a delta book); Coinbase's level2 snapshot of a
@@ -155,6 +160,8 @@ class Settings:
             book_depth=read_int(env, "BOOK_DEPTH", d.book_depth),
             feed_buffer_batches=read_positive_int(env, "FEED_BUFFER_BATCHES",
                                                   d.feed_buffer_batches),
+            feed_groups=env.get("FEED_GROUPS", "").strip(),
+            feed_processes=read_count(env, "FEED_PROCESSES", d.feed_processes),
             feed_behind_s=read_nonnegative(env, "FEED_BEHIND_S", d.feed_behind_s),
             max_clock_skew_s=read_nonnegative(env, "MAX_CLOCK_SKEW_S", d.max_clock_skew_s),
             feed_max_frame_bytes=read_positive_int(env, "FEED_MAX_FRAME_BYTES",

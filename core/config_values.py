@@ -42,6 +42,14 @@ def read_positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def read_count(env: Mapping[str, str], name: str, default: int) -> int:
+    """`name` as an integer of at least 0."""
+    value = read_int(env, name, default)
+    if value < 0:
+        raise ConfigError(f"{name} must be 0 or more, got {value}")
+    return value
+
+
 def read_nonnegative(env: Mapping[str, str], name: str, default: float) -> float:
     """`name` as a number of at least 0."""
     value = read_float(env, name, default)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from core.config import DEFAULT_EXCHANGES, DEFAULT_SYMBOLS  # noqa: E402
+from core.config import DEFAULT_SYMBOLS, get_settings  # noqa: E402
 from tasks.queues import WORKER_OPTIONS  # noqa: E402
-from workers.grouping import DEFAULT_PROCESSES, feed_groups, processes_from  # noqa: E402
+from workers.grouping import DEFAULT_PROCESSES, feed_groups  # noqa: E402
 
 SIM_HOST = "127.0.0.1"
 SIM_PORT = 8765
@@ -58,12 +57,13 @@ def procfile(exchanges: list[str], demo: bool, groups: str = "",
 
 def main() -> None:
     """Write the Procfile to stdout."""
+    settings = get_settings()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--demo", action="store_true", help="feed from the local simulator")
-    parser.add_argument("--exchanges", default=os.environ.get("EXCHANGES") or DEFAULT_EXCHANGES)
-    parser.add_argument("--groups", default=os.environ.get("FEED_GROUPS") or "",
+    parser.add_argument("--exchanges", default=",".join(settings.exchanges))
+    parser.add_argument("--groups", default=settings.feed_groups,
                         help="feed processes, e.g. 'binance,bybit;kraken,okx' (FEED_GROUPS)")
-    parser.add_argument("--processes", type=int, default=processes_from(os.environ),
+    parser.add_argument("--processes", type=int, default=settings.feed_processes,
                         help="without groups, split the exchanges into this many feed processes"
                              f" (FEED_PROCESSES, default {DEFAULT_PROCESSES}; 0: one each)")
     args = parser.parse_args()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from flask import Blueprint, Response, current_app
@@ -48,6 +48,69 @@ def _num(raw: Any) -> float | None:
         return float(raw)
     except (TypeError, ValueError):
         return None
+
+
+# A feed family's value for one venue's status at scrape time (ns); None leaves it out.
+FeedValue = Callable[[FeedStatus, int], float | None]
+
+
+def _field(name: str) -> FeedValue:
+    """The status field `name` as it stands (a counter, or a count gauge)."""
+    return lambda status, _now_ns: float(getattr(status, name))
+
+
+def _connected(status: FeedStatus, _now_ns: int) -> float | None:
+    """1 when the feed state is connected."""
+    return 1 if status.state == "connected" else 0
+
+
+def _message_age_s(status: FeedStatus, now_ns: int) -> float | None:
+    """Seconds since the last message; None before any message came."""
+    last_ns = status.last_message_ns
+    return max(0.0, (now_ns - last_ns) / 1e9) if last_ns else None
+
+
+def _lag_s(status: FeedStatus, _now_ns: int) -> float | None:
+    """The venue-clock lag in seconds; None for a venue whose frames carry no time."""
+    return status.lag_ms / 1000.0 if status.lag_ms is not None else None
+
+
+def _behind(status: FeedStatus, _now_ns: int) -> float | None:
+    """1 while the worker is falling behind."""
+    return 1 if status.behind else 0
+
+
+_GAUGE, _COUNTER = GaugeMetricFamily, CounterMetricFamily  # short names for the table rows
+# The per-venue feed families in exposition order: (value, metric name, help, kind).
+FEED_FAMILIES: tuple[tuple[FeedValue, str, str, Callable[..., Metric]], ...] = (
+    (_field("messages"), "cryptotracker_feed_messages",
+     "Websocket messages received per venue (rate() gives the message rate)", _COUNTER),
+    (_field("quotes"), "cryptotracker_feed_quotes", "Quotes produced per venue", _COUNTER),
+    (_field("reconnects"), "cryptotracker_feed_reconnects", "Websocket reconnects per venue",
+     _COUNTER),
+    (_field("parse_errors"), "cryptotracker_feed_parse_errors",
+     "Messages a venue's adapter could not read", _COUNTER),
+    (_field("connections"), "cryptotracker_feed_connections", "Websocket connections per venue",
+     _GAUGE),
+    (_connected, "cryptotracker_feed_connected", "1 when the venue's feed state is connected",
+     _GAUGE),
+    (_message_age_s, "cryptotracker_feed_quote_age_seconds",
+     "Seconds since the venue's last websocket message", _GAUGE),
+    (_field("buffer_batches"), "cryptotracker_feed_buffer_batches",
+     "Batches a feed worker holds while RabbitMQ is unreachable", _GAUGE),
+    (_field("buffer_dropped_quotes"), "cryptotracker_feed_buffer_dropped_quotes",
+     "Quotes dropped from a full feed buffer", _COUNTER),
+    (_lag_s, "cryptotracker_feed_lag_seconds",
+     "How late the venue's newest frames arrived against its own clock", _GAUGE),
+    (_behind, "cryptotracker_feed_behind", "1 while a feed worker is falling behind its venue",
+     _GAUGE),
+    (_field("resyncs"), "cryptotracker_feed_resyncs",
+     "Resyncs forced by frames the venue dropped (sequence gaps, checksum mismatches, "
+     "slow-consumer disconnects)", _COUNTER),
+    (_field("clock_skew"), "cryptotracker_feed_clock_skew",
+     "Quotes whose venue time was more than MAX_CLOCK_SKEW_S from receipt (stored at "
+     "receipt time instead)", _COUNTER),
+)
 
 
 class ScrapeCollector:
@@ -95,65 +158,16 @@ class ScrapeCollector:
         ]
 
     def _feed_families(self, feeds: dict[str, FeedStatus | None]) -> list[Metric]:
-        label = ["exchange"]
-        messages = CounterMetricFamily(
-            "cryptotracker_feed_messages",
-            "Websocket messages received per venue (rate() gives the message rate)", labels=label)
-        quotes = CounterMetricFamily(
-            "cryptotracker_feed_quotes", "Quotes produced per venue", labels=label)
-        reconnects = CounterMetricFamily(
-            "cryptotracker_feed_reconnects", "Websocket reconnects per venue", labels=label)
-        parse_errors = CounterMetricFamily(
-            "cryptotracker_feed_parse_errors", "Messages a venue's adapter could not read",
-            labels=label)
-        connections = GaugeMetricFamily(
-            "cryptotracker_feed_connections", "Websocket connections per venue", labels=label)
-        connected = GaugeMetricFamily(
-            "cryptotracker_feed_connected", "1 when the venue's feed state is connected",
-            labels=label)
-        age = GaugeMetricFamily(
-            "cryptotracker_feed_quote_age_seconds",
-            "Seconds since the venue's last websocket message", labels=label)
-        buffered = GaugeMetricFamily(
-            "cryptotracker_feed_buffer_batches",
-            "Batches a feed worker holds while RabbitMQ is unreachable", labels=label)
-        dropped = CounterMetricFamily(
-            "cryptotracker_feed_buffer_dropped_quotes",
-            "Quotes dropped from a full feed buffer", labels=label)
-        lag = GaugeMetricFamily(
-            "cryptotracker_feed_lag_seconds",
-            "How late the venue's newest frames arrived against its own clock", labels=label)
-        behind = GaugeMetricFamily(
-            "cryptotracker_feed_behind", "1 while a feed worker is falling behind its venue",
-            labels=label)
-        resyncs = CounterMetricFamily(
-            "cryptotracker_feed_resyncs",
-            "Resyncs forced by frames the venue dropped (sequence gaps, checksum mismatches, "
-            "slow-consumer disconnects)", labels=label)
-        clock_skew = CounterMetricFamily(
-            "cryptotracker_feed_clock_skew",
-            "Quotes whose venue time was more than MAX_CLOCK_SKEW_S from receipt (stored at "
-            "receipt time instead)", labels=label)
+        families = [(read, kind(name, help_text, labels=["exchange"]))
+                    for read, name, help_text, kind in FEED_FAMILIES]
         for exchange, status in sorted(feeds.items()):
             if status is None:  # this venue's feed worker never reported
                 continue
-            for family, value in ((messages, status.messages), (quotes, status.quotes),
-                                  (reconnects, status.reconnects),
-                                  (parse_errors, status.parse_errors),
-                                  (connections, status.connections),
-                                  (buffered, status.buffer_batches),
-                                  (dropped, status.buffer_dropped_quotes),
-                                  (resyncs, status.resyncs), (clock_skew, status.clock_skew)):
-                family.add_metric([exchange], float(value))
-            if status.lag_ms is not None:
-                lag.add_metric([exchange], status.lag_ms / 1000.0)
-            behind.add_metric([exchange], 1 if status.behind else 0)
-            connected.add_metric([exchange], 1 if status.state == "connected" else 0)
-            last_ns = status.last_message_ns
-            if last_ns:
-                age.add_metric([exchange], max(0.0, (self.now_ns - last_ns) / 1e9))
-        return [messages, quotes, reconnects, parse_errors, connections, connected, age, buffered,
-                dropped, lag, behind, resyncs, clock_skew]
+            for read, family in families:
+                value = read(status, self.now_ns)
+                if value is not None:
+                    family.add_metric([exchange], value)
+        return [family for _, family in families]
 
     def _ingest_lag(self, quotes: Sequence[Any]) -> Metric:
         newest: dict[str, int] = {}

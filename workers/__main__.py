@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = get_settings()
         if args.grouped:
-            group = group_of(names[0], list(settings.exchanges))
+            group = group_of(names[0], list(settings.exchanges), settings)
             if group[0] != names[0]:
                 return idle(names[0], group)
             names = group

@@ -3,13 +3,9 @@ exchanges are split into FEED_PROCESSES processes; read by the Procfile, compose
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
+from core.config import Settings, get_settings
 
-# Two feed processes by default: one per core of a small box. Grouped venues share a read loop
-# and one arbitrage batch, so eight venues cost far less CPU and broker traffic than eight
-# processes (BENCHMARKS.md, "Every venue at full rate").
-DEFAULT_PROCESSES = 2
+DEFAULT_PROCESSES = Settings().feed_processes  # the setting's default, for callers that pass none
 
 
 def feed_groups(exchanges: list[str], spec: str = "",
@@ -38,24 +34,13 @@ def feed_groups(exchanges: list[str], spec: str = "",
     return groups
 
 
-def processes_from(env: Mapping[str, str]) -> int:
-    """FEED_PROCESSES (default DEFAULT_PROCESSES); ValueError for what is not a count."""
-    raw = env.get("FEED_PROCESSES", "").strip()
-    if not raw:
-        return DEFAULT_PROCESSES
-    value = int(raw)
-    if value < 0:
-        raise ValueError(f"FEED_PROCESSES must be 0 or more, not {raw!r}")
-    return value
-
-
 def configured_groups(exchanges: list[str],
-                      env: Mapping[str, str] | None = None) -> list[list[str]]:
-    """The grouping the environment asks for (FEED_GROUPS, else FEED_PROCESSES)."""
-    env = os.environ if env is None else env
-    return feed_groups(exchanges, env.get("FEED_GROUPS") or "", processes_from(env))
+                      settings: Settings | None = None) -> list[list[str]]:
+    """The grouping the settings ask for (FEED_GROUPS, else FEED_PROCESSES)."""
+    s = settings or get_settings()
+    return feed_groups(exchanges, s.feed_groups, s.feed_processes)
 
 
-def group_of(venue: str, exchanges: list[str], env: Mapping[str, str] | None = None) -> list[str]:
+def group_of(venue: str, exchanges: list[str], settings: Settings | None = None) -> list[str]:
     """The group `venue` belongs to (itself alone when the grouping leaves it out)."""
-    return next((g for g in configured_groups(exchanges, env) if venue in g), [venue])
+    return next((g for g in configured_groups(exchanges, settings) if venue in g), [venue])

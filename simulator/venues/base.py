@@ -254,6 +254,13 @@ class Venue(ABC):
         for client in behind:
             await client.wait_drained()
 
+    def offer(self, frames: list[Outgoing], key: str, frame: Callable[[], str]) -> None:
+        """Add `frame()` for `key`'s subscribers; with none it is not even built."""
+        # Building a frame can advance the venue's own counters (trade ids): only on the wire.
+        subscribers = self.topics.get(key)
+        if subscribers:
+            frames.append((frame(), subscribers))
+
     def subscribed(self, client: Client) -> None:
         """Note a successful subscription: starts the emitter and enables heartbeats."""
         client.has_subscribed = True

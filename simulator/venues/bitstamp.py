@@ -228,12 +228,11 @@ class BitstampVenue(Venue):
             f'"channel":"{channel}","event":"data"}}'
         )
         frames: list[Outgoing] = [(text, self.topics.get(channel))]
-        if change.trade is not None:
+        trade = change.trade
+        if trade is not None:
             trade_channel = self._trade_channel[symbol]
-            subscribers = self.topics.get(trade_channel)
-            if subscribers:
-                text = self._trade_frame(change.trade, trade_channel, decimals)
-                frames.append((text, subscribers))
+            self.offer(frames, trade_channel,
+                       lambda: self._trade_frame(trade, trade_channel, decimals))
         return frames
 
     def _trade_frame(self, trade: Trade, channel: str, decimals: int) -> str:

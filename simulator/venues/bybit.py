@@ -263,9 +263,6 @@ class BybitVenue(Venue):
         trade = change.trade
         if trade is not None:
             self._stats[symbol].trade(trade.price, trade.amount)
-            subscribers = self.topics.get(f"{TICKERS}.{native}")
-            if subscribers:
-                frames.append((self._ticker_frame(symbol, max(trade.ts_us // 1000,
-                                                              ts_ms + skew_ms)),
-                               subscribers))
+            ticker_ms = max(trade.ts_us // 1000, ts_ms + skew_ms)
+            self.offer(frames, f"{TICKERS}.{native}", lambda: self._ticker_frame(symbol, ticker_ms))
         return frames

@@ -227,8 +227,6 @@ class OkxVenue(Venue):
         trade = change.trade
         if trade is not None:
             self._stats[symbol].trade(trade.price, trade.amount)
-            subscribers = self.topics.get(f"{TRADES}:{symbol}")
-            if subscribers:
-                decimals = self.market.book(self.name, symbol).decimals
-                frames.append((self._trade(symbol, trade, decimals), subscribers))
+            self.offer(frames, f"{TRADES}:{symbol}", lambda: self._trade(
+                symbol, trade, self.market.book(self.name, symbol).decimals))
         return frames

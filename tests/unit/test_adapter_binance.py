@@ -10,12 +10,7 @@ from typing import Any
 import pytest
 
 from core.types import Market, Quote
-from tests.support.adapter_events import (
-    last_error,
-    on_connect,
-    on_message,
-    reconnect_reason,
-)
+from tests.support.adapter_events import last_error, on_connect, on_message, reconnect_reason
 from tests.support.frames import by_name, replaced
 from tests.support.recorded import RECORDED_DIR, received, rest_body, ws_events
 from workers.exchanges.binance import BinanceAdapter

@@ -11,12 +11,7 @@ from typing import Any
 import pytest
 
 from core.types import Market, Quote
-from tests.support.adapter_events import (
-    last_error,
-    on_connect,
-    on_message,
-    reconnect_reason,
-)
+from tests.support.adapter_events import last_error, on_connect, on_message, reconnect_reason
 from tests.support.frames import by_name
 from tests.support.recorded import RECORDED_DIR, received, rest_body, rest_responses, ws_events
 from workers.exchanges.bitfinex import (

@@ -12,12 +12,7 @@ from typing import Any
 import pytest
 
 from core.types import Market, Quote
-from tests.support.adapter_events import (
-    last_error,
-    on_connect,
-    on_message,
-    reconnect_reason,
-)
+from tests.support.adapter_events import last_error, on_connect, on_message, reconnect_reason
 from tests.support.frames import by_name, replaced
 from workers.exchanges.bybit import BybitAdapter
 

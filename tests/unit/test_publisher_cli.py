@@ -105,6 +105,7 @@ def test_demo_procfile_points_feeds_at_the_simulator() -> None:
 
 
 def test_feed_groups_from_the_environment() -> None:
+    from core.config import ConfigError, Settings
     from workers.grouping import configured_groups, feed_groups, group_of
 
     venues = ["binance", "bitfinex", "kraken", "okx", "gemini"]
@@ -115,15 +116,15 @@ def test_feed_groups_from_the_environment() -> None:
     assert feed_groups(venues[:1]) == [["binance"]]
     assert feed_groups(venues, "okx,kraken;nowhere;binance,okx") == [
         ["okx", "kraken"], ["binance"], ["bitfinex"], ["gemini"]]
-    assert configured_groups(venues, {"FEED_PROCESSES": "1"}) == [venues]
-    assert configured_groups(venues, {"FEED_PROCESSES": "0", "FEED_GROUPS": ""}) == [
-        [v] for v in venues]
-    spec = {"FEED_GROUPS": "okx,kraken"}
+    assert configured_groups(venues, Settings.from_env({"FEED_PROCESSES": "1"})) == [venues]
+    one_each = Settings.from_env({"FEED_PROCESSES": "0", "FEED_GROUPS": ""})
+    assert configured_groups(venues, one_each) == [[v] for v in venues]
+    spec = Settings.from_env({"FEED_GROUPS": "okx,kraken"})
     assert group_of("kraken", venues, spec) == ["okx", "kraken"]
     assert group_of("gemini", venues, spec) == ["gemini"]
-    assert group_of("bitfinex", venues, {}) == ["binance", "bitfinex", "kraken"]
-    with pytest.raises(ValueError):
-        configured_groups(venues, {"FEED_PROCESSES": "-1"})
+    assert group_of("bitfinex", venues, Settings()) == ["binance", "bitfinex", "kraken"]
+    with pytest.raises(ConfigError, match="FEED_PROCESSES must be 0 or more"):
+        Settings.from_env({"FEED_PROCESSES": "-1"})
 
 
 def test_procfile_groups_feeds_by_feed_groups() -> None:

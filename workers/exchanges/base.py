@@ -124,6 +124,15 @@ class Adapter:
         """Frames to send right after connecting."""
         raise NotImplementedError
 
+    @staticmethod
+    def chunked_frames(items: list[Any], per_frame: int,
+                       request: Callable[[list[Any]], dict[str, Any]]) -> list[str]:
+        """Compact JSON frames `request(chunk)`, one per `per_frame` items, in order."""
+        # Venues cap what one request may name; `request` is called chunk by chunk, so any
+        # request ids it draws rise in frame order.
+        return [json.dumps(request(items[start:start + per_frame]), separators=(",", ":"))
+                for start in range(0, len(items), per_frame)]
+
     def on_message(self, text: str, received_ns: int) -> Events:
         """Read one frame; return the events it produced. Never raises on bad input."""
         raise NotImplementedError

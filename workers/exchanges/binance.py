@@ -15,7 +15,6 @@ recorded, so those frames are checked and counted as `unseeded_book` and never p
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar
 
 from core.types import Market, Quote
@@ -107,12 +106,8 @@ class BinanceAdapter(Adapter):
         """SUBSCRIBE frames for every market's bookTicker and aggTrade, 256 streams a frame."""
         streams = [f"{native}@{kind}" for native in self.markets
                    for kind in ("bookTicker", "aggTrade")]
-        frames: list[str] = []
-        for start in range(0, len(streams), _STREAMS_PER_FRAME):
-            request = {"method": "SUBSCRIBE", "params": streams[start:start + _STREAMS_PER_FRAME],
-                       "id": self._next_id()}
-            frames.append(json.dumps(request, separators=(",", ":")))
-        return frames
+        return self.chunked_frames(streams, _STREAMS_PER_FRAME, lambda chunk: {
+            "method": "SUBSCRIBE", "params": chunk, "id": self._next_id()})
 
     def on_connect(self) -> None:
         """A new connection starts a new sequence of update ids."""

@@ -95,12 +95,8 @@ class BybitAdapter(Adapter):
         """`orderbook.1` and `tickers` topics for every market, 10 args per frame."""
         topics = [f"{prefix}{native}" for native in self.markets
                   for prefix in ("orderbook.1.", _TICKERS_PREFIX)]
-        frames: list[str] = []
-        for start in range(0, len(topics), _ARGS_PER_FRAME):
-            request = {"req_id": self._next_req_id("sub"), "op": "subscribe",
-                       "args": topics[start:start + _ARGS_PER_FRAME]}
-            frames.append(json.dumps(request, separators=(",", ":")))
-        return frames
+        return self.chunked_frames(topics, _ARGS_PER_FRAME, lambda chunk: {
+            "req_id": self._next_req_id("sub"), "op": "subscribe", "args": chunk})
 
     def ping_message(self) -> str | None:
         """`{"req_id": "ping-N", "op": "ping"}`; without it Bybit cuts the connection."""

@@ -26,7 +26,6 @@ Missed tickers (trades) cannot be detected, and only cost a stale `last`.
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar
 
 from core.orderbook import OrderBook
@@ -35,7 +34,7 @@ from workers.exchanges.base import Adapter
 from workers.exchanges.events import Events, VenueError
 from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import decimal_str as _price
-from workers.exchanges.fields import non_negative, parse_rfc3339_ns
+from workers.exchanges.fields import parse_rfc3339_ns, side_changes
 
 # Live subscription: the public batched book, trades with the venue's best bid/ask, and the
 # per-product heartbeat that keeps a quiet connection visibly alive.
@@ -43,16 +42,8 @@ CHANNELS = ("level2_batch", "ticker", "heartbeat")
 # Coinbase documents no per-frame product limit but does drop frames that are "too big"; 100
 # product ids keep a frame a few kB, and each frame gets its own `subscriptions` ack.
 _PRODUCTS_PER_FRAME = 100
-_SIDES = {"buy": True, "sell": False}
 # Expected traffic that carries nothing we use: the subscription ack and the `status` channel.
 _QUIET_TYPES = frozenset({"subscriptions", "status"})
-
-
-def _size(text: Any) -> float:
-    """A level size from a delta: a decimal string ≥ 0 (zero deletes the level)."""
-    if type(text) is not str:
-        raise TypeError(f"expected a decimal string, got {type(text).__name__}")
-    return non_negative(float(text))
 
 
 def _sequence(value: Any) -> int:
@@ -128,14 +119,8 @@ class CoinbaseAdapter(Adapter):
 
     def subscribe_messages(self) -> list[str]:
         """`subscribe` frames for level2_batch, ticker and heartbeat, 100 products per frame."""
-        natives = list(self.markets)
-        frames = []
-        for start in range(0, len(natives), _PRODUCTS_PER_FRAME):
-            request = {"type": "subscribe",
-                       "product_ids": natives[start:start + _PRODUCTS_PER_FRAME],
-                       "channels": list(CHANNELS)}
-            frames.append(json.dumps(request, separators=(",", ":")))
-        return frames
+        return self.chunked_frames(list(self.markets), _PRODUCTS_PER_FRAME, lambda chunk: {
+            "type": "subscribe", "product_ids": chunk, "channels": list(CHANNELS)})
 
     def on_connect(self) -> None:
         """Forget books and sequences: the new connection starts with fresh snapshots."""
@@ -204,14 +189,7 @@ class CoinbaseAdapter(Adapter):
             # No snapshot on this connection (or the book was dropped): nothing to apply to.
             return self.reconnect("sequence_gap", counted="sequence_gap")
         try:
-            changes = msg["changes"]
-            if type(changes) is not list:
-                raise TypeError("changes is not a list")
-            parsed = []
-            for change in changes:
-                if type(change) is not list or len(change) != 3:
-                    raise TypeError("change is not a [side, price, size] list")
-                parsed.append((_SIDES[change[0]], _price(change[1]), _size(change[2])))
+            parsed = side_changes(msg["changes"])
             ts_ns = parse_rfc3339_ns(msg["time"])
         except _SHAPE_ERRORS:
             # A delta we cannot read leaves the book unknown: drop it, so the product's next

@@ -58,6 +58,33 @@ def decimal_str(text: Any) -> float:
     raise ValueError(f"not a positive finite number: {value!r}")
 
 
+_SIDES = {"buy": True, "sell": False}
+_INF = math.inf
+
+
+def side_changes(changes: Any) -> list[tuple[bool, float, float]]:
+    """Book changes `[["buy"|"sell", "price", "size"], ...]` as (is_bid, price, size)."""
+    # Prices must be positive and sizes ≥ 0 (zero deletes the level), both decimal strings.
+    if type(changes) is not list:
+        raise TypeError("changes is not a list")
+    parsed = []
+    append = parsed.append
+    for change in changes:
+        # decimal_str and non_negative inlined (a full book has hundreds of levels); same checks.
+        if type(change) is not list or len(change) != 3:
+            raise TypeError("change is not a [side, price, size] list")
+        side, price, size = change
+        is_bid = _SIDES[side]
+        if type(price) is not str or type(size) is not str:
+            raise TypeError("price or size is not a decimal string")
+        price = float(price)
+        size = float(size)
+        if not (0.0 < price < _INF and 0.0 <= size < _INF):
+            raise ValueError(f"level out of range: {change!r}")
+        append((is_bid, price, size))
+    return parsed
+
+
 def json_number(value: Any) -> float:
     """A JSON number from the wire as a finite positive float."""
     # bool is an int subclass in Python: exact type checks keep `true` from passing as 1.0.

@@ -23,8 +23,6 @@ auction) is only counted.
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any, ClassVar
 
 from core.orderbook import OrderBook
@@ -33,6 +31,7 @@ from workers.exchanges.base import Adapter
 from workers.exchanges.events import Events
 from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import decimal_str as _price
+from workers.exchanges.fields import side_changes
 
 # `/v1/symbols` lists bare lower-case names (`btcgusd`, `zecltc`), so the quote is recognized
 # as a known currency suffix: every quote currency of the recorded listing, plus stablecoins
@@ -41,8 +40,6 @@ _QUOTES = ("USD", "GUSD", "USDT", "USDC", "DAI", "EUR", "GBP", "SGD", "AUD", "CA
            "BTC", "ETH", "BCH", "LTC")
 # No documented limit; modest frames keep one subscription request small.
 _SYMBOLS_PER_FRAME = 100
-_SIDES = {"buy": True, "sell": False}
-_INF = math.inf
 
 
 def _splits(name: str) -> list[tuple[str, str]]:
@@ -128,13 +125,8 @@ class GeminiAdapter(Adapter):
 
     def subscribe_messages(self) -> list[str]:
         """`subscribe` frames for `l2` (book deltas and trades), 100 symbols per frame."""
-        natives = list(self.markets)
-        frames = []
-        for start in range(0, len(natives), _SYMBOLS_PER_FRAME):
-            request = {"type": "subscribe", "subscriptions": [
-                {"name": "l2", "symbols": natives[start:start + _SYMBOLS_PER_FRAME]}]}
-            frames.append(json.dumps(request, separators=(",", ":")))
-        return frames
+        return self.chunked_frames(list(self.markets), _SYMBOLS_PER_FRAME, lambda chunk: {
+            "type": "subscribe", "subscriptions": [{"name": "l2", "symbols": chunk}]})
 
     def on_connect(self) -> None:
         """Forget the books: every symbol's first l2_updates on the new connection is its book."""
@@ -185,24 +177,7 @@ class GeminiAdapter(Adapter):
             # A delta for a book we do not have: the rest of the stream cannot fix it.
             return self.reconnect("sequence_gap", counted="sequence_gap")
         try:
-            changes = msg["changes"]
-            if type(changes) is not list:
-                raise TypeError("changes is not a list")
-            parsed = []
-            append = parsed.append
-            for change in changes:
-                # _price and _size inlined (a full book has hundreds of levels); same checks.
-                if type(change) is not list or len(change) != 3:
-                    raise TypeError("change is not a [side, price, quantity] list")
-                side, price, size = change
-                is_bid = _SIDES[side]
-                if type(price) is not str or type(size) is not str:
-                    raise TypeError("price or quantity is not a decimal string")
-                price = float(price)
-                size = float(size)
-                if not (0.0 < price < _INF and 0.0 <= size < _INF):
-                    raise ValueError(f"level out of range: {change!r}")
-                append((is_bid, price, size))
+            parsed = side_changes(msg["changes"])
             trades = msg.get("trades", [])
             if type(trades) is not list:
                 raise TypeError("trades is not a list")

@@ -81,21 +81,12 @@ class KrakenAdapter(Adapter):
 
     def subscribe_messages(self) -> list[str]:
         """`ticker` subscriptions with the bbo trigger, at most 50 symbols per frame."""
-        natives = list(self.markets)
-        frames: list[str] = []
-        for start in range(0, len(natives), _SYMBOLS_PER_FRAME):
-            request = {
-                "method": "subscribe",
-                "params": {
-                    "channel": "ticker",
-                    "symbol": natives[start:start + _SYMBOLS_PER_FRAME],
-                    "event_trigger": "bbo",
-                    "snapshot": True,
-                },
-                "req_id": self._next_req_id(),
-            }
-            frames.append(json.dumps(request, separators=(",", ":")))
-        return frames
+        return self.chunked_frames(list(self.markets), _SYMBOLS_PER_FRAME, lambda chunk: {
+            "method": "subscribe",
+            "params": {"channel": "ticker", "symbol": chunk, "event_trigger": "bbo",
+                       "snapshot": True},
+            "req_id": self._next_req_id(),
+        })
 
     def ping_message(self) -> str | None:
         """`{"method":"ping","req_id":N}`; any request resets Kraken's inactivity timer."""

@@ -12,7 +12,6 @@ market has a book on the connection, the book gives its top of book and `tickers
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar
 
 from core.orderbook import OrderBook
@@ -84,11 +83,8 @@ class OkxAdapter(OkxReplayBooks, Adapter):
     def subscribe_messages(self) -> list[str]:
         """`tickers` for every market, up to 100 args per subscribe frame."""
         args = [{"channel": LIVE_CHANNEL, "instId": native} for native in self.markets]
-        return [
-            json.dumps({"op": "subscribe", "args": args[start:start + _ARGS_PER_FRAME]},
-                       separators=(",", ":"))
-            for start in range(0, len(args), _ARGS_PER_FRAME)
-        ]
+        return self.chunked_frames(args, _ARGS_PER_FRAME,
+                                   lambda chunk: {"op": "subscribe", "args": chunk})
 
     def ping_message(self) -> str | None:
         """The literal text `ping` (OKX answers `pong`; a JSON ping is an error)."""
