@@ -61,7 +61,7 @@ class Keys:
 
     @property
     def live(self) -> str:
-        """The pub/sub channel of live events."""
+        """What every live-event channel starts with (core/stores/bus.py names the rest)."""
         return f"{self.prefix}live"
 
     # derived data

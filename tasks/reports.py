@@ -16,12 +16,12 @@ import requests
 from celery import Task
 
 from core import reports as rep
+from core.backoff import capped_delay
 from core.influx import InfluxUnavailable
 from core.rollup import ensure_policies, roll_up
 from core.state import RedisState
 from tasks import app
 from tasks.resources import influx, settings, state
-from tasks.storage import retry_delay
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +30,12 @@ log = logging.getLogger(__name__)
 STALE_QUOTE_S = 3600
 STALE_FEED_S = 86400
 WEBHOOK_TIMEOUT_S = 10.0
+# Celery retries of a report task while InfluxDB is unavailable: 1 s doubling to 30 s.
+RETRY_BASE_S = 1.0
+RETRY_CAP_S = 30.0
 
 def _retry_later(task: Task, exc: Exception) -> Exception:
-    delay = retry_delay(task.request.retries)
+    delay = capped_delay(task.request.retries, RETRY_BASE_S, RETRY_CAP_S)
     log.warning("InfluxDB unavailable (%s); retrying %s in %.0f s", exc, task.name, delay)
     return task.retry(exc=exc, countdown=delay, max_retries=8)
 

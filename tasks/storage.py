@@ -13,20 +13,10 @@ from typing import Any
 
 from celery import Task
 
-from core.backoff import capped_delay
 from core.lineproto import feed_event_line, feed_stats_line, opportunity_line, quote_line
 from tasks import app, rows
 from tasks.delivery import DataTask
 from tasks.hold import write_held
-
-# Celery retries with backoff, for the report tasks (tasks/reports.py): 1 s doubling to 30 s.
-RETRY_BASE_S = 1.0
-RETRY_CAP_S = 30.0
-
-
-def retry_delay(retries: int) -> float:
-    """Seconds before retry number `retries` (0-based)."""
-    return capped_delay(retries, RETRY_BASE_S, RETRY_CAP_S)
 
 
 @app.task(bind=True, base=DataTask, name="tasks.storage.store_quotes", acks_late=True,

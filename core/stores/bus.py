@@ -21,6 +21,8 @@ from urllib.parse import quote, unquote
 import orjson
 import redis
 
+from core.keys import Keys
+
 NONE = "%"
 # Data fields that complete the coalescing identity of an event type, after its symbol.
 COALESCED_BY: dict[str, tuple[str, ...]] = {
@@ -58,9 +60,10 @@ def _part(value: Any) -> str:
     return _component(value) if isinstance(value, str) else NONE
 
 
+@lru_cache(maxsize=64)  # called for every published event
 def base(prefix: str) -> str:
     """The name every live channel of `prefix` starts with."""
-    return f"{prefix}live"
+    return Keys(prefix).live
 
 
 def pattern(prefix: str) -> str:
