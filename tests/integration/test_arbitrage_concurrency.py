@@ -119,7 +119,18 @@ def test_four_workers_out_of_order_match_in_order(
             _, waiting, _ = conn.channel().queue_declare(queue.name, passive=True)
         return waiting == 0 and comparable(workers_state, symbols) == expected
 
-    wait_for(drained, 60, "the workers' final state to equal the in-order state")
+    try:
+        wait_for(drained, 60, "the workers' final state to equal the in-order state")
+    except TimeoutError as exc:  # say what differs, and whether the queue ever drained
+        with Connection(settings.broker_url) as conn:
+            _, waiting, consumers = conn.channel().queue_declare(queue.name, passive=True)
+        got = comparable(workers_state, symbols)
+        diff = {part: {k: (expected[part].get(k), got[part].get(k))
+                       for k in expected[part].keys() | got[part].keys()
+                       if expected[part].get(k) != got[part].get(k)}
+                for part in expected}
+        raise AssertionError(f"{exc}: {waiting} waiting, {consumers} consumers; "
+                             f"(in order, workers) where they differ: {diff}") from exc
     time.sleep(0.5)  # anything still in flight must not move the state afterwards
     assert comparable(workers_state, symbols) == expected
 
