@@ -35,7 +35,7 @@ class Client:
         self.sent_recently = False  # set on every send, cleared by the idle tick (Kraken heartbeat)
         self.has_subscribed = False
         self.state: dict[str, Any] = {}  # venue-specific extras (e.g. Kraken connection id)
-        self._queue: deque[str] = deque()
+        self._queue: deque[str | bytes] = deque()
         self._wakeup = asyncio.Event()
         self._drained = asyncio.Event()
         self._drained.set()
@@ -55,11 +55,11 @@ class Client:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
 
-    def push(self, text: str) -> None:
-        """Queue one text frame; never blocks, silently dropped once the client is gone."""
+    def push(self, frame: str | bytes) -> None:
+        """Queue one frame (bytes go as a binary one); never blocks, dropped once gone."""
         if self._gone:
             return
-        self._queue.append(text)
+        self._queue.append(frame)
         self.sent_recently = True
         if len(self._queue) == 1:
             self._drained.clear()
@@ -107,12 +107,15 @@ class Client:
             await self._wakeup.wait()
             self._wakeup.clear()
             while queue:
-                text = queue.popleft()
+                frame = queue.popleft()
                 if ws.closed:
                     queue.clear()
                     break
                 try:
-                    await ws.send_str(text)
+                    if type(frame) is str:
+                        await ws.send_str(frame)
+                    else:
+                        await ws.send_bytes(frame)  # type: ignore[arg-type]
                 except (ConnectionError, RuntimeError):
                     self._gone = True
                     queue.clear()

@@ -14,6 +14,7 @@ from simulator.control import Control
 from simulator.emitter import Emitter
 from simulator.prices import Market
 from simulator.venues import VENUES, Venue
+from simulator.venues.base import PostRoute, QueryRoute
 
 WS_HEARTBEAT_S = 20.0  # websocket protocol pings, as real venues send them
 WS_CLOSE_TIMEOUT_S = 2.0  # a control close must not hang on a client that stopped reading
@@ -60,6 +61,10 @@ class Simulator:
             app.router.add_get(f"/{name}", self._ws_handler(venue))
             for path, builder in venue.listing_routes():
                 app.router.add_get(f"/{name}{path}", self._rest_handler(builder))
+            for path, answer in venue.query_routes().items():
+                app.router.add_get(f"/{name}{path}", self._query_handler(answer))
+            for path, post in venue.post_routes().items():
+                app.router.add_post(f"/{name}{path}", self._post_handler(name, post))
         app.on_startup.append(self._on_startup)
         app.on_shutdown.append(self._on_shutdown)
         app.on_cleanup.append(self._on_cleanup)
@@ -73,6 +78,10 @@ class Simulator:
             lines.append(f"{name:9} websocket  {ws}/{name}")
             for path, _ in venue.listing_routes():
                 lines.append(f"{name:9} REST       GET {http}/{name}{path}")
+            for path in venue.query_routes():
+                lines.append(f"{name:9} REST       GET {http}/{name}{path}?...")
+            for path in venue.post_routes():
+                lines.append(f"{name:9} REST       POST {http}/{name}{path}")
         lines.append(f"{'stats':9} REST       GET {http}/stats")
         lines.append(
             f"{'control':9} REST       POST {http}/control/<exchange>/"
@@ -160,6 +169,26 @@ class Simulator:
     def _rest_handler(builder: Callable[[], object]) -> Handler:
         async def handle(request: web.Request) -> web.StreamResponse:
             return web.json_response(builder())
+
+        return handle
+
+    @staticmethod
+    def _query_handler(answer: QueryRoute) -> Handler:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            try:
+                return web.json_response(answer(request.query))
+            except ValueError as exc:
+                return web.json_response({"error": str(exc)}, status=400)
+
+        return handle
+
+    @staticmethod
+    def _post_handler(name: str, answer: PostRoute) -> Handler:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            try:
+                return web.json_response(answer(request.query, f"ws://{request.host}/{name}"))
+            except ValueError as exc:
+                return web.json_response({"error": str(exc)}, status=400)
 
         return handle
 

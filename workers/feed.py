@@ -6,28 +6,22 @@ import logging
 import threading
 import time
 
-import websocket
-from websocket import ABNF
-
 from core.backoff import Backoff
 from core.config import Settings
-from core.types import Depth, Quote, quote_fault
+from core.types import Quote, quote_fault
 from workers.exchanges.base import Adapter
-from workers.exchanges.events import OVERSIZE, RESYNC_REASONS, Events, split_events
+from workers.exchanges.events import OVERSIZE, RESYNC_REASONS, Events, Split, split_events
 from workers.feed_events import SendEvents
 from workers.publisher import Publisher
-from workers.socket_io import close_code, close_quietly, read_ahead
+from workers.socket_io import read_ahead
 from workers.soundness import sound_depths, sound_quotes
+from workers.threaded_io import CONNECT_TIMEOUT_S, PROTOCOL_PING_S, ThreadedIO
 
-__all__ = ["OVERSIZE", "RESYNC_REASONS", "FeedWorker", "SendEvents", "read_ahead"]
+__all__ = ["CONNECT_TIMEOUT_S", "OVERSIZE", "PROTOCOL_PING_S", "RESYNC_REASONS", "FeedWorker",
+           "SendEvents", "read_ahead"]
 
 log = logging.getLogger(__name__)
 
-# The read loop wakes this often when no frame comes, to run timers and notice a stop request.
-READ_TICK_S = 0.25
-# Websocket protocol pings (besides the venue's app-level ping), as most venues expect.
-PROTOCOL_PING_S = 20.0
-CONNECT_TIMEOUT_S = 10.0
 _DEFAULTS = Settings()
 MAX_CLOCK_SKEW_S = _DEFAULTS.max_clock_skew_s  # the defaults; feed processes pass their settings
 MAX_FRAME_BYTES = _DEFAULTS.feed_max_frame_bytes
@@ -37,12 +31,11 @@ MAX_FRAME_BYTES = _DEFAULTS.feed_max_frame_bytes
 HEALTHY_S = 30.0
 
 
-class FeedWorker:
-    """Runs one exchange's connection until stopped, reconnecting whenever it is lost.
+class FeedWorker(ThreadedIO):
+    """One exchange connection's counters, status, backoff and event dispatch.
 
-    All socket I/O happens on the thread that calls `run()`: reads with a short timeout, and
-    between reads the keepalive and watchdog timers. Nothing closes the socket from another
-    thread, so a stop or reconnect can never race a read in progress.
+    Run on a thread of its own it reads its socket there (`ThreadedIO`); a FeedLoop drives
+    LoopConnections, the same worker read by the process's one loop thread.
     """
 
     def __init__(
@@ -83,43 +76,51 @@ class FeedWorker:
         # Worst receive-minus-exchange time since the last status read (-1: no exchange time).
         self.lag_ns = -1
 
-    def _connect(self) -> websocket.WebSocket:
-        """Open the websocket and send the subscriptions (one connection of `run`)."""
-        ws = websocket.create_connection(self.ws_url, timeout=CONNECT_TIMEOUT_S,
-                                         skip_utf8_validation=True)
-        read_ahead(ws)
-        self.connections += 1
-        self.conn_state = "connected"
-        self.connected_since_ns = time.time_ns()
-        self._event("connect", "")
-        frames = self.adapter.subscribe_messages()
-        for frame in frames:
-            ws.send(frame)
-        log.info("%s: connected to %s, %d subscription frames sent",
-                 self.name, self.ws_url, len(frames))
-        return ws
-
     def _on_text(self, text: str) -> str | None:
-        """Dispatch one frame's events; returns the reason to reconnect when it asked for one."""
+        """Dispatch one text frame's events; returns the reason to reconnect if it asked one."""
         received_ns = time.time_ns()
         self.last_message_ns = received_ns
         self.messages += 1
-        events = self.adapter.on_message(text, received_ns)
+        return self.dispatch(self.adapter.on_message(text, received_ns), received_ns)
+
+    def _on_binary(self, data: bytes) -> str | None:
+        """Dispatch one binary frame's events, as `_on_text` does."""
+        received_ns = time.time_ns()
+        self.last_message_ns = received_ns
+        self.messages += 1
+        return self.dispatch(self.adapter.on_binary(data, received_ns), received_ns)
+
+    def _on_rest(self, url: str, text: str) -> str | None:
+        """Dispatch the events of a REST body the adapter asked for."""
+        received_ns = time.time_ns()
+        return self.dispatch(self.adapter.on_rest(url, text, received_ns), received_ns)
+
+    def dispatch(self, events: Events, received_ns: int) -> str | None:
+        """Publish what is fit, send replies, start fetches; the reconnect reason, if any."""
         if not events:
             return None
-        quotes, depths, reason = self.vet(events, received_ns)
+        split = self.vet(events, received_ns)
+        quotes, depths, reason = split.quotes, split.depths, split.reconnect
         if quotes or depths:
             self.quotes += len(quotes)
             self.depths += len(depths)
             self.publisher.put(quotes, depths)
             if quotes:
                 self.note_lag(quotes[-1].ts_exchange_ns, received_ns)
+        for frame in split.sends:
+            self.send_text(frame)
         if reason is not None:
             self.requested = reason
-        return reason
+            return reason
+        for url in split.fetches:
+            reason = self.request_rest(url)
+            if reason is not None:
+                self.requested = reason
+                return reason
+        return None
 
-    def vet(self, events: Events, received_ns: int) -> tuple[list[Quote], list[Depth], str | None]:
-        """A frame's events sorted for dispatch: quotes and depths fit to publish, the reconnect.
+    def vet(self, events: Events, received_ns: int) -> Split:
+        """A frame's events sorted for dispatch, with only the quotes and depths fit to publish.
 
         The one place every quote of every adapter passes: one with a price, size or notional
         that is not finite and positive is counted as malformed (`bad_number`) and dropped; an
@@ -136,13 +137,13 @@ class FeedWorker:
             if (ts is not None and not low <= ts <= high) or quote_fault(quote) is not None:
                 break
         else:
-            return events, [], None  # type: ignore[return-value]
-        quotes, depths, reason, error = split_events(events)
-        if error is not None:
-            self.last_error = error
-        kept, skewed = sound_quotes(quotes, received_ns, low, high, self.adapter.reject)
+            return Split(events, [], None, None, [], [])  # type: ignore[arg-type]
+        split = split_events(events)
+        if split.error is not None:
+            self.last_error = split.error
+        kept, skewed = sound_quotes(split.quotes, received_ns, low, high, self.adapter.reject)
         self.clock_skew += skewed
-        return kept, sound_depths(depths, self.adapter.reject), reason
+        return split._replace(quotes=kept, depths=sound_depths(split.depths, self.adapter.reject))
 
     def on_oversize(self, size: int) -> str | None:
         """A frame over FEED_MAX_FRAME_BYTES went unread: count it; a delta book resyncs.
@@ -188,58 +189,6 @@ class FeedWorker:
             self.last_resync_ns = time.time_ns()
         self._event("disconnect", reason)
 
-    def _read(self, ws: websocket.WebSocket) -> tuple[str, bool]:
-        """Read frames until the connection should end; returns (reason, whether data came)."""
-        ws.settimeout(READ_TICK_S)
-        now = time.monotonic()
-        last_frame = now
-        next_ping = now + self.adapter.ping_interval_s
-        next_protocol_ping = now + PROTOCOL_PING_S
-        got_data = False
-        while not self.stop_event.is_set():
-            try:
-                opcode, frame = ws.recv_data(control_frame=True)
-            except websocket.WebSocketTimeoutException:
-                opcode, frame = None, None
-            except websocket.WebSocketConnectionClosedException:
-                return "connection closed", got_data
-            except (websocket.WebSocketException, OSError) as exc:
-                return f"error: {exc}", got_data
-            now = time.monotonic()
-            if opcode is not None:
-                last_frame = now
-                if opcode in (ABNF.OPCODE_TEXT, ABNF.OPCODE_BINARY):
-                    if len(frame) > self.max_frame_bytes:
-                        # websocket-client has read it whole already; it is not parsed.
-                        reason = self.on_oversize(len(frame))
-                    else:
-                        text = (frame.decode("utf-8", "replace") if isinstance(frame, bytes)
-                                else frame)
-                        quotes_before = self.quotes
-                        reason = self._on_text(text)
-                        got_data = got_data or self.quotes > quotes_before
-                    if reason is not None:
-                        return reason, got_data
-                elif opcode == ABNF.OPCODE_CLOSE:
-                    code = close_code(frame)
-                    return f"closed by server (code {code})", got_data
-            if now - last_frame > self.adapter.watchdog_s:
-                log.warning("%s: no frame for %.1f s, reconnecting", self.name,
-                            self.adapter.watchdog_s)
-                return "watchdog: silent", got_data
-            try:
-                if now >= next_ping:
-                    next_ping = now + self.adapter.ping_interval_s
-                    ping = self.adapter.ping_message()
-                    if ping is not None:
-                        ws.send(ping)
-                if now >= next_protocol_ping:
-                    next_protocol_ping = now + PROTOCOL_PING_S
-                    ws.ping()
-            except (websocket.WebSocketException, OSError) as exc:
-                return f"error: {exc}", got_data
-        return "stopped", got_data
-
     def status(self) -> dict[str, str | int | float]:
         """This connection's counters and state (the reporter sums connections per venue).
 
@@ -268,32 +217,6 @@ class FeedWorker:
             self.send_events([record])
         except Exception as exc:  # noqa: BLE001
             log.warning("%s: feed event %s not sent: %s", self.name, event, exc)
-
-    def run(self) -> None:
-        """Connect, read, and reconnect with backoff until `stop()`."""
-        try:
-            while not self.stop_event.is_set():
-                self.conn_state = "connecting"
-                self.requested = None
-                self.adapter.on_connect()
-                try:
-                    ws = self._connect()
-                except (websocket.WebSocketException, OSError) as exc:
-                    reason, got_data = f"connect failed: {exc}", False
-                else:
-                    reason, got_data = self._read(ws)
-                    close_quietly(ws)
-                if self.stop_event.is_set():
-                    break
-                self.conn_state = "disconnected"
-                self.note_disconnect(reason)
-                delay = self.reconnect_delay(reason, got_data)
-                log.warning("%s: disconnected (%s); reconnecting in %.1f s",
-                            self.name, reason, delay)
-                self.stop_event.wait(delay)
-        finally:
-            self.conn_state = "stopped"
-            self.stop_event.set()
 
     def stop(self) -> None:
         """Ask the loop to end; safe from a signal handler (it only sets a flag)."""

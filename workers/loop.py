@@ -14,7 +14,6 @@ import logging
 import queue
 import selectors
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Iterable
@@ -23,9 +22,10 @@ import websocket
 from websocket import ABNF
 
 from workers.connection import WOULD_BLOCK, LoopConnection
-from workers.feed import CONNECT_TIMEOUT_S, PROTOCOL_PING_S
+from workers.feed import PROTOCOL_PING_S
 from workers.frames import FrameParser, ProtocolError
 from workers.publisher import Publisher
+from workers.rest_fetch import RestFetcher
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class FeedLoop:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self.selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self.fetcher = RestFetcher(self._wake)  # snapshots adapters ask for, off this thread
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self.run, name="feed-loop", daemon=True)
         for conn in connections:
@@ -109,6 +110,7 @@ class FeedLoop:
                 conn.conn_state = "stopped"
                 conn.stop_event.set()
             self._take_inbox()  # connects that finished meanwhile: close them
+            self.fetcher.close()
 
     def _take_inbox(self) -> None:
         try:
@@ -116,12 +118,24 @@ class FeedLoop:
                 pass
         except WOULD_BLOCK:
             pass
+        for fetched in self.fetcher.take():
+            conn = fetched.owner
+            try:
+                reason = conn.on_fetched(fetched)
+            except Exception as exc:  # noqa: BLE001  (as in _readable)
+                log.exception("%s: REST answer handling failed", conn.name)
+                reason = f"error: {exc!r}"
+            if reason is not None:
+                self._lost(conn, reason, time.monotonic())
+            elif conn.sock is not None:
+                self._after_dispatch(conn)
         while True:
             try:
                 conn, ws, reason = self._inbox.get_nowait()
             except queue.Empty:
                 return
             if reason == "add":
+                conn.fetcher = self.fetcher
                 self.connections.append(conn)
                 if conn.publisher.clocked and conn.publisher not in self.publishers:
                     self.publishers.append(conn.publisher)
@@ -146,15 +160,8 @@ class FeedLoop:
 
         def attempt() -> None:
             try:
-                ws = websocket.create_connection(conn.ws_url, timeout=CONNECT_TIMEOUT_S,
-                                                 skip_utf8_validation=True)
-                try:
-                    for frame in conn.adapter.subscribe_messages():
-                        ws.send(frame)
-                except BaseException:
-                    ws.shutdown()
-                    raise
-            except (websocket.WebSocketException, OSError) as exc:
+                ws = conn.open_socket()
+            except (websocket.WebSocketException, OSError, ValueError) as exc:
                 self._inbox.put((conn, None, f"connect failed: {exc}"))
             else:
                 self._inbox.put((conn, ws, ""))
@@ -181,23 +188,7 @@ class FeedLoop:
         sock = conn.sock
         if sock is None:
             return  # dropped earlier in this turn
-        chunks: list[bytes] = []
-        reason: str | None = None
-        try:
-            while True:
-                data = sock.recv(READ_BYTES)
-                if not data:
-                    reason = "connection closed"
-                    break
-                chunks.append(data)
-                # A short read emptied the kernel's buffer; TLS may still hold decrypted bytes.
-                if len(data) < READ_BYTES and not (isinstance(sock, ssl.SSLSocket)
-                                                   and sock.pending()):
-                    break
-        except WOULD_BLOCK:
-            pass
-        except OSError as exc:
-            reason = f"error: {exc}"
+        chunks, reason = conn.drain(sock, READ_BYTES)
         if chunks:
             now = time.monotonic()
             conn.last_frame = now
@@ -205,10 +196,7 @@ class FeedLoop:
                 frames = conn.parser.feed(chunks[0] if len(chunks) == 1 else b"".join(chunks))
                 if frames:
                     reason = conn.on_frames(frames) or reason
-                    if conn.publisher.clocked:
-                        due = conn.publisher.next_deadline()
-                        if due is not None and (self._due_at is None or due < self._due_at):
-                            self._due_at = due
+                    self._note_deadline(conn)
             except ProtocolError as exc:
                 reason = f"error: {exc}"
             except Exception as exc:  # noqa: BLE001  (one venue's bug must not end the loop)
@@ -218,6 +206,19 @@ class FeedLoop:
             self._lost(conn, reason, time.monotonic())
         elif conn.out:
             self.selector.modify(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
+
+    def _note_deadline(self, conn: LoopConnection) -> None:
+        """Wake for the connection's publisher batch when it is due before the next wake."""
+        if conn.publisher.clocked:
+            due = conn.publisher.next_deadline()
+            if due is not None and (self._due_at is None or due < self._due_at):
+                self._due_at = due
+
+    def _after_dispatch(self, conn: LoopConnection) -> None:
+        """After events came from outside a read (a REST answer): time the batch, write out."""
+        self._note_deadline(conn)
+        if conn.out and conn.sock is not None:
+            self.selector.modify(conn.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
 
     def _flush_due(self, now: float) -> None:
         """Hand every due batch to its publisher's thread; find the next deadline."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import ClassVar
 
@@ -13,12 +13,19 @@ from simulator.assets import default_price_decimals, start_price
 from simulator.changes import Change
 from simulator.client import HIGH_WATER, Client
 from simulator.prices import Market
+from simulator.topics import Topics
 
 # A frame and who gets it. Recipients are frozen when the frame is built: every subscriber at
 # that moment gets it, and later (un)subscriptions cannot change a burst already built.
-Outgoing = tuple[str, tuple[Client, ...]]
+Outgoing = tuple[str | bytes, tuple[Client, ...]]
 
-__all__ = ["BOOK_LEVELS", "Client", "Outgoing", "Topics", "Venue", "level_gap", "level_size"]
+# REST routes that read their request: a GET's query → the JSON body (ValueError: a 400), and a
+# POST's query and the websocket URL of this venue on the host the client used.
+QueryRoute = Callable[[Mapping[str, str]], object]
+PostRoute = Callable[[Mapping[str, str], str], object]
+
+__all__ = ["BOOK_LEVELS", "Client", "Outgoing", "PostRoute", "QueryRoute", "Topics", "Venue",
+           "level_gap", "level_size"]
 
 # The shape of the levels behind the top, for venues that send a book: each level sits further
 # from the one before it than the last did (about 0.5 bp × its position, jittered), so 20
@@ -35,55 +42,6 @@ def level_gap(rng: random.Random, ticks: int, position: int) -> int:
 def level_size(rng: random.Random, unit: float, position: int) -> float:
     """A resting size at level `position`: about `unit`, more the deeper the level."""
     return unit * (1.0 + position / 4.0) * rng.lognormvariate(0.0, 0.6)
-
-
-class Topics:
-    """Subscribers per topic key, with a reverse index so a closing client is dropped fast."""
-
-    def __init__(self) -> None:
-        self._subs: dict[str, dict[Client, None]] = {}  # dict keeps subscription order
-        self._frozen: dict[str, tuple[Client, ...]] = {}
-        self._by_client: dict[Client, set[str]] = {}
-
-    def add(self, key: str, client: Client) -> None:
-        """Subscribe `client` to `key` (idempotent)."""
-        self._subs.setdefault(key, {})[client] = None
-        self._by_client.setdefault(client, set()).add(key)
-        self._frozen.pop(key, None)
-
-    def remove(self, key: str, client: Client) -> bool:
-        """Unsubscribe `client` from `key`; True when it was subscribed."""
-        subs = self._subs.get(key)
-        if subs is None or client not in subs:
-            return False
-        del subs[client]
-        if not subs:
-            del self._subs[key]
-        self._by_client.get(client, set()).discard(key)
-        self._frozen.pop(key, None)
-        return True
-
-    def drop(self, client: Client) -> None:
-        """Forget every subscription of `client`."""
-        for key in self._by_client.pop(client, set()):
-            subs = self._subs.get(key)
-            if subs is not None:
-                subs.pop(client, None)
-                if not subs:
-                    del self._subs[key]
-            self._frozen.pop(key, None)
-
-    def get(self, key: str) -> tuple[Client, ...]:
-        """Current subscribers of `key`, as a cached immutable tuple."""
-        frozen = self._frozen.get(key)
-        if frozen is None:
-            frozen = tuple(self._subs.get(key, ()))
-            self._frozen[key] = frozen
-        return frozen
-
-    def has(self, key: str) -> bool:
-        """True when `key` has at least one subscriber."""
-        return key in self._subs
 
 
 def rfc3339_us(ts_us: int) -> str:
@@ -165,6 +123,14 @@ class Venue(ABC):
     def listings(self) -> dict[str, Callable[[], object]]:
         """REST routes under `/<venue>`: real path → builder of the JSON body."""
 
+    def query_routes(self) -> dict[str, QueryRoute]:
+        """GET routes under `/<venue>` that read the query (a book snapshot): path → answer."""
+        return {}
+
+    def post_routes(self) -> dict[str, PostRoute]:
+        """POST routes under `/<venue>` (a connect token): path → answer."""
+        return {}
+
     async def on_open(self, client: Client) -> None:
         """Called when a client connects (e.g. Kraken's status message)."""
         return None
@@ -234,10 +200,10 @@ class Venue(ABC):
         self.on_close(client)
         await client.close(code, message)
 
-    def send(self, client: Client, text: str) -> None:
+    def send(self, client: Client, frame: str | bytes) -> None:
         """Queue a frame for one client unless the venue is silenced (then nothing goes out)."""
         if not self.silent:
-            client.push(text)
+            client.push(frame)
 
     async def broadcast(self, frames: Iterable[Outgoing]) -> None:
         """Queue each frame for its recipients, then wait (bounded) for any that fell behind.

@@ -23,7 +23,7 @@ _ERROR: weakref.WeakKeyDictionary[Adapter, str] = weakref.WeakKeyDictionary()
 
 def record(adapter: Adapter, events: Events) -> list[Quote]:
     """Keep `events`' depth (newest per symbol) and reconnect; return their quotes."""
-    quotes, depths, reason, error = split_events(events)
+    quotes, depths, reason, error = split_events(events)[:4]
     pending = _DEPTH.setdefault(adapter, {})
     for depth in depths:
         pending[depth.symbol] = depth

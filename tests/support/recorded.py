@@ -5,6 +5,8 @@ Websocket files (`*.ws.txt`), one event a line:
     `URL <- 1618677543.829587: {json}`     a frame the client sent       → ("sent", t, text)
     `1618677543.951173: {json}`            a frame the client received   → ("recv", t, text)
 Payload text is returned untouched, JSON or not, so tests can feed it to adapters as it came.
+Binary frames (HTX's gzip, Upbit's JSON) are written as Python bytes literals (`b'\x1f...'`):
+`received_frames` gives those back as the bytes that came.
 A line in none of these shapes is returned whole as ("raw", None, line).
 
 REST files (`*.rest.txt`, `*.http.txt`): `URL -> 1633998511.132921: {json body}`, with an optional
@@ -13,6 +15,7 @@ REST files (`*.rest.txt`, `*.http.txt`): `URL -> 1633998511.132921: {json body}`
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Iterator
@@ -64,6 +67,21 @@ def ws_events(name: str | Path) -> Iterator[WsEvent]:
 def received(name: str | Path) -> Iterator[str]:
     """Only the frames the client received, as text."""
     return (event.payload for event in ws_events(name) if event.kind == "recv")
+
+
+def received_frames(name: str | Path) -> Iterator[str | bytes]:
+    """The frames the client received: bytes for those recorded as bytes literals, else text."""
+    for text in received(name):
+        if text.startswith(("b'", 'b"')):
+            try:
+                value = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                yield text  # not a whole literal: handed on as the text it is
+                continue
+            if isinstance(value, bytes):
+                yield value
+                continue
+        yield text
 
 
 def rest_responses(name: str | Path) -> Iterator[RestResponse]:

@@ -55,9 +55,9 @@ def simulated(name: str, count: int, seed: int = 1) -> Session:
     class Capture(Client):
         """A client that keeps what it is sent instead of writing it to a socket."""
 
-        def push(self, text: str) -> None:
-            """Keep the frame."""
-            frames.append(text)
+        def push(self, frame: str | bytes) -> None:
+            """Keep the frame; a binary one as the text the adapter reads out of it."""
+            frames.append(frame if type(frame) is str else cls.decode_binary(frame))  # type: ignore[arg-type]
 
     cls = get_adapter(name)
     symbols = list(SIM_SYMBOLS)

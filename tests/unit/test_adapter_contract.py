@@ -161,7 +161,7 @@ def test_a_session_yields_only_contract_events(venue: str, depth_levels: int) ->
     for text in session(venue)[1]:
         events = adapter.on_message(text, RECEIVED_NS)
         check_events(adapter, events)
-        quoted, depths, reason, _ = split_events(events)
+        quoted, depths, reason = split_events(events)[:3]
         quotes += len(quoted)
         assert reason is None, f"{venue}: the simulator's session asked for {reason}"
         assert len({d.symbol for d in depths}) == len(depths)  # one Depth per market a frame

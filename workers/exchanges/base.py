@@ -1,9 +1,10 @@
 """The adapter contract: one exchange's protocol, sans I/O (frames in, events out).
 
 A venue is a subclass that sets the class attributes and implements `market_entries`,
-`read_market`, `subscribe_messages` and `on_message` (plus `ping_message`, `on_connect` when
-the venue needs them). `on_message` returns what the frame produced (see `events`), the venue's
-error texts included; the tallies of unusable frames (`errors`) are what the status reporter
+`read_market`, `subscribe_messages` and `on_message` (plus `ping_message`, `on_connect`,
+`decode_binary`, `on_rest` and `ws_url_from_bootstrap` when the venue needs them). Every
+reader returns what its input produced (see `events`), the venue's error texts, REST fetches
+and replies included; the tallies of unusable frames (`errors`) are what the status reporter
 reads besides.
 """
 
@@ -16,11 +17,11 @@ from typing import Any, ClassVar
 
 import orjson
 
-from core.orderbook import OrderBook
 from core.symbols import make_symbol, split_symbol
-from core.types import Depth, Level, Market, Quote
-from workers.exchanges.events import Events, Reconnect, VenueError
+from core.types import Level, Market, Quote
+from workers.exchanges.events import Events, Reconnect, RestRequest, VenueError
 from workers.exchanges.fields import SHAPE_ERRORS
+from workers.exchanges.top_of_book import TopOfBook
 
 
 def loads(text: str) -> Any:
@@ -38,7 +39,7 @@ def loads(text: str) -> Any:
 REGISTRY: dict[str, type[Adapter]] = {}
 
 
-class Adapter:
+class Adapter(TopOfBook):
     """Base of every exchange adapter; subclasses set the class attributes and parse methods."""
 
     name: ClassVar[str] = ""
@@ -56,6 +57,9 @@ class Adapter:
     # frame the feed cannot read (over FEED_MAX_FRAME_BYTES) then forces a resync instead of
     # being skipped, as a top-of-book frame that stands alone is.
     delta_books: ClassVar[bool] = False
+    # A REST path POSTed before every connect whose answer names the websocket to open
+    # (`ws_url_from_bootstrap`): venues that hand out a token per connection. "": none.
+    bootstrap_path: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -76,6 +80,17 @@ class Adapter:
         self.depth_levels = 0
         # Last Depth levels emitted per native market: (bids, asks), best first.
         self._depths: dict[str, tuple[tuple[Level, ...], tuple[Level, ...]]] = {}
+        # Where `rest_endpoint` points: the venue's REST base, or the override the worker was
+        # started with (a simulator's).
+        self.rest_base = self.rest_url
+
+    def rest_endpoint(self, path: str) -> str:
+        """The URL of `path` (with any query) on this adapter's REST base."""
+        return self.rest_base.rstrip("/") + path
+
+    def fetch(self, path: str) -> Events:
+        """Ask the loop to GET `path` on the REST base and hand the body to `on_rest`."""
+        return [RestRequest(self.rest_endpoint(path))]
 
     @classmethod
     def markets_url(cls, rest_url: str | None = None) -> str:
@@ -137,6 +152,28 @@ class Adapter:
         """Read one frame; return the events it produced. Never raises on bad input."""
         raise NotImplementedError
 
+    @staticmethod
+    def decode_binary(data: bytes) -> str:
+        """The text a binary frame carries (UTF-8 JSON by default); raises ValueError if none."""
+        return data.decode("utf-8")
+
+    def on_binary(self, data: bytes, received_ns: int) -> Events:
+        """Read one binary frame: its text (`decode_binary`) goes to `on_message`."""
+        try:
+            text = self.decode_binary(data)
+        except (ValueError, EOFError, OSError):
+            # OSError/EOFError: gzip's verdicts on a stream that is not, or not all, gzip.
+            return self.reject("bad_binary")
+        return self.on_message(text, received_ns)
+
+    def on_rest(self, url: str, text: str, received_ns: int) -> Events:
+        """Read the body of a `RestRequest` this adapter made; never raises on bad input."""
+        return self.reject("unexpected_rest")
+
+    def ws_url_from_bootstrap(self, text: str) -> str:
+        """The websocket URL to open, from the answer to `bootstrap_path`; ValueError if none."""
+        raise ValueError(f"{self.name} has no bootstrap")
+
     def ping_message(self) -> str | None:
         """The venue's app-level keepalive frame, or None when it has none."""
         return None
@@ -149,67 +186,6 @@ class Adapter:
         """
         self._tops.clear()
         self._depths.clear()
-
-    def top_changed(self, native: str, top: tuple[float, float, float, float]) -> bool:
-        """Record `top` for a market; False when it equals the last one emitted (no Quote)."""
-        if self._tops.get(native) == top:
-            return False
-        self._tops[native] = top
-        return True
-
-    def note_depth(
-        self, native: str, bids: tuple[Level, ...], asks: tuple[Level, ...], received_ns: int
-    ) -> Depth | None:
-        """A Depth of a valid (uncrossed) book when its levels differ from the last sent."""
-        levels = (bids, asks)
-        if self._depths.get(native) == levels:
-            return None
-        self._depths[native] = levels
-        return Depth(self.name, self.markets[native].symbol, bids, asks, received_ns)
-
-    def book_depth(self, native: str, book: OrderBook, received_ns: int) -> Depth | None:
-        """A Depth of the book's best `depth_levels` levels when they changed (else None).
-
-        Call only for a book that has a valid (two-sided, uncrossed) top of book.
-        """
-        n = self.depth_levels
-        if n > 0:
-            # best_levels hands back the same tuple while those levels are unchanged, so the
-            # compare in note_depth is usually an identity check.
-            return self.note_depth(native, book.bids.best_levels(n), book.asks.best_levels(n),
-                                   received_ns)
-        return None
-
-    def book_quote(
-        self,
-        native: str,
-        book: OrderBook,
-        last: float | None,
-        ts_ns: int | None,
-        received_ns: int,
-        after_delta: bool,
-    ) -> Events:
-        """A Quote from a local book when its top changed; a book crossed by deltas resyncs once.
-
-        A crossed book after deltas means a missed update, so the connection is renewed (which
-        brings fresh snapshots); a snapshot that is itself crossed is only counted. A usable
-        book also yields its Depth (see `book_depth`), even when only deeper levels moved.
-        """
-        top = book.top()
-        if top is None:
-            return []  # an empty or one-sided book has no top of book to quote
-        if top[0] >= top[2]:
-            if after_delta and native not in self._crossed_resynced:
-                self._crossed_resynced.add(native)
-                return self.reconnect("crossed_book", counted="crossed_book")
-            return self.reject("crossed_book")
-        self._crossed_resynced.discard(native)
-        changed = self.book_depth(native, book, received_ns)
-        if not self.top_changed(native, top):
-            return [] if changed is None else [changed]
-        symbol = self.markets[native].symbol
-        quote = Quote(self.name, symbol, top[0], top[1], top[2], top[3], last, ts_ns, received_ns)
-        return [quote] if changed is None else [changed, quote]
 
     def each_entry(
         self, entries: Any, parse: Callable[[Any, int], Quote | None], received_ns: int

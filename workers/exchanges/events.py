@@ -2,8 +2,10 @@
 
 A frame yields a list. Its items are `Quote`s (the common case, returned as they are, with no
 wrapper), `Depth`s (a local book's best levels that changed), at most one `Reconnect` (the
-venue asked for a fresh connection, or the stream needs one to resync its books) and at most
-one `VenueError` (the venue's own error text, shown in the feed status).
+venue asked for a fresh connection, or the stream needs one to resync its books), at most
+one `VenueError` (the venue's own error text, shown in the feed status), `RestRequest`s (a
+REST body the adapter needs, such as a book snapshot: the loop fetches it and hands it to
+`on_rest`) and `Send`s (a frame to answer on this connection, such as a pong to a server ping).
 """
 
 from __future__ import annotations
@@ -33,7 +35,19 @@ class VenueError(NamedTuple):
     text: str
 
 
-Event = Quote | Depth | Reconnect | VenueError
+class RestRequest(NamedTuple):
+    """GET `url` and hand the body to `Adapter.on_rest` (a book snapshot, say)."""
+
+    url: str
+
+
+class Send(NamedTuple):
+    """Send `frame` (text) on the connection the event came from."""
+
+    frame: str
+
+
+Event = Quote | Depth | Reconnect | VenueError | RestRequest | Send
 Events = list[Event]
 
 
@@ -44,12 +58,16 @@ class Split(NamedTuple):
     depths: list[Depth]
     reconnect: str | None  # the reason; None: keep the connection
     error: str | None  # the venue's error text, if it sent one
+    fetches: list[str]  # URLs to GET for `on_rest`, in order
+    sends: list[str]  # frames to send back, in order
 
 
 def split_events(events: Events) -> Split:
-    """The quotes, depths, reconnect reason and venue error text of one frame."""
+    """The quotes, depths, reconnect reason, venue error, fetches and replies of one frame."""
     quotes: list[Quote] = []
     depths: list[Depth] = []
+    fetches: list[str] = []
+    sends: list[str] = []
     reason: str | None = None
     error: str | None = None
     for event in events:
@@ -62,4 +80,8 @@ def split_events(events: Events) -> Split:
             reason = event.reason  # type: ignore[union-attr]
         elif kind is VenueError:
             error = event.text  # type: ignore[union-attr]
-    return Split(quotes, depths, reason, error)
+        elif kind is RestRequest:
+            fetches.append(event.url)  # type: ignore[union-attr]
+        elif kind is Send:
+            sends.append(event.frame)  # type: ignore[union-attr]
+    return Split(quotes, depths, reason, error, fetches, sends)
