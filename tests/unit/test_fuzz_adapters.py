@@ -23,7 +23,6 @@ import json
 import math
 import os
 import pickle
-import zlib
 from collections.abc import Iterator
 from functools import cache
 from typing import Any, NamedTuple
@@ -40,14 +39,15 @@ from tests.support.adapter_events import (
     seed_diff_book,
     take_depth,
 )
+from tests.support.fuzz_scenarios import scenario_module
 from tests.support.recorded import RECORDED_DIR, rest_responses
 from tests.support.sessions import recorded, simulated
-from workers.exchanges import get_adapter
+from workers.exchanges import get_adapter, known_exchanges
 from workers.exchanges.base import Adapter
 
 pytestmark = pytest.mark.unit
 
-VENUES = ("binance", "bitfinex", "bitstamp", "bybit", "coinbase", "gemini", "kraken", "okx")
+VENUES = known_exchanges()
 RECEIVED_NS = 1_767_225_600_123_456_789
 DEPTH_LEVELS = 10  # the feed worker's BOOK_DEPTH default: the Depth paths run too
 MAX_FRAMES = 1_500  # per source: enough of every recording's kinds, cheap to replay
@@ -147,7 +147,7 @@ def vocabulary(venue: str) -> tuple[list[str], list[Any]]:
     first; the sessions' values fill the rest, up to 600.
     """
     keys: set[str] = set()
-    first: list[Any] = list(WORDS[venue])
+    first: list[Any] = list(getattr(scenario_module(venue), "WORDS", []))
     rest: set[Any] = set()
     known = scenario(venue)
     for text in known.setup + known.control + [known.full, known.change]:
@@ -175,23 +175,6 @@ def vocabulary(venue: str) -> tuple[list[str], list[Any]]:
 # --- a known session per venue: setup, a full book (T1), then a change (T2) ---------------
 
 # Words of each adapter's dispatch, so random frames reach past the first `if`.
-WORDS: dict[str, list[str]] = {
-    "binance": ["serverShutdown", "aggTrade", "trade", "depthUpdate", "kline", "bookTicker"],
-    "bitfinex": ["subscribed", "info", "conf", "error", "pong", "unsubscribed", "hb", "cs",
-                 "te", "tu", "book", "trades", "ticker", "P0", "R0"],
-    "bitstamp": ["data", "trade", "bts:error", "bts:request_reconnect", "bts:heartbeat",
-                 "bts:subscription_succeeded", "order_book_", "diff_order_book_",
-                 "live_trades_"],
-    "bybit": ["ping", "pong", "subscribe", "unsubscribe", "snapshot", "delta", "orderbook.",
-              "tickers."],
-    "coinbase": ["l2update", "snapshot", "ticker", "match", "last_match", "heartbeat",
-                 "subscriptions", "status", "error", "buy", "sell"],
-    "gemini": ["l2_updates", "trade", "heartbeat", "auction_open", "error", "buy", "sell"],
-    "kraken": ["ticker", "heartbeat", "status", "pong", "subscribe", "unsubscribe", "snapshot",
-               "update", "online", "maintenance"],
-    "okx": ["subscribe", "error", "notice", "64008", "tickers", "books", "bbo-tbt", "trades",
-            "snapshot", "update"],
-}
 T1 = (101.25, 1.5, 101.75, 2.5)
 T2 = (101.375, 3.0, 101.625, 4.0)
 
@@ -208,105 +191,9 @@ class Scenario(NamedTuple):
     control: list[str]  # acks, errors, notices, trades: mutated as garbage too
 
 
-def _okx_checksum(*parts: str) -> int:
-    crc = zlib.crc32(":".join(parts).encode("ascii"))
-    return crc - (1 << 32) if crc >= 1 << 31 else crc
-
-
 def _frames(venue: str, m: str, sym: str) -> tuple[list[str], Any, Any, Any, list[Any]]:
     """(setup, full, change, t2, control) for market native `m` (venue spelling `sym`)."""
-    bids1, asks1 = [["101.25", "1.5"], ["101.00", "1.0"]], [["101.75", "2.5"], ["102.00", "1.0"]]
-    t = "2026-01-01T00:00:01.000000Z"
-    if venue == "kraken":
-        def tick(kind: str, top: tuple[float, ...]) -> dict[str, Any]:
-            return {"channel": "ticker", "type": kind, "data": [{
-                "symbol": m, "bid": top[0], "bid_qty": top[1], "ask": top[2], "ask_qty": top[3],
-                "last": 101.5, "volume": 10.0, "timestamp": t}]}
-        return [], tick("snapshot", T1), tick("update", T2), T2, [
-            {"method": "subscribe", "success": False, "error": "Currency pair not supported",
-             "symbol": "FOO/USD", "req_id": 7},
-            {"channel": "status", "type": "update", "data": [{"system": "online"}]},
-            {"channel": "heartbeat"}, {"method": "pong", "req_id": 3}]
-    if venue == "binance":
-        def book(u: int, top: tuple[float, ...]) -> dict[str, Any]:
-            return {"stream": f"{m}@bookTicker", "data": {
-                "u": u, "s": sym, "b": str(top[0]), "B": str(top[1]), "a": str(top[2]),
-                "A": str(top[3])}}
-        return [], book(5_000, T1), book(5_001, T2), T2, [
-            {"code": 2, "msg": "Invalid request", "id": 7}, {"result": None, "id": 1},
-            {"stream": f"{m}@aggTrade", "data": {"e": "aggTrade", "s": sym, "p": "101.5"}},
-            {"stream": f"{m}@kline_1m", "data": {"e": "kline", "s": sym, "k": {"c": "101.5"}}},
-            {"event": {"e": "serverShutdown"}}]
-    if venue == "bitstamp":
-        def book(micros: int, bids: Any, asks: Any) -> dict[str, Any]:
-            return {"event": "data", "channel": f"order_book_{m}", "data": {
-                "timestamp": str(micros // 10**6), "microtimestamp": str(micros),
-                "bids": bids, "asks": asks}}
-        return [], book(1767225600000000, bids1, asks1), book(
-            1767225601000000, [["101.375", "3.0"]] + bids1, [["101.625", "4.0"]] + asks1), T2, [
-            {"event": "bts:error", "channel": "", "data": {"code": None, "message": "Bad"}},
-            {"event": "bts:request_reconnect", "channel": "", "data": ""},
-            {"event": "trade", "channel": f"live_trades_{m}",
-             "data": {"price_str": "101.5", "price": 101.5, "microtimestamp": "1"}}]
-    if venue == "coinbase":
-        return [], {"type": "snapshot", "product_id": m, "bids": bids1, "asks": asks1}, {
-            "type": "l2update", "product_id": m, "time": t,
-            "changes": [["buy", "101.375", "3.0"], ["sell", "101.625", "4.0"]]}, T2, [
-            {"type": "error", "message": "Failed to subscribe", "reason": "FOO-USD"},
-            {"type": "heartbeat", "sequence": 5, "product_id": m, "time": t},
-            {"type": "ticker", "sequence": 6, "product_id": m, "price": "101.5", "time": t},
-            {"type": "subscriptions", "channels": []}]
-    if venue == "gemini":
-        return [], {"type": "l2_updates", "symbol": m, "trades": [], "auction_events": [],
-                    "changes": [["buy", "101.25", "1.5"], ["sell", "101.75", "2.5"]]}, {
-            "type": "l2_updates", "symbol": m,
-            "changes": [["buy", "101.375", "3.0"], ["sell", "101.625", "4.0"]]}, T2, [
-            {"result": "error", "reason": "NoValidTradingPairs"},
-            {"type": "trade", "symbol": m, "event_id": 5, "timestamp": 1624493670759,
-             "price": "101.5", "quantity": "1", "side": "buy"},
-            {"type": "heartbeat", "timestamp": 1}]
-    if venue == "bitfinex":
-        chan = 4_242
-        return [{"event": "conf", "status": "OK", "flags": 196_608},
-                {"event": "subscribed", "channel": "book", "chanId": chan, "symbol": m,
-                 "prec": "P0", "freq": "F0", "len": "1", "pair": m[1:]}], [
-            chan, [[101.25, 1, 1.5], [101.75, 1, -2.5]], 1], [chan, [101.375, 1, 3.0], 2], (
-            101.375, 3.0, 101.75, 2.5), [
-            {"event": "info", "version": 2, "platform": {"status": 1}},
-            {"event": "info", "code": 20051, "msg": "Stopping"},
-            {"event": "error", "msg": "subscribe: dup", "code": 10301},
-            {"event": "conf", "status": "FAILED", "flags": 196_608},
-            [chan, "hb", 2], [chan, "cs", -1, 2], [chan, "te", [1, 1624493670759, 1.0, 101.5], 2]]
-    if venue == "okx":
-        def book(action: str, bids: Any, asks: Any, seq: int, checksum: int) -> dict[str, Any]:
-            # No seqId, as recorded: the checksum alone must then catch a drifted book.
-            return {"arg": {"channel": "books", "instId": m}, "action": action, "data": [{
-                "bids": bids, "asks": asks, "ts": str(1767225600000 + seq),
-                "checksum": checksum}]}
-        return [], book("snapshot", [["101.25", "1.5", "0", "1"]],
-                        [["101.75", "2.5", "0", "1"]], 100,
-                        _okx_checksum("101.25", "1.5", "101.75", "2.5")), book(
-            "update", [["101.375", "3.0", "0", "1"]],
-            [["101.625", "4.0", "0", "1"], ["101.75", "0", "0", "0"]], 101,
-            _okx_checksum("101.375", "3.0", "101.625", "4.0", "101.25", "1.5")), T2, [
-            {"event": "error", "code": "60018", "msg": "Wrong URL", "connId": "a"},
-            {"event": "notice", "code": "64008", "msg": "reconnect", "connId": "a"},
-            {"event": "subscribe", "arg": {"channel": "tickers", "instId": m}},
-            {"arg": {"channel": "tickers", "instId": m}, "data": [{
-                "instId": m, "last": "101.5", "bidPx": "101.25", "bidSz": "1.5",
-                "askPx": "101.75", "askSz": "2.5", "ts": "1767225600000"}]},
-            {"arg": {"channel": "trades", "instId": m}, "data": [{"instId": m, "px": "101.5"}]}]
-    if venue == "bybit":
-        def book(u: int, top: tuple[float, ...]) -> dict[str, Any]:
-            return {"topic": f"orderbook.1.{m}", "ts": 1767225600000 + u, "type": "snapshot",
-                    "data": {"s": m, "b": [[str(top[0]), str(top[1])]],
-                             "a": [[str(top[2]), str(top[3])]], "u": u, "seq": u}}
-        return [], book(5_000, T1), book(5_001, T2), T2, [
-            {"success": False, "ret_msg": "Invalid symbol", "req_id": "sub-1", "op": "subscribe"},
-            {"success": True, "ret_msg": "pong", "req_id": "ping-2", "op": "ping"},
-            {"topic": f"tickers.{m}", "ts": 1, "type": "snapshot",
-             "data": {"symbol": m, "lastPrice": "101.5"}}]
-    raise AssertionError(f"no scenario for {venue}")
+    return scenario_module(venue).frames(m, sym, T1, T2)
 
 
 @cache
@@ -315,7 +202,8 @@ def scenario(venue: str) -> Scenario:
     simulated_markets = sources(venue)[-1].markets
     markets = {m.native: m for source in sources(venue) for m in source.markets}
     market = simulated_markets[0]
-    sym = market.native.upper() if venue == "binance" else market.native
+    spell = getattr(scenario_module(venue), "spelling", None)
+    sym = market.native if spell is None else spell(market.native)
     setup, full, change, t2, control = _frames(venue, market.native, sym)
 
     def text(value: Any) -> str:
