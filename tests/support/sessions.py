@@ -12,8 +12,10 @@ from typing import Any
 
 from tests.support.recorded import RECORDED_DIR, received, rest_responses
 
+# Every quote currency some venue trades in, so every venue's twin lists a few of them.
 SIM_SYMBOLS = ("BTC-USD", "ETH-USD", "ETH-BTC", "SOL-USD", "LTC-USD", "XRP-USD", "DOGE-USD",
-               "ADA-USD")
+               "ADA-USD", "BTC-USDT", "ETH-USDT", "BTC-EUR", "ETH-EUR", "BTC-KRW", "ETH-KRW",
+               "BTC-JPY", "ETH-JPY")
 SIM_START_US = 1_767_225_600_000_000
 SIM_STEP_US = 250
 

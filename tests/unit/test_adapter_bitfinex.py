@@ -191,7 +191,7 @@ def signed_crc(text: str) -> int:
 def test_checksum_interleaves_bids_and_asks_with_negative_ask_amounts(session: Session) -> None:
     session.send(DEEP, [[64010, 1, 0.5], [64009.5, 2, 1.25], [64008, 1, 2.516e-05],
                         [64012, 3, -0.75], [64013.5, 1, -3]])
-    book = session.adapter._books["tBTCUST"]
+    book = session.adapter.books["tBTCUST"]
     text = "64010:0.5:64012:-0.75:64009.5:1.25:64013.5:-3:64008:0.00002516"
     assert book_checksum(book) == signed_crc(text)
     assert session.send(DEEP, "cs", signed_crc(text)) == []
@@ -258,7 +258,7 @@ def test_len_1_book_drops_the_level_pushed_out_of_it(session: Session) -> None:
     assert session.send(BOOK, [64010.5, 1, 0.1]) == [quote(bid=64010.5, bid_size=0.1)]
     # When that bid goes, the side is empty: never the stale 64010 level.
     assert session.send(BOOK, [64010.5, 0, 1]) == []
-    assert session.adapter._books["tBTCUSD"].bids.best() is None
+    assert session.adapter.books["tBTCUSD"].bids.best() is None
     assert session.send(BOOK, "cs", signed_crc("64011.5:-1.25")) == []
     assert not session.adapter.errors
 
@@ -273,7 +273,7 @@ def test_a_new_snapshot_replaces_the_book(session: Session) -> None:
     session.send(BOOK, SNAPSHOT)
     (q,) = session.send(BOOK, [[63000.0, 1, 1.0], [63001.0, 1, -1.0]])
     assert (q.bid, q.ask) == (63000.0, 63001.0)
-    assert len(session.adapter._books["tBTCUSD"].bids) == 1
+    assert len(session.adapter.books["tBTCUSD"].bids) == 1
 
 
 def test_crossed_book_is_counted_not_emitted(session: Session) -> None:
@@ -550,7 +550,7 @@ def test_bad_frames_are_counted_by_reason(fresh: BitfinexAdapter, text: str,
 def test_a_bad_level_in_a_snapshot_leaves_the_book_untouched(session: Session) -> None:
     session.send(BOOK, SNAPSHOT)
     assert session.send(BOOK, [[1.0, 1, 1.0], [2.0, 1, "x"]]) == []
-    assert session.adapter._books["tBTCUSD"].top() == (64010.0, 0.5, 64011.5, 1.25)
+    assert session.adapter.books["tBTCUSD"].top() == (64010.0, 0.5, 64011.5, 1.25)
 
 
 # --- the recorded session ------------------------------------------------------------------

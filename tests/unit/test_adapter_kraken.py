@@ -300,8 +300,9 @@ def test_bare_venue_error_is_counted(adapter: KrakenAdapter) -> None:
 
 
 BAD_FRAMES: list[tuple[str, str, str]] = [
-    ("v1 array", '[341, {"a": ["1", 1, "1"]}, "ticker", "XBT/USD"]', "not_object"),
-    ("v1 heartbeat", '{"event": "heartbeat"}', "unknown_event"),
+    # v1 frames are replay-only (kraken_v1book): only `book-N` channels and v1 events read.
+    ("v1 ticker array", '[341, {"a": ["1", 1, "1"]}, "ticker", "XBT/USD"]', "unknown_channel"),
+    ("v1 unknown event", '{"event": "frobnicate"}', "unknown_event"),
     ("unknown method", '{"method": "frobnicate", "req_id": 1}', "unknown_event"),
     ("empty object", "{}", "unknown_event"),
     ("book channel", '{"channel": "book", "type": "update", "data": []}', "unknown_channel"),

@@ -1,8 +1,9 @@
 """Every exchange adapter fuzzed with hypothesis: random text, truncated and mutated real frames.
 
-Frames come from the real recordings in tests/fixtures/recorded/ (six venues) and from the
-simulator's own venue classes (all eight; Kraken and Bybit have no recording). Each property
-runs against an adapter in the state the frame was received in (the session replayed up to it).
+Frames come from the real recordings in tests/fixtures/recorded/ (where a venue has one) and
+from the simulator's own venue classes (every venue). Each property runs against an adapter in
+the state the frame was received in (the session replayed up to it). What is venue-specific
+(known frames, dispatch words, which kinds the adapter reads) is in tests/support/fuzz_scenarios.
 
 What is proved, for every adapter:
 - `on_message` never raises, whatever the text;
@@ -39,7 +40,7 @@ from tests.support.adapter_events import (
     seed_diff_book,
     take_depth,
 )
-from tests.support.fuzz_scenarios import scenario_module
+from tests.support.fuzz_scenarios import NOT_JSON, scenario_module
 from tests.support.recorded import RECORDED_DIR, rest_responses
 from tests.support.sessions import recorded, simulated
 from workers.exchanges import get_adapter, known_exchanges
@@ -428,55 +429,16 @@ def mutated(draw: st.DrawFn, venue: str, text: str) -> str:
 def recognised(venue: str, text: str) -> bool:
     """True when the frame is of a kind the adapter reads (which may rightly yield nothing).
 
-    Mirrors each adapter's dispatch on the message kind only: an ack, a heartbeat, a trade, a
-    book push whose top did not move are all silent and correct; a frame of any other kind
-    (not JSON, not an object, an unknown event or channel) must be counted.
+    Each scenario module's `recognised(text, msg)` mirrors its adapter's dispatch on the
+    message kind only: an ack, a heartbeat, a trade, a book push whose top did not move are
+    all silent and correct; a frame of any other kind (not JSON, not an object, an unknown
+    event or channel) must be counted.
     """
-    if venue == "okx" and text == "pong":
-        return True
     try:
         msg = json.loads(text)
     except (ValueError, RecursionError):
-        return False
-    if venue == "bitfinex" and type(msg) is list:
-        return len(msg) >= 2 and (type(msg[1]) is list or msg[1] in ("hb", "cs", "te", "tu"))
-    if type(msg) is not dict:
-        return False
-    get = msg.get
-    if venue == "kraken":
-        channel = get("channel")
-        return channel in ("ticker", "heartbeat", "status") or (
-            channel is None and get("method") in ("pong", "subscribe", "unsubscribe"))
-    if venue == "binance":
-        return ("stream" in msg or "e" in msg or ("u" in msg and "s" in msg) or "event" in msg
-                or ("result" in msg and "id" in msg))
-    if venue == "bitstamp":
-        return get("event") in ("data", "trade", "bts:subscription_succeeded",
-                                "bts:unsubscription_succeeded", "bts:heartbeat",
-                                "bts:request_reconnect")
-    if venue == "coinbase":
-        return get("type") in ("l2update", "snapshot", "ticker", "match", "last_match",
-                               "heartbeat", "subscriptions", "status")
-    if venue == "gemini":
-        kind = get("type")
-        return kind in ("l2_updates", "trade", "heartbeat") or (
-            type(kind) is str and kind.startswith("auction_"))
-    if venue == "bitfinex":
-        return get("event") in ("subscribed", "info", "conf", "pong", "unsubscribed")
-    if venue == "okx":
-        event = get("event")
-        if event is not None:
-            return event in ("subscribe", "unsubscribe", "channel-conn-count", "notice")
-        arg = get("arg")
-        return type(arg) is dict and arg.get("channel") in (
-            "tickers", "books", "books-l2-tbt", "books50-l2-tbt", "bbo-tbt", "books5", "trades",
-            "trades-all")
-    if venue == "bybit":
-        topic = get("topic")
-        if topic is not None:
-            return type(topic) is str and topic.startswith(("orderbook.", "tickers."))
-        return get("op") in ("ping", "pong", "subscribe", "unsubscribe")
-    raise AssertionError(f"no dispatch rule for {venue}")
+        msg = NOT_JSON
+    return bool(scenario_module(venue).recognised(text, msg))
 
 
 def _positive(value: Any) -> bool:

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import orjson
 
+from core.orderbook import OrderBook
 from core.symbols import make_symbol, split_symbol
 from core.types import Level, Market, Quote
 from workers.exchanges.events import Events, Reconnect, RestRequest, VenueError
@@ -80,6 +81,9 @@ class Adapter(TopOfBook):
         self.depth_levels = 0
         # Last Depth levels emitted per native market: (bids, asks), best first.
         self._depths: dict[str, tuple[tuple[Level, ...], tuple[Level, ...]]] = {}
+        # Local books per native market, for venues that keep one; a new connection starts
+        # them over (its snapshots rebuild them).
+        self.books: dict[str, OrderBook] = {}
         # Where `rest_endpoint` points: the venue's REST base, or the override the worker was
         # started with (a simulator's).
         self.rest_base = self.rest_url
@@ -127,6 +131,18 @@ class Adapter(TopOfBook):
         """One listing entry as a market; None (or any of SHAPE_ERRORS) skips it."""
         raise NotImplementedError
 
+    @classmethod
+    def listed(cls, payload: Any, *path: str) -> list[Any]:
+        """The list at `path` in a REST listing (the payload itself for no path); ValueError
+        naming the venue when it is not there, so discovery retries."""
+        value = payload
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if not isinstance(value, list):
+            where = ".".join(path) or "the top level"
+            raise ValueError(f"{cls.name} listing: no list at {where}, got {type(value).__name__}")
+        return value
+
     @staticmethod
     def market(native: str, raw_base: Any, raw_quote: Any,
                aliases: dict[str, str] | None = None) -> Market:
@@ -149,7 +165,21 @@ class Adapter(TopOfBook):
                 for start in range(0, len(items), per_frame)]
 
     def on_message(self, text: str, received_ns: int) -> Events:
-        """Read one frame; return the events it produced. Never raises on bad input."""
+        """Read one frame; return the events it produced. Never raises on bad input.
+
+        The common venue sends JSON objects: each goes to `on_object`, and a field of the
+        wrong shape anywhere in it counts the frame as `bad_field`.
+        """
+        msg = self.decode_object(text)
+        if msg is None:
+            return []
+        try:
+            return self.on_object(msg, received_ns)
+        except SHAPE_ERRORS:
+            return self.reject("bad_field")
+
+    def on_object(self, msg: dict[str, Any], received_ns: int) -> Events:
+        """Read one frame decoded as a JSON object; may raise any of SHAPE_ERRORS."""
         raise NotImplementedError
 
     @staticmethod
@@ -181,11 +211,12 @@ class Adapter(TopOfBook):
     def on_connect(self) -> None:
         """Forget per-connection state before a (re)connect; books are rebuilt from new frames.
 
-        The emitted tops and depths are forgotten too, so the first of each on the new
-        connection goes out.
+        The local books and the emitted tops and depths are forgotten too, so the first of
+        each on the new connection goes out.
         """
         self._tops.clear()
         self._depths.clear()
+        self.books.clear()
 
     def each_entry(
         self, entries: Any, parse: Callable[[Any, int], Quote | None], received_ns: int

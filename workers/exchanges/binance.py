@@ -15,12 +15,11 @@ recorded, so those frames are checked and counted as `unseeded_book` and never p
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from core.types import Market, Quote
 from workers.exchanges.base import Adapter
 from workers.exchanges.events import Events
-from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import decimal_str as _price
 from workers.exchanges.fields import decimal_top, non_negative
 
@@ -48,16 +47,16 @@ def _is_zero(text: Any) -> bool:
 class BinanceAdapter(Adapter):
     """Binance spot: bookTicker events in, a Quote out whenever the top of book changes."""
 
-    name: ClassVar[str] = "binance"
-    ws_url: ClassVar[str] = "wss://stream.binance.com:9443/stream"
-    rest_url: ClassVar[str] = "https://api.binance.com"
-    markets_path: ClassVar[str] = "/api/v3/exchangeInfo"
+    name = "binance"
+    ws_url = "wss://stream.binance.com:9443/stream"
+    rest_url = "https://api.binance.com"
+    markets_path = "/api/v3/exchangeInfo"
     # Binance has no app-level ping (ping_message is None). A quiet market can go minutes
     # without a bookTicker, so the watchdog relies on protocol frames instead: the server pings
     # every 20 s and the loop's own protocol pings (every 20 s) are answered with pongs. 45 s
     # is more than two server ping intervals: one late ping is tolerated, two missed are not.
-    watchdog_s: ClassVar[float] = 45.0
-    max_markets_per_connection: ClassVar[int | None] = _MAX_STREAMS // _STREAMS_PER_MARKET
+    watchdog_s = 45.0
+    max_markets_per_connection = _MAX_STREAMS // _STREAMS_PER_MARKET
 
     def __init__(self, markets: list[Market]) -> None:
         super().__init__(markets)
@@ -75,12 +74,7 @@ class BinanceAdapter(Adapter):
          "exchangeFilters": [], "symbols": [{"symbol": "ETHBTC", "status": "TRADING",
          "baseAsset": "ETH", "quoteAsset": "BTC", "isSpotTradingAllowed": true, ...}]}
         """
-        if not isinstance(payload, dict):
-            raise ValueError(f"expected an exchangeInfo object, got {type(payload).__name__}")
-        symbols = payload.get("symbols")
-        if not isinstance(symbols, list):
-            raise ValueError("binance exchangeInfo payload has no `symbols` list")
-        return symbols
+        return cls.listed(payload, "symbols")
 
     @classmethod
     def read_market(cls, entry: Any) -> Market | None:
@@ -114,26 +108,20 @@ class BinanceAdapter(Adapter):
         super().on_connect()
         self._update_ids.clear()
 
-    def on_message(self, text: str, received_ns: int) -> Events:
-        """Read one frame; return the events it produced. Never raises on bad input."""
-        msg = self.decode_object(text)
-        if msg is None:
-            return []
-        try:
-            if "stream" in msg:
-                stream = msg["stream"]
-                if type(stream) is not str:
-                    raise TypeError("stream name is not a string")
-                return self._on_event(stream, msg["data"], received_ns)
-            if "e" in msg or ("u" in msg and "s" in msg):
-                # A raw (not combined) event, as sent after SET_PROPERTY combined=false.
-                return self._on_event(None, msg, received_ns)
-            if "event" in msg:
-                # The WebSocket API wraps connection events as {"event": {"e": ...}}.
-                return self._on_event(None, msg["event"], received_ns)
-            return self._on_response(msg)
-        except _SHAPE_ERRORS:
-            return self.reject("bad_field")
+    def on_object(self, msg: dict[str, Any], received_ns: int) -> Events:
+        """One frame by its kind; a field of the wrong shape raises (counted as bad_field)."""
+        if "stream" in msg:
+            stream = msg["stream"]
+            if type(stream) is not str:
+                raise TypeError("stream name is not a string")
+            return self._on_event(stream, msg["data"], received_ns)
+        if "e" in msg or ("u" in msg and "s" in msg):
+            # A raw (not combined) event, as sent after SET_PROPERTY combined=false.
+            return self._on_event(None, msg, received_ns)
+        if "event" in msg:
+            # The WebSocket API wraps connection events as {"event": {"e": ...}}.
+            return self._on_event(None, msg["event"], received_ns)
+        return self._on_response(msg)
 
     def _on_event(self, stream: str | None, data: Any, received_ns: int) -> Events:
         """One stream event, routed by its `e` type (bookTicker has none).

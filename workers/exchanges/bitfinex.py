@@ -70,7 +70,6 @@ class BitfinexAdapter(BitfinexChannels, Adapter):
     def __init__(self, markets: list[Market]) -> None:
         super().__init__(markets)
         self._channels: dict[int, Channel] = {}
-        self._books: dict[str, OrderBook] = {}
         # Sequence number the next array frame must carry; None until the first one.
         self._next_seq: int | None = None
         # Latest trade or ticker price per native pair; kept across reconnects (still the last).
@@ -124,7 +123,6 @@ class BitfinexAdapter(BitfinexChannels, Adapter):
         """Channel ids, books and the sequence are per connection: forget them."""
         super().on_connect()
         self._channels.clear()
-        self._books.clear()
         self._next_seq = None
         self.maintenance = False
 
@@ -207,7 +205,7 @@ class BitfinexAdapter(BitfinexChannels, Adapter):
         if channel is None or channel.kind != "book":
             return None
         native = channel.native
-        book = self._books.get(native)
+        book = self.books.get(native)
         if book is None or native not in self.markets:
             return None
         price, count, amount = level
@@ -256,9 +254,9 @@ class BitfinexAdapter(BitfinexChannels, Adapter):
         if type(body) is not list:
             raise TypeError("book body is not a list")
         native = channel.native
-        book = self._books.get(native)
+        book = self.books.get(native)
         if book is None:
-            book = self._books[native] = OrderBook()
+            book = self.books[native] = OrderBook()
         if not body or type(body[0]) is list:
             bids, asks = snapshot_sides(body)
             book.bids.assign(bids)

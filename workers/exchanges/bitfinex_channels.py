@@ -46,7 +46,7 @@ class BitfinexChannels:
     """Everything but the book of the Bitfinex adapter (mixed into `BitfinexAdapter`)."""
 
     _channels: dict[int, Channel]
-    _books: dict[str, OrderBook]
+    books: dict[str, OrderBook]
     _last: dict[str, float]
     _last_trade: dict[str, tuple[int, int]]
     platform_status: int | None
@@ -144,7 +144,7 @@ class BitfinexChannels:
         expected = _int(value)
         if channel.kind != "book":
             return self.reject("bad_field")
-        book = self._books.get(channel.native) or OrderBook()
+        book = self.books.get(channel.native) or OrderBook()
         if book_checksum(book) != expected:
             return self.reconnect("checksum_mismatch", counted="checksum_mismatch")
         return []

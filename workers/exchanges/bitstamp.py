@@ -17,7 +17,6 @@ from core.types import Level, Market, Quote
 from workers.exchanges.base import Adapter
 from workers.exchanges.bitstamp_diff import BitstampDiffReplay
 from workers.exchanges.events import Events
-from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import decimal_str as _price
 from workers.exchanges.fields import int_stamp, json_number
 
@@ -64,9 +63,7 @@ class BitstampAdapter(BitstampDiffReplay, Adapter):
 
         [{"name": "BTC/USD", "url_symbol": "btcusd", "trading": "Enabled", ...}, ...]
         """
-        if not isinstance(payload, list):
-            raise ValueError(f"expected a list of pairs, got {type(payload).__name__}")
-        return payload
+        return cls.listed(payload)
 
     @classmethod
     def read_market(cls, entry: Any) -> Market | None:
@@ -104,39 +101,33 @@ class BitstampAdapter(BitstampDiffReplay, Adapter):
         super().on_connect()
         self._diff_books.clear()
 
-    def on_message(self, text: str, received_ns: int) -> Events:
-        """Read one frame; return the events it produced. Never raises on bad input."""
-        msg = self.decode_object(text)
-        if msg is None:
+    def on_object(self, msg: dict[str, Any], received_ns: int) -> Events:
+        """One frame by its kind; a field of the wrong shape raises (counted as bad_field)."""
+        event = msg.get("event")
+        if event == "data":
+            channel = msg["channel"]
+            if channel.startswith(_BOOK_PREFIX):
+                return self._on_book(channel[len(_BOOK_PREFIX):], msg["data"], received_ns)
+            if channel.startswith(_DIFF_PREFIX):
+                return self._on_diff(channel[len(_DIFF_PREFIX):], msg["data"], received_ns)
+            # detail_order_book_* (per order) is not followed.
+            return self.reject("unknown_channel")
+        if event == "trade":
+            channel = msg["channel"]
+            if channel.startswith(_TRADES_PREFIX):
+                return self._on_trade(channel[len(_TRADES_PREFIX):], msg["data"])
+            return self.reject("unknown_channel")
+        if event in _QUIET_EVENTS:
             return []
-        try:
-            event = msg.get("event")
-            if event == "data":
-                channel = msg["channel"]
-                if channel.startswith(_BOOK_PREFIX):
-                    return self._on_book(channel[len(_BOOK_PREFIX):], msg["data"], received_ns)
-                if channel.startswith(_DIFF_PREFIX):
-                    return self._on_diff(channel[len(_DIFF_PREFIX):], msg["data"], received_ns)
-                # detail_order_book_* (per order) is not followed.
-                return self.reject("unknown_channel")
-            if event == "trade":
-                channel = msg["channel"]
-                if channel.startswith(_TRADES_PREFIX):
-                    return self._on_trade(channel[len(_TRADES_PREFIX):], msg["data"])
-                return self.reject("unknown_channel")
-            if event in _QUIET_EVENTS:
-                return []
-            if event == "bts:request_reconnect":
-                # `data` is null, {} or "" depending on the source; only the event matters.
-                return self.reconnect("request_reconnect")
-            if event == "bts:error":
-                data = msg.get("data")
-                message = data.get("message") if isinstance(data, dict) else None
-                return self.venue_error(
-                    str(message) if message is not None else json.dumps(data))
-            return self.reject("unknown_event")
-        except _SHAPE_ERRORS:
-            return self.reject("bad_field")
+        if event == "bts:request_reconnect":
+            # `data` is null, {} or "" depending on the source; only the event matters.
+            return self.reconnect("request_reconnect")
+        if event == "bts:error":
+            data = msg.get("data")
+            message = data.get("message") if isinstance(data, dict) else None
+            return self.venue_error(
+                str(message) if message is not None else json.dumps(data))
+        return self.reject("unknown_event")
 
     def _on_book(self, native: str, data: Any, received_ns: int) -> Events:
         """A full-book snapshot → one Quote when its top differs from the last one sent.

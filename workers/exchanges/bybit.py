@@ -12,13 +12,12 @@ Spot `tickers` carries no bid/ask (only `lastPrice`), so it feeds `last` alone.
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import Any
 
 from core.orderbook import OrderBook
 from core.types import Market, Quote
 from workers.exchanges.base import Adapter
 from workers.exchanges.events import Events
-from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import decimal_levels, int_stamp
 from workers.exchanges.fields import decimal_str as _price
 from workers.exchanges.fields import integer as _int
@@ -31,18 +30,18 @@ _TICKERS_PREFIX = "tickers."
 class BybitAdapter(Adapter):
     """Bybit spot: level-1 book snapshots in, a Quote out whenever the top of book changes."""
 
-    name: ClassVar[str] = "bybit"
-    ws_url: ClassVar[str] = "wss://stream.bybit.com/v5/public/spot"
-    rest_url: ClassVar[str] = "https://api.bybit.com"
-    markets_path: ClassVar[str] = "/v5/market/instruments-info?category=spot"
+    name = "bybit"
+    ws_url = "wss://stream.bybit.com/v5/public/spot"
+    rest_url = "https://api.bybit.com"
+    markets_path = "/v5/market/instruments-info?category=spot"
     # The documented cadence: a ping every 20 s, which Bybit answers at once. Every subscribed
     # level-1 book is also re-pushed at least every 3 s, so a live connection is never quiet for
     # long; 45 s of silence is two missed pong replies, which means a dead connection.
-    ping_interval_s: ClassVar[float] = 20.0
-    watchdog_s: ClassVar[float] = 45.0
+    ping_interval_s = 20.0
+    watchdog_s = 45.0
     # Two topics per market, at most ~60 characters of args for even a long symbol: 250 markets
     # stay well inside the 21,000-character per-connection budget.
-    max_markets_per_connection: ClassVar[int | None] = 250
+    max_markets_per_connection = 250
 
     def __init__(self, markets: list[Market]) -> None:
         super().__init__(markets)
@@ -50,7 +49,6 @@ class BybitAdapter(Adapter):
         # Latest traded price per native symbol; kept across reconnects (it is still the last).
         self._last: dict[str, float] = {}
         # Per connection: the book and the last update id per native symbol.
-        self._books: dict[str, OrderBook] = {}
         self._update_ids: dict[str, int] = {}
         # Book topics already read: topic → (depth, native market), so a push skips the split.
         self._book_topics: dict[str, tuple[int, str]] = {}
@@ -64,15 +62,9 @@ class BybitAdapter(Adapter):
          "retExtInfo": {}, "time": 1767225600200}
         A non-zero `retCode` raises ValueError (the caller retries).
         """
-        if not isinstance(payload, dict):
-            raise ValueError(f"expected an instruments object, got {type(payload).__name__}")
-        if payload.get("retCode") != 0:
+        if isinstance(payload, dict) and payload.get("retCode") != 0:
             raise ValueError(f"bybit instruments-info error: {payload.get('retMsg')!r}")
-        result = payload.get("result")
-        entries = result.get("list") if isinstance(result, dict) else None
-        if not isinstance(entries, list):
-            raise ValueError("bybit instruments-info payload has no `result.list`")
-        return entries
+        return cls.listed(payload, "result", "list")
 
     @classmethod
     def read_market(cls, entry: Any) -> Market | None:
@@ -106,27 +98,20 @@ class BybitAdapter(Adapter):
     def on_connect(self) -> None:
         """A new connection sends fresh snapshots: forget books and update ids."""
         super().on_connect()
-        self._books.clear()
         self._update_ids.clear()
 
-    def on_message(self, text: str, received_ns: int) -> Events:
-        """Read one frame; return the events it produced. Never raises on bad input."""
-        msg = self.decode_object(text)
-        if msg is None:
-            return []
-        try:
-            topic = msg.get("topic")
-            if topic is not None:
-                if type(topic) is not str:
-                    raise TypeError("topic is not a string")
-                if topic.startswith(_BOOK_PREFIX):
-                    return self._on_book(topic, msg, received_ns)
-                if topic.startswith(_TICKERS_PREFIX):
-                    return self._on_ticker(topic[len(_TICKERS_PREFIX):], msg["data"])
-                return self.reject("unknown_channel")
-            return self._on_response(msg)
-        except _SHAPE_ERRORS:
-            return self.reject("bad_field")
+    def on_object(self, msg: dict[str, Any], received_ns: int) -> Events:
+        """One frame by its kind; a field of the wrong shape raises (counted as bad_field)."""
+        topic = msg.get("topic")
+        if topic is not None:
+            if type(topic) is not str:
+                raise TypeError("topic is not a string")
+            if topic.startswith(_BOOK_PREFIX):
+                return self._on_book(topic, msg, received_ns)
+            if topic.startswith(_TICKERS_PREFIX):
+                return self._on_ticker(topic[len(_TICKERS_PREFIX):], msg["data"])
+            return self.reject("unknown_channel")
+        return self._on_response(msg)
 
     def _on_book(self, topic: str, msg: dict[str, Any], received_ns: int) -> Events:
         """A book push → a Quote when the top differs from the last one sent.
@@ -169,10 +154,10 @@ class BybitAdapter(Adapter):
             return []
         elif previous is not None and update_id < previous:
             return self.reject("stale_update")
-        book = self._books.get(native)
+        book = self.books.get(native)
         if kind == "snapshot":
             if book is None:
-                book = self._books[native] = OrderBook()
+                book = self.books[native] = OrderBook()
             book.snapshot(bids, asks)
         elif book is None or previous is None:
             # A delta only makes sense on top of this connection's snapshot.

@@ -26,7 +26,7 @@ Missed tickers (trades) cannot be detected, and only cost a stale `last`.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from core.orderbook import OrderBook
 from core.types import Market
@@ -68,18 +68,17 @@ def _levels(rows: Any) -> list[tuple[float, float]]:
 class CoinbaseAdapter(Adapter):
     """Coinbase spot: a level2_batch book per product, a Quote out whenever its top changes."""
 
-    name: ClassVar[str] = "coinbase"
-    ws_url: ClassVar[str] = "wss://ws-feed.exchange.coinbase.com"
-    rest_url: ClassVar[str] = "https://api.exchange.coinbase.com"
-    markets_path: ClassVar[str] = "/products"
+    name = "coinbase"
+    ws_url = "wss://ws-feed.exchange.coinbase.com"
+    rest_url = "https://api.exchange.coinbase.com"
+    markets_path = "/products"
     # Every followed product heartbeats once a second, so 10 s without any frame is a dead
     # connection, not a quiet market. Coinbase has no app-level ping (protocol pings only).
-    watchdog_s: ClassVar[float] = 10.0
-    delta_books: ClassVar[bool] = True  # book deltas: a lost frame means a resync
+    watchdog_s = 10.0
+    delta_books = True  # book deltas: a lost frame means a resync
 
     def __init__(self, markets: list[Market]) -> None:
         super().__init__(markets)
-        self._books: dict[str, OrderBook] = {}
         # Highest sequence seen per (channel, product) on this connection.
         self._sequences: dict[tuple[str, str], int] = {}
         # Latest trade price per product; kept across reconnects (it is still the last trade).
@@ -91,9 +90,7 @@ class CoinbaseAdapter(Adapter):
 
         [{"id": "BTC-GBP", "base_currency": "BTC", "quote_currency": "GBP", ...}, ...]
         """
-        if not isinstance(payload, list):
-            raise ValueError(f"expected a list of products, got {type(payload).__name__}")
-        return payload
+        return cls.listed(payload)
 
     @classmethod
     def read_market(cls, entry: Any) -> Market | None:
@@ -125,35 +122,28 @@ class CoinbaseAdapter(Adapter):
     def on_connect(self) -> None:
         """Forget books and sequences: the new connection starts with fresh snapshots."""
         super().on_connect()
-        self._books.clear()
         self._sequences.clear()
 
-    def on_message(self, text: str, received_ns: int) -> Events:
-        """Read one frame; return the events it produced. Never raises on bad input."""
-        msg = self.decode_object(text)
-        if msg is None:
-            return []
-        try:
-            kind = msg.get("type")
-            if type(kind) is not str:
-                return self.reject("unknown_event")
-            if kind == "l2update":
-                return self._on_update(msg, received_ns)
-            if kind == "snapshot":
-                return self._on_snapshot(msg, received_ns)
-            if kind == "ticker":
-                return self._on_trade("ticker", msg)
-            if kind in ("match", "last_match"):
-                return self._on_trade("matches", msg)
-            if kind == "heartbeat":
-                return self._on_heartbeat(msg)
-            if kind in _QUIET_TYPES:
-                return []
-            if kind == "error":
-                return self._on_error(msg)
+    def on_object(self, msg: dict[str, Any], received_ns: int) -> Events:
+        """One frame by its kind; a field of the wrong shape raises (counted as bad_field)."""
+        kind = msg.get("type")
+        if type(kind) is not str:
             return self.reject("unknown_event")
-        except _SHAPE_ERRORS:
-            return self.reject("bad_field")
+        if kind == "l2update":
+            return self._on_update(msg, received_ns)
+        if kind == "snapshot":
+            return self._on_snapshot(msg, received_ns)
+        if kind == "ticker":
+            return self._on_trade("ticker", msg)
+        if kind in ("match", "last_match"):
+            return self._on_trade("matches", msg)
+        if kind == "heartbeat":
+            return self._on_heartbeat(msg)
+        if kind in _QUIET_TYPES:
+            return []
+        if kind == "error":
+            return self._on_error(msg)
+        return self.reject("unknown_event")
 
     def _on_snapshot(self, msg: dict[str, Any], received_ns: int) -> Events:
         """The whole book of one product: replaces the local book; quoted with no venue time.
@@ -171,7 +161,7 @@ class CoinbaseAdapter(Adapter):
         ts_ns = parse_rfc3339_ns(stamp) if stamp is not None else None
         book = OrderBook()
         book.snapshot(bids, asks)
-        self._books[native] = book
+        self.books[native] = book
         return self.book_quote(native, book, self._last.get(native), ts_ns, received_ns,
                                after_delta=False)
 
@@ -184,7 +174,7 @@ class CoinbaseAdapter(Adapter):
         native, market = self.market_of(msg, "product_id")
         if market is None:
             return self.reject("unknown_market")
-        book = self._books.get(native)
+        book = self.books.get(native)
         if book is None:
             # No snapshot on this connection (or the book was dropped): nothing to apply to.
             return self.reconnect("sequence_gap", counted="sequence_gap")
@@ -194,7 +184,7 @@ class CoinbaseAdapter(Adapter):
         except _SHAPE_ERRORS:
             # A delta we cannot read leaves the book unknown: drop it, so the product's next
             # update asks for a resync instead of quoting a book that missed a change.
-            del self._books[native]
+            del self.books[native]
             raise
         for is_bid, price, size in parsed:
             book.side(is_bid).set(price, size)

@@ -23,7 +23,7 @@ auction) is only counted.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from core.orderbook import OrderBook
 from core.types import Market
@@ -68,18 +68,17 @@ def split_listed_names(names: list[Any]) -> dict[str, tuple[str, str]]:
 class GeminiAdapter(Adapter):
     """Gemini spot v2: a book per symbol from `l2_updates`, a Quote whenever its top changes."""
 
-    name: ClassVar[str] = "gemini"
-    ws_url: ClassVar[str] = "wss://api.gemini.com/v2/marketdata"
-    rest_url: ClassVar[str] = "https://api.gemini.com"
-    markets_path: ClassVar[str] = "/v1/symbols"
+    name = "gemini"
+    ws_url = "wss://api.gemini.com/v2/marketdata"
+    rest_url = "https://api.gemini.com"
+    markets_path = "/v1/symbols"
     # The server heartbeats every 5 s even when the books are quiet: 15 s of silence is three
     # missed heartbeats. v2 has no app-level ping.
-    watchdog_s: ClassVar[float] = 15.0
-    delta_books: ClassVar[bool] = True  # book deltas: a lost frame means a resync
+    watchdog_s = 15.0
+    delta_books = True  # book deltas: a lost frame means a resync
 
     def __init__(self, markets: list[Market]) -> None:
         super().__init__(markets)
-        self._books: dict[str, OrderBook] = {}
         # Symbols that got any l2_updates on this connection (the first one is the full book).
         self._seen: set[str] = set()
         # Latest trade per symbol as (event_id, price); kept across reconnects.
@@ -94,9 +93,7 @@ class GeminiAdapter(Adapter):
         "USD", "tick_size": 1e-08, "quote_increment": 0.01, "min_order_size": "0.00001",
         "status": "open"}. How a bare name is split is in `split_listed_names`.
         """
-        if not isinstance(payload, list):
-            raise ValueError(f"expected a list of symbols, got {type(payload).__name__}")
-        splits = split_listed_names(payload)
+        splits = split_listed_names(cls.listed(payload))
         return [(entry, splits.get(entry) if isinstance(entry, str) else None)
                 for entry in payload]
 
@@ -131,29 +128,22 @@ class GeminiAdapter(Adapter):
     def on_connect(self) -> None:
         """Forget the books: every symbol's first l2_updates on the new connection is its book."""
         super().on_connect()
-        self._books.clear()
         self._seen.clear()
 
-    def on_message(self, text: str, received_ns: int) -> Events:
-        """Read one frame; return the events it produced. Never raises on bad input."""
-        msg = self.decode_object(text)
-        if msg is None:
+    def on_object(self, msg: dict[str, Any], received_ns: int) -> Events:
+        """One frame by its kind; a field of the wrong shape raises (counted as bad_field)."""
+        kind = msg.get("type")
+        if kind == "l2_updates":
+            return self._on_l2(msg, received_ns)
+        if kind == "trade":
+            return self._on_trade(msg)
+        if kind == "heartbeat":
             return []
-        try:
-            kind = msg.get("type")
-            if kind == "l2_updates":
-                return self._on_l2(msg, received_ns)
-            if kind == "trade":
-                return self._on_trade(msg)
-            if kind == "heartbeat":
-                return []
-            if isinstance(kind, str) and kind.startswith("auction_"):
-                return []  # auction notices (open, indicative, result): no top of book
-            if kind is None and msg.get("result") == "error":
-                return self._on_error(msg)
-            return self.reject("unknown_event")
-        except _SHAPE_ERRORS:
-            return self.reject("bad_field")
+        if isinstance(kind, str) and kind.startswith("auction_"):
+            return []  # auction notices (open, indicative, result): no top of book
+        if kind is None and msg.get("result") == "error":
+            return self._on_error(msg)
+        return self.reject("unknown_event")
 
     def _on_l2(self, msg: dict[str, Any], received_ns: int) -> Events:
         """A symbol's full book (first frame, with `trades`) or its deltas → a Quote on change.
@@ -172,7 +162,7 @@ class GeminiAdapter(Adapter):
             return self.reject("unknown_market")
         full = "trades" in msg or native not in self._seen
         self._seen.add(native)
-        book = OrderBook() if full else self._books.get(native)
+        book = OrderBook() if full else self.books.get(native)
         if book is None:
             # A delta for a book we do not have: the rest of the stream cannot fix it.
             return self.reconnect("sequence_gap", counted="sequence_gap")
@@ -184,10 +174,10 @@ class GeminiAdapter(Adapter):
             latest = [self._trade(trade) for trade in trades]
         except _SHAPE_ERRORS:
             # The symbol's book is now unknown; its next delta asks for a resync.
-            self._books.pop(native, None)
+            self.books.pop(native, None)
             raise
         if full:
-            self._books[native] = book
+            self.books[native] = book
             # A fresh book: each side built whole and sorted once (as a set() per change).
             bids: dict[float, float] = {}
             asks: dict[float, float] = {}

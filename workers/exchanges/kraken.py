@@ -3,7 +3,8 @@
 Protocol notes (docs/protocols.md): prices and sizes are JSON numbers, times are RFC 3339
 strings with µs or ns digits, acks come one per symbol, the server sends a `heartbeat` about once
 a second when idle, and v2 wants ISO symbols (`BTC/USD`) where the REST listing's `wsname` still
-uses v1 codes (`XBT/USD`, `XDG/USD`).
+uses v1 codes (`XBT/USD`, `XDG/USD`). The recorded session (websocket v1 `book-1000`, CRC32
+checksums) is replayed through `kraken_v1book`.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from workers.exchanges.events import Events
 from workers.exchanges.fields import SHAPE_ERRORS as _SHAPE_ERRORS
 from workers.exchanges.fields import json_number as _number
 from workers.exchanges.fields import number_top, parse_rfc3339_ns
+from workers.exchanges.kraken_v1book import KrakenV1Books, wsname_market
 
 # Kraken publishes no per-request symbol limit; modest batches keep each frame small and the
 # per-symbol acks of one request few.
 _SYMBOLS_PER_FRAME = 50
-class KrakenAdapter(Adapter):
+class KrakenAdapter(KrakenV1Books, Adapter):
     """Kraken spot v2: ticker snapshots/updates in, a Quote out whenever the top of book changes."""
 
     name: ClassVar[str] = "kraken"
@@ -39,6 +41,8 @@ class KrakenAdapter(Adapter):
         self._req_id = 0
         # `system` from the latest status frame (`online`, `maintenance`, ...).
         self.system_status: str | None = None
+        # Replay of recorded v1 `book-N` traffic: the local book per v2 symbol.
+        self._v1_books = {}
 
     @classmethod
     def market_entries(cls, payload: Any) -> Iterable[Any]:
@@ -69,10 +73,7 @@ class KrakenAdapter(Adapter):
         # Newer listings carry a status; only `online` pairs take taker orders.
         if entry.get("status", "online") != "online":
             return None
-        raw_base, raw_quote = wsname.split("/")
-        # market() also drops names that are not clean BASE-QUOTE (`ETH2.S/ETH`).
-        market = cls.market("", raw_base, raw_quote)
-        return market._replace(native=f"{market.base}/{market.quote}")
+        return wsname_market(wsname)
 
     def _next_req_id(self) -> int:
         """A fresh request id, so acks and pongs can be told apart in logs."""
@@ -88,12 +89,19 @@ class KrakenAdapter(Adapter):
             "req_id": self._next_req_id(),
         })
 
+    def on_connect(self) -> None:
+        """v1 books belong to one connection: a new one sends new snapshots."""
+        super().on_connect()
+        self._v1_books.clear()
+
     def ping_message(self) -> str | None:
         """`{"method":"ping","req_id":N}`; any request resets Kraken's inactivity timer."""
         return json.dumps({"method": "ping", "req_id": self._next_req_id()}, separators=(",", ":"))
 
     def on_message(self, text: str, received_ns: int) -> Events:
         """Read one frame; return the events it produced. Never raises on bad input."""
+        if text[:1] == "[":  # v1 channel frames (recordings) are arrays; v2 sends objects
+            return self.on_v1_frame(text, received_ns)
         msg = self.decode_object(text)
         if msg is None:
             return []
@@ -109,6 +117,8 @@ class KrakenAdapter(Adapter):
                 return self._on_status(msg["data"])
             if channel is not None:
                 return self.reject("unknown_channel")
+            if "event" in msg:
+                return self.on_v1_event(msg)
             return self._on_response(msg)
         except _SHAPE_ERRORS:
             return self.reject("bad_field")

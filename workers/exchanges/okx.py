@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from core.orderbook import OrderBook
 from core.types import Market, Quote
 from workers.exchanges.base import Adapter
 from workers.exchanges.events import Events, VenueError
@@ -47,7 +46,6 @@ class OkxAdapter(OkxReplayBooks, Adapter):
 
     def __init__(self, markets: list[Market]) -> None:
         super().__init__(markets)
-        self._books: dict[str, OrderBook] = {}
         # seqId of the latest book frame per instrument, where OKX sends one.
         self._book_seq: dict[str, int] = {}
         # Latest trade/ticker price per instrument; kept across reconnects (still the last).
@@ -61,15 +59,10 @@ class OkxAdapter(OkxReplayBooks, Adapter):
          "quoteCcy":"USDT","state":"live","tickSz":"0.1","lotSz":"0.00000001",...}]}
         A non-zero `code` raises ValueError.
         """
-        if type(payload) is not dict:
-            raise ValueError(f"expected an instruments object, got {type(payload).__name__}")
-        code = payload.get("code")
-        if code != "0":
-            raise ValueError(f"okx instruments error {code!r}: {payload.get('msg')!r}")
-        data = payload.get("data")
-        if type(data) is not list:
-            raise ValueError("okx instruments payload has no `data` list")
-        return data
+        if type(payload) is dict and payload.get("code") != "0":
+            raise ValueError(f"okx instruments error {payload.get('code')!r}: "
+                             f"{payload.get('msg')!r}")
+        return cls.listed(payload, "data")
 
     @classmethod
     def read_market(cls, entry: Any) -> Market | None:
@@ -93,7 +86,6 @@ class OkxAdapter(OkxReplayBooks, Adapter):
     def on_connect(self) -> None:
         """Books and their sequence are per connection: forget them."""
         super().on_connect()
-        self._books.clear()
         self._book_seq.clear()
 
     def on_message(self, text: str, received_ns: int) -> Events:
@@ -171,7 +163,7 @@ class OkxAdapter(OkxReplayBooks, Adapter):
         top = decimal_top(*fields)
         if last is not None:
             self._last[inst] = last
-        if inst in self._books:
+        if inst in self.books:
             return None  # this market's book gives its top; the ticker gave `last`
         if top[0] >= top[2]:
             self.reject("crossed_book")

@@ -95,7 +95,7 @@ class OkxReplayBooks:
 
     name: str
     markets: dict[str, Market]
-    _books: dict[str, OrderBook]
+    books: dict[str, OrderBook]
     _book_seq: dict[str, int]
     _last: dict[str, float]
 
@@ -132,9 +132,9 @@ class OkxReplayBooks:
             raise TypeError("checksum is not an integer")
         seq, prev_seq = entry.get("seqId"), entry.get("prevSeqId")
         action = msg.get("action") if channel in _DELTA_BOOKS else "snapshot"
-        book = self._books.get(inst)
+        book = self.books.get(inst)
         if action == "snapshot":
-            book = self._books[inst] = OrderBook()
+            book = self.books[inst] = OrderBook()
         elif action != "update":
             return self.reject("bad_field")
         elif book is None:

@@ -3,7 +3,8 @@
 Each module defines `frames(m, sym, T1, T2)` → (setup, full, change, t2, control): `setup`
 the acks a full book needs, `full` a whole book (or top) of market `m` giving top T1 on a
 fresh connection, `change` the next frame giving `t2`, `control` acks, errors, pongs and
-trades. Optional: `WORDS`, the adapter's dispatch words, and `spelling(native)`, the symbol as
+trades; `recognised(text, msg)` says whether a frame (`msg`: its decoded JSON, or NOT_JSON) is
+of a kind the adapter reads, mirroring its dispatch. Optional: `WORDS`, the adapter's dispatch words, and `spelling(native)`, the symbol as
 its frames spell it.
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+
+NOT_JSON = object()  # what `recognised` gets for a frame that does not decode
 
 
 def scenario_module(venue: str) -> ModuleType:

@@ -26,3 +26,10 @@ def frames(m: str, sym: str, T1: Top, T2: Top) -> tuple[list[Any], Any, Any, Top
         {"stream": f"{m}@aggTrade", "data": {"e": "aggTrade", "s": sym, "p": "101.5"}},
         {"stream": f"{m}@kline_1m", "data": {"e": "kline", "s": sym, "k": {"c": "101.5"}}},
         {"event": {"e": "serverShutdown"}}]
+
+
+def recognised(text: str, msg: Any) -> bool:
+    """True for a frame of a kind the adapter reads (`msg`: decoded, or NOT_JSON)."""
+    return type(msg) is dict and (
+        "stream" in msg or "e" in msg or ("u" in msg and "s" in msg) or "event" in msg
+        or ("result" in msg and "id" in msg))

@@ -24,3 +24,11 @@ def frames(m: str, sym: str, T1: Top, T2: Top) -> tuple[list[Any], Any, Any, Top
         {"event": "error", "msg": "subscribe: dup", "code": 10301},
         {"event": "conf", "status": "FAILED", "flags": 196_608},
         [chan, "hb", 2], [chan, "cs", -1, 2], [chan, "te", [1, 1624493670759, 1.0, 101.5], 2]]
+
+
+def recognised(text: str, msg: Any) -> bool:
+    """True for a frame of a kind the adapter reads (`msg`: decoded, or NOT_JSON)."""
+    if type(msg) is list:
+        return len(msg) >= 2 and (type(msg[1]) is list or msg[1] in ("hb", "cs", "te", "tu"))
+    return type(msg) is dict and msg.get("event") in (
+        "subscribed", "info", "conf", "pong", "unsubscribed")

@@ -24,3 +24,10 @@ def frames(m: str, sym: str, T1: Top, T2: Top) -> tuple[list[Any], Any, Any, Top
         {"event": "bts:request_reconnect", "channel": "", "data": ""},
         {"event": "trade", "channel": f"live_trades_{m}",
          "data": {"price_str": "101.5", "price": 101.5, "microtimestamp": "1"}}]
+
+
+def recognised(text: str, msg: Any) -> bool:
+    """True for a frame of a kind the adapter reads (`msg`: decoded, or NOT_JSON)."""
+    return type(msg) is dict and msg.get("event") in (
+        "data", "trade", "bts:subscription_succeeded", "bts:unsubscription_succeeded",
+        "bts:heartbeat", "bts:request_reconnect")

@@ -21,3 +21,13 @@ def frames(m: str, sym: str, T1: Top, T2: Top) -> tuple[list[Any], Any, Any, Top
         {"success": True, "ret_msg": "pong", "req_id": "ping-2", "op": "ping"},
         {"topic": f"tickers.{m}", "ts": 1, "type": "snapshot",
          "data": {"symbol": m, "lastPrice": "101.5"}}]
+
+
+def recognised(text: str, msg: Any) -> bool:
+    """True for a frame of a kind the adapter reads (`msg`: decoded, or NOT_JSON)."""
+    if type(msg) is not dict:
+        return False
+    topic = msg.get("topic")
+    if topic is not None:
+        return type(topic) is str and topic.startswith(("orderbook.", "tickers."))
+    return msg.get("op") in ("ping", "pong", "subscribe", "unsubscribe")

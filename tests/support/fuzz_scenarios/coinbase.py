@@ -22,3 +22,10 @@ def frames(m: str, sym: str, T1: Top, T2: Top) -> tuple[list[Any], Any, Any, Top
         {"type": "heartbeat", "sequence": 5, "product_id": m, "time": t},
         {"type": "ticker", "sequence": 6, "product_id": m, "price": "101.5", "time": t},
         {"type": "subscriptions", "channels": []}]
+
+
+def recognised(text: str, msg: Any) -> bool:
+    """True for a frame of a kind the adapter reads (`msg`: decoded, or NOT_JSON)."""
+    return type(msg) is dict and msg.get("type") in (
+        "l2update", "snapshot", "ticker", "match", "last_match", "heartbeat", "subscriptions",
+        "status")

@@ -20,3 +20,12 @@ def frames(m: str, sym: str, T1: Top, T2: Top) -> tuple[list[Any], Any, Any, Top
         {"type": "trade", "symbol": m, "event_id": 5, "timestamp": 1624493670759,
          "price": "101.5", "quantity": "1", "side": "buy"},
         {"type": "heartbeat", "timestamp": 1}]
+
+
+def recognised(text: str, msg: Any) -> bool:
+    """True for a frame of a kind the adapter reads (`msg`: decoded, or NOT_JSON)."""
+    if type(msg) is not dict:
+        return False
+    kind = msg.get("type")
+    return kind in ("l2_updates", "trade", "heartbeat") or (
+        type(kind) is str and kind.startswith("auction_"))

@@ -37,3 +37,18 @@ def frames(m: str, sym: str, T1: Top, T2: Top) -> tuple[list[Any], Any, Any, Top
             "instId": m, "last": "101.5", "bidPx": "101.25", "bidSz": "1.5",
             "askPx": "101.75", "askSz": "2.5", "ts": "1767225600000"}]},
         {"arg": {"channel": "trades", "instId": m}, "data": [{"instId": m, "px": "101.5"}]}]
+
+
+def recognised(text: str, msg: Any) -> bool:
+    """True for a frame of a kind the adapter reads (`msg`: decoded, or NOT_JSON)."""
+    if text == "pong":
+        return True
+    if type(msg) is not dict:
+        return False
+    event = msg.get("event")
+    if event is not None:
+        return event in ("subscribe", "unsubscribe", "channel-conn-count", "notice")
+    arg = msg.get("arg")
+    return type(arg) is dict and arg.get("channel") in (
+        "tickers", "books", "books-l2-tbt", "books50-l2-tbt", "bbo-tbt", "books5", "trades",
+        "trades-all")
