@@ -32,21 +32,14 @@ def js_number(value: float) -> str:
     """A number as JavaScript writes it: shortest digits, `60400` not `60400.0`, no 5e-05."""
     if value == 0:
         return "0"
-    sign = "-" if value < 0 else ""
-    _, digit_tuple, exponent = Decimal(repr(abs(value))).as_tuple()
-    raw = "".join(map(str, digit_tuple))
-    digits = raw.rstrip("0")
-    k, n = len(digits), len(raw) + int(exponent)
-    if k <= n <= 21:
-        text = digits + "0" * (n - k)
-    elif 0 < n <= 21:
-        text = f"{digits[:n]}.{digits[n:]}"
-    elif -6 < n <= 0:
-        text = "0." + "0" * -n + digits
-    else:
-        mantissa = digits[0] + ("." + digits[1:] if k > 1 else "")
-        text = f"{mantissa}e{'+' if n > 1 else '-'}{abs(n - 1)}"
-    return sign + text
+    shortest = Decimal(repr(value))  # repr's digits are the shortest that read back, as in JS
+    power = shortest.adjusted()  # the power of ten of the leading digit
+    if -7 < power < 21:  # JavaScript's range for plain notation
+        plain = format(shortest, "f")
+        return plain.rstrip("0").rstrip(".") if "." in plain else plain
+    digits = "".join(map(str, shortest.as_tuple().digits)).rstrip("0")
+    head = digits[0] + (f".{digits[1:]}" if len(digits) > 1 else "")
+    return f"{'-' if value < 0 else ''}{head}e{'+' if power > 0 else '-'}{abs(power)}"
 
 
 def checksum(top: Top | None) -> int:
