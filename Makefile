@@ -30,11 +30,10 @@ run: venv services var
 	$(BIN)/honcho -f var/Procfile.run -d . start
 
 # The demo keeps its data apart from a real run: own InfluxDB database, key and queue prefixes.
-# ETH-BTC (listed by every simulated venue) closes a triangle with the BTC and ETH pairs.
+# It follows the default SYMBOLS, whose ETH-BTC closes triangles with the BTC and ETH pairs.
 demo: export INFLUXDB_DB ?= cryptotracker_demo
 demo: export KEY_PREFIX ?= ctdemo:
 demo: export QUEUE_PREFIX ?= demo.
-demo: export SYMBOLS ?= BTC-USD,ETH-USD,BTC-USDT,ETH-USDT,ETH-BTC
 demo: venv services var
 	$(BIN)/python scripts/procfile.py --demo > var/Procfile.demo
 	$(BIN)/honcho -f var/Procfile.demo -d . start

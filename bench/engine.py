@@ -20,8 +20,11 @@ import time
 from typing import Any
 
 from bench.stack import isolate, print_figures
+from workers.exchanges import known_exchanges
 
-EXCHANGES = ("binance", "bitfinex", "bitstamp", "bybit", "coinbase", "gemini", "kraken", "okx")
+# Real venue names, so per-venue fees and lookups take their real paths; more venues than
+# there are adapters get numbered copies.
+EXCHANGES = tuple(known_exchanges())
 
 
 class Market:
@@ -29,7 +32,8 @@ class Market:
 
     def __init__(self, venues: int, symbols: int, seed: int = 1) -> None:
         self.rng = random.Random(seed)
-        self.venues = [EXCHANGES[i % 8] + ("" if i < 8 else str(i)) for i in range(venues)]
+        n = len(EXCHANGES)
+        self.venues = [EXCHANGES[i % n] + ("" if i < n else str(i)) for i in range(venues)]
         self.symbols = [f"S{i:03d}-USD" for i in range(symbols)]
         self.mid = {s: 100.0 * (1 + i / 10) for i, s in enumerate(self.symbols)}
         self.tick = 0

@@ -28,9 +28,11 @@ import time
 from typing import Any
 
 from bench.stack import BIN, ROOT, free_port, isolate, print_figures, wait_until
+from core.config import DEFAULT_SYMBOLS
+from workers.exchanges import known_exchanges
 
-VENUES = ("binance", "bitfinex", "bitstamp", "bybit", "coinbase", "gemini", "kraken", "okx")
-SYMBOLS = "BTC-USD,ETH-USD,BTC-USDT,ETH-USDT"
+VENUES = tuple(known_exchanges())  # the default deployment: every venue
+SYMBOLS = DEFAULT_SYMBOLS  # the default deployment's
 LAYOUTS = ("threads", "separate", "grouped")
 WARMUP_S = 2.0  # after every venue reported quotes: connections and batching settle
 TARGET_US = 40.0

@@ -44,9 +44,11 @@ from bench.hops import Sample, format_table, hop_table, percentiles
 from bench.processes import cpu_seconds, machine_cpu, role_cpu
 from bench.queues import backlog, delete_queues, start_worker
 from bench.stack import BIN, Stack, feed_commands, free_port, isolate, print_figures, wait_until
+from core.config import DEFAULT_SYMBOLS
+from workers.exchanges import known_exchanges
 
-VENUES = ("binance", "bitfinex", "bitstamp", "bybit", "coinbase", "gemini", "kraken", "okx")
-SYMBOLS = "BTC-USD,ETH-USD,BTC-USDT,ETH-USDT"
+VENUES = tuple(known_exchanges())  # the default deployment: every venue
+SYMBOLS = DEFAULT_SYMBOLS  # the default deployment's
 QUEUES = ("storage", "arbitrage", "reports", "alerts")  # celeryconfig's, after the prefix
 TARGET_P50_MS = 25.0
 TARGET_P99_MS = 60.0

@@ -29,7 +29,7 @@ import requests
 from bench.delivery import drain, emitted_total, freeze_emission, loss_figures, stored_by_exchange
 from bench.queues import consumers, delete_queues, queue_depths, start_worker
 from bench.sampling import Sampler
-from bench.soak import EIGHT, SYMBOLS
+from bench.soak import EVERY_VENUE, SYMBOLS
 from bench.stack import BIN, Stack, free_port, isolate, print_figures, wait_until
 
 
@@ -177,7 +177,7 @@ def main() -> int:
                         help="how long InfluxDB is down (default %(default)s)")
     parser.add_argument("--rate", type=float, default=2000.0,
                         help="quotes/s offered in total, spread over the venues")
-    parser.add_argument("--exchanges", default=EIGHT)
+    parser.add_argument("--exchanges", default=EVERY_VENUE)
     parser.add_argument("--symbols", default=SYMBOLS)
     parser.add_argument("--warmup-s", type=float, default=30.0,
                         help="load before InfluxDB stops (default %(default)s)")

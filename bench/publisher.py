@@ -7,7 +7,9 @@ import multiprocessing
 import time
 from typing import Any
 
-EXCHANGES = ("binance", "bitfinex", "bitstamp", "bybit", "coinbase", "gemini", "kraken", "okx")
+from workers.exchanges import known_exchanges
+
+EXCHANGES = tuple(known_exchanges())  # the default deployment: every venue
 SYMBOLS = ("BTC-USD", "ETH-USD", "BTC-USDT", "ETH-USDT", "SOL-USD", "XRP-USD", "LTC-USD",
            "ADA-USD")
 

@@ -30,9 +30,11 @@ from bench.processes import SERVICES
 from bench.queues import consumers, delete_queues, queue_depths, start_worker
 from bench.sampling import Sampler
 from bench.stack import BIN, Stack, free_port, isolate, print_figures, wait_until
+from core.config import DEFAULT_SYMBOLS
+from workers.exchanges import known_exchanges
 
-EIGHT = "binance,bitfinex,bitstamp,bybit,coinbase,gemini,kraken,okx"
-SYMBOLS = "BTC-USD,ETH-USD,BTC-USDT,ETH-USDT"
+EVERY_VENUE = ",".join(known_exchanges())  # the default deployment
+SYMBOLS = DEFAULT_SYMBOLS  # the default deployment's
 WARMUP_S = 60.0  # memory is judged from here on
 FLAT_MB_PER_MIN = 1.0  # a slope below this over the run is "flat"
 
@@ -209,7 +211,7 @@ def main() -> int:
     """`python -m bench soak [--seconds 600] [--rate 5000] [--exchanges ...] [--json]`."""
     parser = load_parser("soak", 600.0, "how long the load runs", 5000.0,
                          "quotes/s offered in total, spread over the venues")
-    parser.add_argument("--exchanges", default=EIGHT)
+    parser.add_argument("--exchanges", default=EVERY_VENUE)
     parser.add_argument("--symbols", default=SYMBOLS)
     parser.add_argument("--sample-s", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--warmup", type=float, default=WARMUP_S,

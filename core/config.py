@@ -27,9 +27,13 @@ from core.symbols import parse_symbol_list
 
 # The declared venue list; tests/unit/test_venue_registry.py checks it against the adapter
 # registry, fees.yaml and the committed Procfile.
-DEFAULT_EXCHANGES = "binance,bitfinex,bitstamp,bybit,coinbase,gemini,kraken,okx"
-# USD and USDT pairs both: binance.com, OKX and Bybit list no USD pairs (never merged with USDT).
-DEFAULT_SYMBOLS = "BTC-USD,ETH-USD,BTC-USDT,ETH-USDT"
+DEFAULT_EXCHANGES = ("binance,binanceus,bitfinex,bitflyer,bitget,bithumb,bitstamp,bitvavo,bybit,"
+                     "coinbase,cryptocom,gateio,gemini,htx,kraken,kucoin,mexc,okx,poloniex,upbit")
+# Every venue trades at least two of these and each is on at least two venues
+# (tests/unit/test_default_symbols.py): USD and USDT (never merged), EUR (Bitvavo, Kraken,
+# Bitstamp, Coinbase), KRW (Upbit, Bithumb), JPY (bitFlyer, Kraken) and ETH-BTC.
+DEFAULT_SYMBOLS = ("BTC-USD,ETH-USD,BTC-USDT,ETH-USDT,BTC-EUR,ETH-EUR,BTC-KRW,ETH-KRW,BTC-JPY,"
+                   "ETH-JPY,ETH-BTC")
 
 __all__ = ["DEFAULT_EXCHANGES", "DEFAULT_SYMBOLS", "ConfigError", "Settings", "get_settings",
            "load_dotenv_file", "normalize_origin", "parse_fees", "parse_volumes", "reset_settings"]

@@ -18,11 +18,18 @@ START_PRICES: dict[str, float] = {
     "USDT": 1.0,
     "USDC": 1.0,
     "DAI": 1.0,
+    # Fiat quotes, at fixed rates (see FIXED_USD): the level is what a trader expects to see.
+    "EUR": 1.08,
+    "KRW": 1 / 1380,
+    "JPY": 1 / 150,
 }
 DEFAULT_START_PRICE = 100.0
 # Pegged at exactly 1 USD: a stablecoin quote must not drift from the dollar on its own (the
 # per-venue bias and noise still give each venue its small premium or discount).
 STABLECOINS = frozenset({"USD", "USDT", "USDC", "DAI"})
+# Assets whose USD price holds still: the stablecoins and the fiat quotes (a currency's own
+# moves are tiny beside a coin's, and a quote that stands still keeps pairs comparable).
+FIXED_USD = STABLECOINS | {"EUR", "KRW", "JPY"}
 
 
 def legs(symbol: str) -> tuple[str, str]:
@@ -42,7 +49,7 @@ def start_price(symbol: str) -> float:
     base, quote = legs(symbol)
     if is_cross(symbol):
         return START_PRICES[base] / START_PRICES[quote]
-    # An unknown quote (EUR...) is priced like USD: the level does not matter, only its moves.
+    # An unknown quote is priced like USD: the level does not matter, only its moves.
     return START_PRICES.get(base, DEFAULT_START_PRICE)
 
 

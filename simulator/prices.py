@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable
 
 from simulator.assets import (
-    STABLECOINS,
+    FIXED_USD,
     START_PRICES,
     base_usd_price,
     default_price_decimals,
@@ -106,8 +106,9 @@ class Market:
         return walk
 
     def _usd_price(self, asset: str) -> Callable[[float], float]:
-        if asset in STABLECOINS:
-            return lambda t_s: 1.0
+        if asset in FIXED_USD:
+            price = START_PRICES[asset]
+            return lambda t_s: price
         return self._walk(f"{asset}-USD", START_PRICES[asset]).price_at
 
     def _pricer(self, symbol: str) -> Callable[[float], float]:

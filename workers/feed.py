@@ -31,6 +31,56 @@ MAX_FRAME_BYTES = _DEFAULTS.feed_max_frame_bytes
 HEALTHY_S = 30.0
 
 
+# Two quotes of a series this close are one instant to the venue's clock (a millisecond).
+SAME_INSTANT_NS = 1_000_000
+
+
+class SeriesGuard:
+    """One stored point per change of each series, across reconnects and coarse clocks.
+
+    After a reconnect an adapter quotes each market's top afresh (its book is new); a top
+    equal to the last one published is the same state, not a change, and is dropped (whatever
+    last trade it carries: the new connection may not have seen one yet), so a reconnect adds
+    no point. A venue stamping in milliseconds can send two changes of one
+    market in the same millisecond; InfluxDB keeps one point per series and time, so the
+    second is moved a nanosecond past the first. A time more than SAME_INSTANT_NS older than
+    the last is an out-of-order update of its own and keeps its time.
+    """
+
+    def __init__(self) -> None:
+        self.last: dict[str, Quote] = {}  # the last quote published per symbol
+        self.connection = -1
+        self._unseen: set[str] = set()  # symbols not yet quoted on this connection
+
+    def admit(self, quotes: list[Quote], connection: int) -> list[Quote]:
+        """The quotes to publish, in order, each with a time of its own."""
+        last = self.last
+        if connection != self.connection:
+            self.connection, self._unseen = connection, set(last)
+        unseen = self._unseen
+        kept: list[Quote] = []
+        changed = False
+        for quote in quotes:
+            symbol = quote[1]
+            before = last.get(symbol)
+            if before is not None:
+                if unseen and symbol in unseen:
+                    unseen.discard(symbol)
+                    if before[2:6] == quote[2:6]:
+                        changed = True
+                        continue  # the top it had before the reconnect: no change
+                exchange_ns = quote[7]
+                ts = quote[8] if exchange_ns is None else exchange_ns
+                then = before.ts_ns
+                if then - SAME_INSTANT_NS < ts <= then:
+                    changed = True
+                    quote = (quote._replace(ts_received_ns=then + 1) if exchange_ns is None
+                             else quote._replace(ts_exchange_ns=then + 1))
+            last[symbol] = quote
+            kept.append(quote)
+        return kept if changed else quotes
+
+
 class FeedWorker(ThreadedIO):
     """One exchange connection's counters, status, backoff and event dispatch.
 
@@ -75,6 +125,7 @@ class FeedWorker(ThreadedIO):
         self.last_error: str | None = None  # the venue's latest error text, for the status
         # Worst receive-minus-exchange time since the last status read (-1: no exchange time).
         self.lag_ns = -1
+        self.series = SeriesGuard()  # one point per change, across reconnects
 
     def _on_text(self, text: str) -> str | None:
         """Dispatch one text frame's events; returns the reason to reconnect if it asked one."""
@@ -101,12 +152,14 @@ class FeedWorker(ThreadedIO):
             return None
         split = self.vet(events, received_ns)
         quotes, depths, reason = split.quotes, split.depths, split.reconnect
+        if quotes:
+            quotes = self.series.admit(quotes, self.connections)
         if quotes or depths:
+            if quotes:
+                self.note_lag(quotes[-1].ts_exchange_ns, received_ns)
             self.quotes += len(quotes)
             self.depths += len(depths)
             self.publisher.put(quotes, depths)
-            if quotes:
-                self.note_lag(quotes[-1].ts_exchange_ns, received_ns)
         for frame in split.sends:
             self.send_text(frame)
         if reason is not None:

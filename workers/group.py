@@ -23,10 +23,14 @@ def split_markets(markets: list[Market], limit: int | None) -> list[list[Market]
     return [markets[i : i + limit] for i in range(0, len(markets), limit)]
 
 
-def venue_adapter(adapter_cls: type[Adapter], markets: list[Market], depth_levels: int) -> Adapter:
-    """An adapter for one connection, publishing `depth_levels` book levels (0: none)."""
+def venue_adapter(adapter_cls: type[Adapter], markets: list[Market], depth_levels: int,
+                  rest_url: str | None = None) -> Adapter:
+    """An adapter for one connection, publishing `depth_levels` book levels (0: none), its
+    REST calls (snapshots, connect tokens) made on `rest_url` when given (a simulator)."""
     adapter = adapter_cls(markets)
     adapter.depth_levels = max(0, depth_levels)
+    if rest_url:
+        adapter.rest_base = rest_url
     return adapter
 
 
@@ -49,10 +53,12 @@ class FeedGroup:
         depth_levels: int = 0,
         max_clock_skew_s: float = MAX_CLOCK_SKEW_S,
         max_frame_bytes: int = MAX_FRAME_BYTES,
+        rest_url: str | None = None,
     ) -> None:
         chunks = split_markets(markets, adapter_cls.max_markets_per_connection)
         self.workers = [
-            make_worker(venue_adapter(adapter_cls, chunk, depth_levels), ws_url, publisher,
+            make_worker(venue_adapter(adapter_cls, chunk, depth_levels, rest_url), ws_url,
+                        publisher,
                         send_events=send_events, max_clock_skew_s=max_clock_skew_s,
                         max_frame_bytes=max_frame_bytes)
             for chunk in chunks

@@ -106,11 +106,13 @@ class Venue:
             self.group = FeedGroup(self.adapter_cls, markets, self.ws_url, self.publisher,
                                    send_events=self.send_events, depth_levels=depth,
                                    max_clock_skew_s=self.settings.max_clock_skew_s,
-                                   max_frame_bytes=self.settings.feed_max_frame_bytes)
+                                   max_frame_bytes=self.settings.feed_max_frame_bytes,
+                                   rest_url=self.rest_url)
             self.workers = list(self.group.workers)
         else:
             self.workers = [
-                LoopConnection(venue_adapter(self.adapter_cls, chunk, depth), self.ws_url,
+                LoopConnection(venue_adapter(self.adapter_cls, chunk, depth, self.rest_url),
+                               self.ws_url,
                                self.paths, send_events=self.send_events,  # type: ignore[arg-type]
                                backoff=Backoff(),
                                max_clock_skew_s=self.settings.max_clock_skew_s,

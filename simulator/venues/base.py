@@ -94,9 +94,14 @@ class Venue(ABC):
     # Whether this venue's book frames carry its time (what a feed stamps quotes with); only
     # those can be skewed on request (`skew`).
     timed_book_frames: ClassVar[bool] = True
+    # The quote currencies the venue has spot markets in (None: any).
+    quote_currencies: ClassVar[frozenset[str] | None] = None
 
     def __init__(self, symbols: list[str], market: Market, seed: int) -> None:
-        self.symbols = list(symbols)
+        # A symbol in a quote currency the venue has no market in is not listed, as on the
+        # venue (no KRW on Coinbase): configured symbols are a wish list, not a listing.
+        quotes = self.quote_currencies
+        self.symbols = [s for s in symbols if quotes is None or split_pair(s)[1] in quotes]
         self.market = market
         self.seed = seed
         self.clients: dict[Client, None] = {}

@@ -52,6 +52,8 @@ class BinanceVenue(Venue):
     """Simulated Binance spot streams: SUBSCRIBE acks, combined or raw events, serverShutdown."""
 
     name = "binance"
+    quote_currencies = frozenset({"USDT", "USDC", "FDUSD", "BTC", "ETH", "BNB", "EUR", "TRY",
+                                  "BRL"})
     timed_book_frames = False  # bookTicker carries no time
 
     def __init__(self, symbols: list[str], market: Market, seed: int) -> None:

@@ -48,6 +48,7 @@ class BitfinexVenue(Venue):
     """Simulated Bitfinex v2 public websocket and pair list."""
 
     name = "bitfinex"
+    quote_currencies = frozenset({"USD", "EUR", "GBP", "JPY", "USDT", "BTC", "ETH"})
     timed_book_frames = False  # book updates carry no time
 
     def __init__(self, symbols: list[str], market: Market, seed: int) -> None:

@@ -98,6 +98,7 @@ class BitstampVenue(Venue):
     """Simulated Bitstamp: one channel per subscribe frame, a full book in every data frame."""
 
     name = "bitstamp"
+    quote_currencies = frozenset({"USD", "EUR", "GBP", "USDT", "USDC", "BTC", "ETH"})
 
     def __init__(self, symbols: list[str], market: Market, seed: int) -> None:
         super().__init__(symbols, market, seed)

@@ -41,6 +41,7 @@ class BybitVenue(Venue):
     """Simulated Bybit spot: acks per request, ping/pong, level-1 snapshots, restarts."""
 
     name = "bybit"
+    quote_currencies = frozenset({"USDT", "USDC", "BTC", "ETH", "EUR"})
 
     def __init__(self, symbols: list[str], market: Market, seed: int) -> None:
         super().__init__([s for s in symbols if listed(s)], market, seed)

@@ -67,6 +67,7 @@ class CoinbaseVenue(Venue):
     """Simulated Coinbase Exchange feed: a level2_batch book per product, tickers, heartbeats."""
 
     name = "coinbase"
+    quote_currencies = frozenset({"USD", "EUR", "GBP", "USDT", "USDC", "BTC", "ETH"})
 
     def __init__(self, symbols: list[str], market: Market, seed: int) -> None:
         super().__init__(symbols, market, seed)

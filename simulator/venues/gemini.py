@@ -61,6 +61,7 @@ class GeminiVenue(Venue):
     """Simulated Gemini v2 market data: l2 books per symbol, trades, 5 s heartbeats."""
 
     name = "gemini"
+    quote_currencies = frozenset({"USD", "EUR", "GBP", "SGD", "USDT", "GUSD", "BTC", "ETH"})
     timed_book_frames = False  # l2_updates carry no time
 
     def __init__(self, symbols: list[str], market: Market, seed: int) -> None:

@@ -45,6 +45,8 @@ class KrakenVenue(Venue):
     """Simulated Kraken v2: JSON-number tickers, snapshot-on-subscribe, idle heartbeats."""
 
     name = "kraken"
+    quote_currencies = frozenset({"USD", "EUR", "GBP", "JPY", "CAD", "CHF", "AUD", "USDT", "USDC",
+                                  "BTC", "ETH"})
 
     def __init__(self, symbols: list[str], market: Market, seed: int) -> None:
         super().__init__(symbols, market, seed)

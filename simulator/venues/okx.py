@@ -70,6 +70,7 @@ class OkxVenue(Venue):
     """Simulated OKX v5 public websocket and spot instrument list."""
 
     name = "okx"
+    quote_currencies = frozenset({"USDT", "USDC", "BTC", "ETH", "EUR"})
 
     def __init__(self, symbols: list[str], market: Market, seed: int) -> None:
         super().__init__(symbols, market, seed)

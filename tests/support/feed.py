@@ -63,6 +63,7 @@ def start_worker(
     markets = discover(adapter_cls, f"{sim.http}/{exchange}", symbols or SYMBOLS,
                        threading.Event())
     adapter = adapter_cls(markets)
+    adapter.rest_base = f"{sim.http}/{exchange}"  # snapshots and tokens from the simulator
     for name, value in overrides.items():
         setattr(adapter, name, value)
     publisher = Publisher(recorder.send, Batcher([BatchPath("storage", 0.05, 1000)]))

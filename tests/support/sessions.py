@@ -45,26 +45,38 @@ def recorded(name: str) -> Session | None:
     return (markets, frames) if markets and frames else None
 
 
-def simulated(name: str, count: int, seed: int = 1) -> Session:
-    """Markets and `count` frames as the simulator's venue class serves one subscribed client."""
-    from simulator.client import Client
+def twin(name: str, symbols: list[str], seed: int = 1) -> tuple[Any, list[Any]]:
+    """The simulator's venue `name` set up for `symbols`, and the markets its listing gives."""
     from simulator.prices import Market as SimMarket
     from simulator.venues import VENUES
     from workers.exchanges import get_adapter
 
+    cls = get_adapter(name)
+    venue = VENUES[name](symbols, SimMarket([name], symbols, seed), seed)
+    return venue, cls.parse_markets(venue.listings()[cls.markets_path.split("?")[0]]())
+
+
+def simulated(name: str, count: int, seed: int = 1) -> Session:
+    """Markets and `count` frames as the simulator's venue class serves one subscribed client."""
+    from simulator.client import Client
+    from workers.exchanges import get_adapter
+
     frames: list[str] = []
+
+    def as_text(frame: str | bytes) -> str:
+        """A frame as the adapter reads it: a binary one decoded the adapter's way."""
+        return frame if type(frame) is str else cls.decode_binary(frame)  # type: ignore[arg-type]
 
     class Capture(Client):
         """A client that keeps what it is sent instead of writing it to a socket."""
 
         def push(self, frame: str | bytes) -> None:
-            """Keep the frame; a binary one as the text the adapter reads out of it."""
-            frames.append(frame if type(frame) is str else cls.decode_binary(frame))  # type: ignore[arg-type]
+            """Keep the frame."""
+            frames.append(as_text(frame))
 
     cls = get_adapter(name)
     symbols = list(SIM_SYMBOLS)
-    venue = VENUES[name](symbols, SimMarket([name], symbols, seed), seed)
-    markets = cls.parse_markets(venue.listings()[cls.markets_path.split("?")[0]]())
+    venue, markets = twin(name, symbols, seed)
     client = Capture(None)  # type: ignore[arg-type]  # never written to
 
     async def subscribe() -> None:
@@ -78,7 +90,7 @@ def simulated(name: str, count: int, seed: int = 1) -> Session:
     now_us, i = SIM_START_US, 0
     while len(frames) < count:
         now_us += SIM_STEP_US
-        frames.extend(text for text, recipients in venue.emit(active[i % len(active)], now_us)
-                      if client in recipients)
+        frames.extend(as_text(frame) for frame, recipients
+                      in venue.emit(active[i % len(active)], now_us) if client in recipients)
         i += 1
     return markets, frames

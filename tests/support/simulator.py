@@ -177,13 +177,20 @@ def subscribed(sim: SimProcess, adapter_cls: Any, exchange: str,
 
 def through_adapter(ws: websocket.WebSocket, adapter: Any, count: int,
                     timeout_s: float = 60.0, quiet_s: float = 1.0) -> tuple[list[str], list[Any]]:
-    """Frames and what `adapter` made of them, up to `count` and then `quiet_s` more."""
-    frames: list[str] = []
+    """Frames and what `adapter` made of them, up to `count` and then `quiet_s` more.
+
+    A binary frame (websocket-client hands it over as bytes) goes to `on_binary`, as the feed
+    sends it.
+    """
+    frames: list[Any] = []
     out: list[Any] = []
 
-    def read(text: str) -> bool:
-        frames.append(text)
-        out.extend(adapter.on_message(text, len(frames)))
+    def read(frame: Any) -> bool:
+        frames.append(frame)
+        if isinstance(frame, bytes):
+            out.extend(adapter.on_binary(frame, len(frames)))
+        else:
+            out.extend(adapter.on_message(frame, len(frames)))
         return len(out) >= count
 
     collect_texts(ws, timeout_s, until=read)

@@ -23,7 +23,7 @@ from core.types import Depth, Market, Quote
 from tests.support.sessions import simulated
 from workers.exchanges import get_adapter, known_exchanges
 from workers.exchanges.base import Adapter
-from workers.exchanges.events import Reconnect, VenueError, split_events
+from workers.exchanges.events import Reconnect, RestRequest, Send, VenueError, split_events
 
 pytestmark = pytest.mark.unit
 
@@ -64,9 +64,15 @@ def check_events(adapter: Adapter, events: Any) -> None:
     symbols = {m.symbol for m in adapter.markets.values()}
     for event in events:
         kind = type(event)
-        assert kind in (Quote, Depth, Reconnect, VenueError), event
+        assert kind in (Quote, Depth, Reconnect, VenueError, RestRequest, Send), event
         if kind is Reconnect:
             assert type(event.reason) is str and event.reason
+            continue
+        if kind is RestRequest:
+            assert event.url.startswith(adapter.rest_base.rstrip("/") + "/"), event
+            continue
+        if kind is Send:
+            assert type(event.frame) is str and event.frame, event
             continue
         if kind is VenueError:
             assert type(event.text) is str

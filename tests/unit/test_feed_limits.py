@@ -270,7 +270,7 @@ def test_every_venue_says_whether_its_books_are_built_from_deltas() -> None:
     from workers.exchanges import known_exchanges
 
     deltas = {name for name in known_exchanges() if get_adapter(name).delta_books}
-    assert deltas == {"bitfinex", "coinbase", "gemini"}
+    assert deltas == {"bitfinex", "bitflyer", "coinbase", "cryptocom", "gemini", "poloniex"}
 
 
 # --- settings -------------------------------------------------------------------------------

@@ -304,6 +304,9 @@ def test_worker_fee_of_uses_the_process_schedule(
 def test_base_taker_fees_come_from_the_shipped_file() -> None:
     """fees.yaml is the one place the base fees are written; these are its first tiers."""
     assert DEFAULT_TAKER_FEES == {
-        "binance": 0.001, "bitfinex": 0.002, "bitstamp": 0.004, "bybit": 0.001,
-        "coinbase": 0.006, "gemini": 0.004, "kraken": 0.004, "okx": 0.001,
+        "binance": 0.001, "binanceus": 0.001, "bitfinex": 0.002, "bitflyer": 0.0015,
+        "bitget": 0.001, "bithumb": 0.0004, "bitstamp": 0.004, "bitvavo": 0.0025,
+        "bybit": 0.001, "coinbase": 0.006, "cryptocom": 0.005, "gateio": 0.001,
+        "gemini": 0.004, "htx": 0.002, "kraken": 0.004, "kucoin": 0.001, "mexc": 0.0005,
+        "okx": 0.001, "poloniex": 0.00155, "upbit": 0.0005,
     }

@@ -54,9 +54,9 @@ def test_settings_defaults_match_the_design() -> None:
     assert s.influxdb_db == "cryptotracker"
     assert s.web_host == "127.0.0.1" and s.web_port == 5000
     assert s.max_quote_age_s == 5.0 and s.min_net_pct == 0.0
-    assert s.exchanges == ("binance", "bitfinex", "bitstamp", "bybit", "coinbase", "gemini",
-                           "kraken", "okx")
-    assert s.symbols == ("BTC-USD", "ETH-USD", "BTC-USDT", "ETH-USDT")
+    assert s.exchanges == tuple(known_exchanges())  # every venue
+    assert s.symbols == ("BTC-USD", "ETH-USD", "BTC-USDT", "ETH-USDT", "BTC-EUR", "ETH-EUR",
+                         "BTC-KRW", "ETH-KRW", "BTC-JPY", "ETH-JPY", "ETH-BTC")
 
 
 def test_settings_read_every_variable() -> None:
