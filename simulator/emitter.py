@@ -25,7 +25,10 @@ BURST = 256  # changes per burst at --rate 0: large enough to amortize, small en
 IDLE_POLL_S = 0.05  # re-check for subscribers / the end of a silence at least this often
 MAX_LAG_S = 0.5  # after a stall, drop the backlog rather than flood clients with a burst
 SETTLE_S = 0.3  # a counted run waits until the subscribed symbols stop changing this long
-RENDER_CHUNK = 2_000  # changes rendered between yields to the event loop (pings, control)
+# Changes rendered between yields to the event loop (pings, control, heartbeats). Every venue
+# renders in turn, so a whole round is venues × chunk: small enough that the heartbeat tick
+# still comes well inside the shortest watchdog (Coinbase's 10 s) with twenty venues.
+RENDER_CHUNK = 200
 
 
 class Emitter:

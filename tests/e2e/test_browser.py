@@ -12,6 +12,7 @@ import requests
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
+from core.config import DEFAULT_SYMBOLS
 from core.influx import InfluxDB
 from core.lineproto import opportunity_line
 from core.state import RedisState
@@ -19,11 +20,12 @@ from core.types import Quote
 from tests.support.browser import assert_clean_console, assert_no_alert, screenshot
 from tests.support.procs import Proc, wait_for
 from tests.support.stack import start_feed_groups, start_simulator, start_web
+from workers.exchanges import known_exchanges
 
 pytestmark = pytest.mark.e2e
 
-VENUES = ("binance", "bitfinex", "bitstamp", "bybit", "coinbase", "gemini", "kraken", "okx")
-SYMBOLS = "BTC-USD,ETH-USD,BTC-USDT,ETH-USDT"
+VENUES = tuple(known_exchanges())  # the demo deployment: every venue
+SYMBOLS = DEFAULT_SYMBOLS
 HOSTILE_SYMBOL = "<img src=x onerror=alert(1)>"
 HOSTILE_EXCHANGE = "<b>x</b>"
 SIMULATOR: dict[str, str] = {}  # the module stack's simulator URL, for its control endpoints
@@ -32,8 +34,8 @@ NUMBER = re.compile(r"^-?[\d,]+(\.\d+)?$")
 
 @pytest.fixture(scope="module")
 def stack(procs: list[Proc], celery_workers: list[Proc], state: RedisState) -> str:
-    """The demo stack: simulator, all eight venues' feeds grouped as deployed, Celery workers,
-    the web app."""
+    """The demo stack: simulator, every venue's feed grouped as deployed, Celery workers, the
+    web app."""
     sim_url = start_simulator(procs, "--exchanges", ",".join(VENUES), "--symbols", SYMBOLS)
     start_feed_groups(procs, list(VENUES), sim_url, SYMBOLS)
     web = start_web(procs)

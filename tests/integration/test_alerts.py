@@ -18,6 +18,7 @@ from core.state import RedisState
 from core.types import Opportunity
 from tasks.alerts import consider
 from tests.support.procs import Proc, celery_worker, free_port, wait_for
+from tests.support.serving import serving
 from web import create_app
 
 pytestmark = pytest.mark.integration
@@ -73,12 +74,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    yield from serving(Receiver())
 
 
 @pytest.fixture(scope="module")

@@ -4,22 +4,19 @@ the reason, and loses no change emitted after recovery."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from tests.support.feed import assert_recovers_without_loss, control, streaming
 from tests.support.procs import wait_for
-from tests.support.simulator import SimProcess, serve
+from tests.support.simulator import SimProcess, simulator_fixture
 
 pytestmark = pytest.mark.integration
 # binance.com lists no USD pairs: the feed follows USDT ones.
 SYMBOLS = ["BTC-USDT", "ETH-USDT"]
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimProcess]:
-    yield from serve("--exchanges", "binance", "--symbols", ",".join(SYMBOLS), "--rate", "100")
+sim = simulator_fixture("--exchanges", "binance", "--symbols", ",".join(SYMBOLS), "--rate", "100")
 
 
 def test_server_shutdown_reconnects_without_loss(sim: SimProcess) -> None:

@@ -4,20 +4,16 @@ streams within 5 s, and no change emitted after recovery is lost."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.support.feed import assert_recovers_without_loss, assert_resynced, control, streaming
 from tests.support.procs import wait_for
-from tests.support.simulator import SimProcess, serve
+from tests.support.simulator import SimProcess, simulator_fixture
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimProcess]:
-    yield from serve("--exchanges", "bitfinex", "--symbols", "BTC-USD,ETH-USD", "--rate", "100")
+sim = simulator_fixture("--exchanges", "bitfinex", "--symbols", "BTC-USD,ETH-USD", "--rate", "100")
 
 
 @pytest.mark.parametrize(

@@ -4,21 +4,17 @@ recorded, recovers within 5 s, and loses no change emitted after recovery."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.support.feed import assert_recovers_without_loss, assert_resynced, control, streaming
 from tests.support.procs import wait_for
-from tests.support.simulator import SimProcess, serve
+from tests.support.simulator import SimProcess, simulator_fixture
 
 pytestmark = pytest.mark.integration
 SYMBOLS = ["BTC-USD", "ETH-USD"]
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimProcess]:
-    yield from serve("--exchanges", "coinbase", "--symbols", ",".join(SYMBOLS), "--rate", "100")
+sim = simulator_fixture("--exchanges", "coinbase", "--symbols", ",".join(SYMBOLS), "--rate", "100")
 
 
 def test_sequence_gap_resyncs(sim: SimProcess) -> None:

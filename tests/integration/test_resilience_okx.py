@@ -6,7 +6,6 @@ pair, so these run on USDT pairs."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -16,15 +15,13 @@ from tests.support.feed import (
     streaming,
 )
 from tests.support.procs import wait_for
-from tests.support.simulator import SimProcess, serve
+from tests.support.simulator import SimProcess, simulator_fixture
 
 pytestmark = pytest.mark.integration
 SYMBOLS = ["BTC-USDT", "ETH-USDT"]
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimProcess]:
-    yield from serve("--exchanges", "okx", "--symbols", ",".join(SYMBOLS), "--rate", "100")
+sim = simulator_fixture("--exchanges", "okx", "--symbols", ",".join(SYMBOLS), "--rate", "100")
 
 
 def test_notice_64008_recovers(sim: SimProcess) -> None:

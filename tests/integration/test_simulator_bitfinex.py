@@ -14,7 +14,6 @@ import pytest
 import requests
 import websocket
 
-from core.types import Quote
 from tests.support import simulator as sh
 from workers.exchanges.bitfinex import BitfinexAdapter
 
@@ -312,44 +311,3 @@ def test_pair_list(sim: sh.SimProcess) -> None:
 
 
 # --- emission ------------------------------------------------------------------------------
-
-
-def test_count_300_is_exactly_300_quotes_through_the_adapter() -> None:
-    sim = sh.SimProcess("--exchanges", "bitfinex", "--symbols", "BTC-USD,ETH-USD",
-                        "--count", "300", "--rate", "0").start()
-    try:
-        adapter, ws = sh.subscribed(sim, BitfinexAdapter, "bitfinex", ("BTC-USD", "ETH-USD"))
-        frames, quotes = sh.through_adapter(ws, adapter, 300)
-        ws.close()
-        assert len(quotes) == 300
-        assert not adapter.errors and all(type(q) is Quote for q in quotes)  # no Reconnect
-        emitted = sim.stats()["emitted"]["bitfinex"]
-        assert sum(emitted.values()) == 300
-        by_symbol: dict[str, int] = {}
-        for q in quotes:
-            by_symbol[q.symbol] = by_symbol.get(q.symbol, 0) + 1
-        assert by_symbol == emitted
-        # The test's own reading: every change moves the top, tops are sane, and sequence
-        # numbers (Bitfinex has no timestamps) strictly increase by one.
-        decoded = [json.loads(t) for t in frames]
-        chans = {f["chanId"]: f["symbol"] for f in decoded if isinstance(f, dict)
-                 and f.get("event") == "subscribed"}
-        arrays = [f for f in decoded if isinstance(f, list)]
-        assert [f[-1] for f in arrays] == list(range(1, len(arrays) + 1))
-        books = {chan: Book() for chan in chans}
-        tops: dict[int, tuple[float, ...]] = {}
-        changes = 0
-        for f in arrays:
-            if f[1] == "cs":
-                assert f[2] == books[f[0]].checksum()
-                top = books[f[0]].top()
-                if top is not None and top != tops.get(f[0]):
-                    assert top[0] < top[2]
-                    tops[f[0]] = top
-                    changes += 1
-            elif f[1] != "hb":
-                books[f[0]].apply(f[1])
-        assert changes == 300
-        assert [(q.bid, q.bid_size, q.ask, q.ask_size) for q in quotes][-1] in tops.values()
-    finally:
-        assert sim.stop() == 0, sim.output()

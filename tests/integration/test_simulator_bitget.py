@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +13,6 @@ import pytest
 import requests
 import websocket
 
-from core.types import Quote
 from tests.support import simulator as sh
 from workers.exchanges.bitget import BitgetAdapter
 
@@ -127,24 +125,3 @@ def test_faults(sim: sh.SimProcess) -> None:
                 ws.recv()
     finally:
         ws.close()
-
-
-@pytest.fixture()
-def counted() -> Iterator[sh.SimProcess]:
-    """A simulator that emits exactly 300 changes, as fast as they are read."""
-    yield from sh.serve("--exchanges", "bitget", "--symbols", "BTC-USDT,ETH-USDT",
-                        "--count", "300", "--rate", "0")
-
-
-def test_count_300_is_exactly_300_quotes_through_the_adapter(counted: sh.SimProcess) -> None:
-    adapter, ws = sh.subscribed(counted, BitgetAdapter, "bitget", ("BTC-USDT", "ETH-USDT"))
-    ws.send("ping")
-    frames, quotes = sh.through_adapter(ws, adapter, 300)
-    ws.close()
-    emitted = counted.stats()["emitted"]["bitget"]
-    assert len(quotes) == sum(emitted.values()) == 300 and not adapter.errors
-    assert all(type(q) is Quote for q in quotes) and "pong" in frames
-    assert Counter(q.symbol for q in quotes) == emitted
-    # Each quote carries its snapshot's `ts`, in order.
-    books = [json.loads(t) for t in frames if t != "pong" and is_book(json.loads(t))]
-    assert [q.ts_exchange_ns for q in quotes] == [f["ts"] * 1_000_000 for f in books]

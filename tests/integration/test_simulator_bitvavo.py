@@ -154,18 +154,3 @@ def test_reconnect_and_garbage(sim: sh.SimProcess) -> None:
         assert adapter.on_message('{"event":"error","errorCode":400,"error":"x"}', 1)
     finally:
         ws.close()
-
-
-def test_count_300_is_exactly_300_quotes_through_the_adapter() -> None:
-    counted = sh.SimProcess("--exchanges", "bitvavo", "--symbols", "BTC-EUR,ETH-EUR",
-                            "--count", "300", "--rate", "0").start()
-    try:
-        adapter, ws = sh.subscribed(counted, BitvavoAdapter, "bitvavo", ("BTC-EUR", "ETH-EUR"))
-        events = run(ws, adapter, 30.0, until=lambda ev: len(ev) >= 300)
-        events += run(ws, adapter, 1.0)  # and nothing more
-        ws.close()
-        emitted = counted.stats()["emitted"]["bitvavo"]
-        assert [type(e) for e in events] == [Quote] * 300 == [Quote] * sum(emitted.values())
-        assert not adapter.errors
-    finally:
-        assert counted.stop() == 0, counted.output()

@@ -142,19 +142,3 @@ def test_reconnect_garbage_and_unknown_faults(sim: sh.SimProcess) -> None:
             ws.send("{}")
     finally:
         ws.close()
-
-
-def test_count_300_is_exactly_300_quotes_through_the_adapter() -> None:
-    sim = sh.SimProcess("--exchanges", "cryptocom", "--symbols", "BTC-USDT,ETH-USDT",
-                        "--count", "300", "--rate", "0").start()
-    try:
-        adapter, ws = sh.subscribed(sim, CryptocomAdapter, "cryptocom", ("BTC-USDT", "ETH-USDT"))
-        events = run(ws, adapter, 30.0,
-                     until=lambda ev: sum(type(e) is Quote for e in ev) >= 300)
-        events += run(ws, adapter, 1.0)
-        ws.close()
-        got = [e for e in events if type(e) is Quote]
-        assert len(got) == 300 and not adapter.errors
-        assert sum(sim.stats()["emitted"]["cryptocom"].values()) == 300
-    finally:
-        assert sim.stop() == 0, sim.output()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -144,29 +143,3 @@ def test_faults(sim: sh.SimProcess) -> None:
                 ws.recv()
     finally:
         ws.close()
-
-
-def test_count_200_is_exactly_200_quotes_through_the_adapter() -> None:
-    sim = sh.SimProcess("--exchanges", "mexc", "--symbols", "BTC-USDT,ETH-USDT",
-                        "--count", "200", "--rate", "0").start()
-    try:
-        adapter, ws = sh.subscribed(sim, MexcAdapter, "mexc", ("BTC-USDT", "ETH-USDT"))
-        ws.send(adapter.ping_message() or "")
-        frames: list[Any] = []
-        quotes: list[Quote] = []
-        deadline = time.monotonic() + 30.0
-        while len(quotes) < 200 and time.monotonic() < deadline:
-            got = sh.collect_texts(ws, 1.0)
-            frames += got
-            quotes += [e for e in feed(adapter, got) if type(e) is Quote]
-        tail = sh.collect_texts(ws, 1.0)  # exactly 200: nothing more may follow
-        frames += tail
-        quotes += [e for e in feed(adapter, tail) if type(e) is Quote]
-        ws.close()
-        assert len(quotes) == 200 and not adapter.errors
-        emitted = sim.stats()["emitted"]["mexc"]
-        assert sum(emitted.values()) == 200
-        assert Counter(q.symbol for q in quotes) == emitted
-        assert '{"id":0,"code":0,"msg":"PONG"}' in frames
-    finally:
-        assert sim.stop() == 0, sim.output()

@@ -14,7 +14,6 @@ import pytest
 import requests
 import websocket
 
-from core.types import Quote
 from tests.support import simulator as sh
 from tests.support.recorded import rest_body
 from workers.exchanges.okx import OkxAdapter
@@ -177,38 +176,3 @@ def test_instrument_list(sim: sh.SimProcess) -> None:
 
 
 # --- emission ------------------------------------------------------------------------------
-
-
-def test_count_300_is_exactly_300_quotes_through_the_adapter() -> None:
-    sim = sh.SimProcess("--exchanges", "okx", "--symbols", "BTC-USDT,ETH-USDT",
-                        "--count", "300", "--rate", "0").start()
-    try:
-        adapter, ws = sh.subscribed(sim, OkxAdapter, "okx", ("BTC-USDT", "ETH-USDT"))
-        ws.send(adapter.ping_message() or "")
-        frames, quotes = sh.through_adapter(ws, adapter, 300)
-        ws.close()
-        assert len(quotes) == 300
-        assert not adapter.errors and all(type(q) is Quote for q in quotes)  # no Reconnect
-        emitted = sim.stats()["emitted"]["okx"]
-        assert sum(emitted.values()) == 300
-        counts: dict[str, int] = {}
-        for q in quotes:
-            counts[q.symbol] = counts.get(q.symbol, 0) + 1
-        assert counts == emitted
-        assert "pong" in frames
-        # The test's own reading: 300 tickers, each moving its instrument's top, with
-        # strictly rising ms timestamps per instrument.
-        tickers = [json.loads(t)["data"][0] for t in frames
-                   if t != "pong" and is_ticker(json.loads(t))]
-        assert len(tickers) == 300
-        last: dict[str, tuple[tuple[str, ...], int]] = {}
-        for data in tickers:
-            top = (data["bidPx"], data["bidSz"], data["askPx"], data["askSz"])
-            ts = int(data["ts"])
-            if data["instId"] in last:
-                prev_top, prev_ts = last[data["instId"]]
-                assert top != prev_top and ts > prev_ts
-            last[data["instId"]] = (top, ts)
-        assert [q.ts_exchange_ns for q in quotes] == [int(d["ts"]) * 1_000_000 for d in tickers]
-    finally:
-        assert sim.stop() == 0, sim.output()

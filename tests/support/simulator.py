@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 import requests
 import websocket
 
@@ -168,6 +169,7 @@ def subscribed(sim: SimProcess, adapter_cls: Any, exchange: str,
     """An adapter for `symbols` of the simulator's listing, and a socket it subscribed on."""
     listing = requests.get(adapter_cls.markets_url(f"{sim.http}/{exchange}"), timeout=5).json()
     adapter = adapter_cls([m for m in adapter_cls.parse_markets(listing) if m.symbol in symbols])
+    adapter.rest_base = f"{sim.http}/{exchange}"  # its snapshots from the simulator too
     adapter.on_connect()
     ws = connect(sim.ws_url(exchange))
     for request in adapter.subscribe_messages():
@@ -198,6 +200,16 @@ def through_adapter(ws: websocket.WebSocket, adapter: Any, count: int,
     for text in collect_texts(ws, quiet_s):
         read(text)
     return frames, out
+
+
+def simulator_fixture(*args: str) -> Any:
+    """A module-scoped fixture `sim`: the simulator started with `args` (see `serve`)."""
+
+    @pytest.fixture(scope="module")
+    def sim() -> Iterator[SimProcess]:
+        yield from serve(*args)
+
+    return sim
 
 
 def serve(*args: str) -> Iterator[SimProcess]:

@@ -62,20 +62,6 @@ def adapter() -> BinanceAdapter:
     return BinanceAdapter([BTC_USDT, ETH_EUR])
 
 
-# --- declarative surface -------------------------------------------------------------------
-
-
-def test_class_attributes_and_registry() -> None:
-    # SUBSCRIBE frames, not a stream list in the URL: the URL can be pointed at the simulator.
-    assert BinanceAdapter.ws_url == "wss://stream.binance.com:9443/stream"
-    assert BinanceAdapter.markets_url() == "https://api.binance.com/api/v3/exchangeInfo"
-    # No app-level keepalive; the watchdog outlasts two of the server's 20 s protocol pings.
-    assert BinanceAdapter([]).ping_message() is None
-    assert BinanceAdapter.watchdog_s > 2 * 20.0
-    # 1,024 streams per connection, two per market.
-    assert BinanceAdapter.max_markets_per_connection == 512
-
-
 def test_subscribe_messages_content(adapter: BinanceAdapter) -> None:
     frames = [json.loads(f) for f in adapter.subscribe_messages()]
     assert frames == [{"method": "SUBSCRIBE", "id": 1, "params": [

@@ -53,7 +53,6 @@ def seeded(adapter: BinanceUsAdapter) -> list[Quote]:
     return record(adapter, adapter.on_rest(SNAPSHOT_URL, snapshot(), 2))
 
 
-
 def test_binance_protocol_on_binance_us_hosts() -> None:
     assert get_adapter("binanceus") is BinanceUsAdapter and BinanceAdapter in BinanceUsAdapter.mro()
     assert BinanceUsAdapter.ws_url == "wss://stream.binance.us:9443/stream"
@@ -81,7 +80,6 @@ def test_parse_markets_on_the_recorded_exchange_info() -> None:
     assert {m.quote for m in markets} == {"USD", "USDT", "USDC", "BUSD", "BTC"}
     assert {n for n in RECORDED} <= set(by_native)
     assert "xrpusd" not in by_native  # halted on Binance.US when recorded
-
 
 
 def test_first_diff_asks_for_the_snapshot_which_seeds_it(adapter: BinanceUsAdapter) -> None:
@@ -171,7 +169,6 @@ def test_book_ticker_and_trades_are_binances(adapter: BinanceUsAdapter) -> None:
     assert adapter.on_message(json.dumps({"stream": "btcusd@aggTrade", "data": trade}), 1) == []
     assert adapter.on_message(json.dumps({"stream": "btcusd@bookTicker", "data": ticker}), 2) == [
         Quote("binanceus", "BTC-USD", 64001.0, 1.0, 64002.0, 2.0, 64003.0, None, 2)]
-
 
 
 def recorded_markets() -> list[Market]:

@@ -82,20 +82,6 @@ def session() -> Session:
     return Session()
 
 
-# --- declarative surface -------------------------------------------------------------------
-
-
-def test_class_attributes_and_registry() -> None:
-    assert BitfinexAdapter.ws_url == "wss://api-pub.bitfinex.com/ws/2"
-    assert BitfinexAdapter.markets_url() == (
-        "https://api-pub.bitfinex.com/v2/conf/pub:list:pair:exchange")
-    # Heartbeats come every 15 s per idle channel and pongs every ping interval: the watchdog
-    # waits for several of either.
-    assert BitfinexAdapter.watchdog_s >= 2 * max(15.0, BitfinexAdapter.ping_interval_s)
-    assert BitfinexAdapter.ping_interval_s < 60  # idle sockets are closed after ~60 s
-    assert BitfinexAdapter.max_markets_per_connection == 25
-
-
 def test_subscribe_messages_conf_first_then_one_book_per_market() -> None:
     frames = [json.loads(f) for f in BitfinexAdapter([BTC_USD, BTC_USDT]).subscribe_messages()]
     assert frames == [

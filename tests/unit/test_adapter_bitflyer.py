@@ -13,6 +13,7 @@ import pytest
 
 from core.types import Market, Quote
 from tests.support.adapter_events import last_error, on_connect, on_message, reconnect_reason
+from tests.support.adapter_fixtures import adapter_fixture, synced_fixture
 from tests.support.frames import by_name, replaced
 from tests.support.recorded import rest_body, ws_events
 from workers.exchanges.bitflyer import BitflyerAdapter
@@ -60,27 +61,8 @@ def executions(*prices: Any, product: str = "BTC_JPY") -> str:
          "exec_date": "2026-01-01T00:00:01.9869304Z"} for n, price in enumerate(prices)])
 
 
-@pytest.fixture()
-def adapter() -> BitflyerAdapter:
-    """A fresh adapter following BTC_JPY and ETH_JPY."""
-    return BitflyerAdapter([BTC, ETH])
-
-
-@pytest.fixture()
-def synced(adapter: BitflyerAdapter) -> BitflyerAdapter:
-    """An adapter holding the default BTC_JPY snapshot, its quote taken."""
-    assert len(on_message(adapter, snapshot(), 1)) == 1
-    return adapter
-
-
-# --- declarative surface -------------------------------------------------------------------
-
-
-def test_class_attributes() -> None:
-    assert BitflyerAdapter.ws_url == "wss://ws.lightstream.bitflyer.com/json-rpc"
-    assert BitflyerAdapter.markets_url() == "https://api.bitflyer.com/v1/markets"
-    assert BitflyerAdapter.delta_books is True
-    assert BitflyerAdapter([BTC]).ping_message() is None
+adapter = adapter_fixture(BitflyerAdapter, [BTC, ETH])
+synced = synced_fixture(snapshot)  # the first book in, its quote taken
 
 
 def test_one_request_per_channel_with_rising_ids(adapter: BitflyerAdapter) -> None:

@@ -48,19 +48,6 @@ def adapter() -> BitgetAdapter:
     return BitgetAdapter([BTC_USDT, ETH_BTC])
 
 
-# --- declarative surface -------------------------------------------------------------------
-
-
-def test_class_attributes() -> None:
-    assert BitgetAdapter.ws_url == "wss://ws.bitget.com/v2/ws/public"
-    assert BitgetAdapter.markets_url() == "https://api.bitget.com/api/v2/spot/public/symbols"
-    # Bitget asks for a ping every 30 s; the watchdog outlasts one lost pong.
-    assert BitgetAdapter.ping_interval_s <= 30 and BitgetAdapter([]).ping_message() == "ping"
-    assert BitgetAdapter.watchdog_s >= 2 * BitgetAdapter.ping_interval_s
-    assert BitgetAdapter.max_markets_per_connection == 50
-    assert BitgetAdapter.delta_books is False
-
-
 def test_subscribe_asks_for_books1_of_every_market(adapter: BitgetAdapter) -> None:
     (frame,) = adapter.subscribe_messages()
     assert json.loads(frame) == {"op": "subscribe", "args": [

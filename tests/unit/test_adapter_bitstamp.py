@@ -54,17 +54,6 @@ def adapter() -> BitstampAdapter:
     return BitstampAdapter([BTC_USD, ETH_EUR])
 
 
-# --- declarative surface -------------------------------------------------------------------
-
-
-def test_class_attributes_and_registry() -> None:
-    assert BitstampAdapter.ws_url == "wss://ws.bitstamp.net"
-    assert BitstampAdapter.markets_url() == "https://www.bitstamp.net/api/v2/trading-pairs-info/"
-    # The heartbeat reply is what keeps a quiet connection fed: the watchdog must outlast
-    # at least two missed replies.
-    assert BitstampAdapter.watchdog_s >= 2 * BitstampAdapter.ping_interval_s
-
-
 def test_ping_message_is_the_heartbeat(adapter: BitstampAdapter) -> None:
     assert json.loads(adapter.ping_message() or "") == {"event": "bts:heartbeat"}
 

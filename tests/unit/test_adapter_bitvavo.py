@@ -68,13 +68,6 @@ SNAP_BIDS, SNAP_ASKS = [["64010.15", "0.25"], ["64009", "1.1"]], [["64012.4", "0
 # --- the class, subscribing --------------------------------------------------------------
 
 
-def test_class_attributes() -> None:
-    assert BitvavoAdapter.ws_url == "wss://ws.bitvavo.com/v2/"
-    assert BitvavoAdapter.markets_url() == "https://api.bitvavo.com/v2/markets"
-    assert not BitvavoAdapter([]).delta_books and BitvavoAdapter([], book=True).delta_books
-    assert BitvavoAdapter([]).ping_message() is None
-
-
 def test_subscribe_frames_name_one_channel(adapter: BitvavoAdapter) -> None:
     assert [json.loads(f) for f in adapter.subscribe_messages()] == [{
         "action": "subscribe", "channels": [{"name": "ticker", "markets": ["BTC-EUR",

@@ -47,20 +47,6 @@ def adapter() -> BybitAdapter:
     return BybitAdapter([BTC_USDT, ETH_USDC])
 
 
-# --- declarative surface -------------------------------------------------------------------
-
-
-def test_class_attributes_and_registry() -> None:
-    assert BybitAdapter.ws_url == "wss://stream.bybit.com/v5/public/spot"
-    assert BybitAdapter.markets_url() == (
-        "https://api.bybit.com/v5/market/instruments-info?category=spot")
-    assert BybitAdapter.markets_url("http://127.0.0.1:9/bybit") == (
-        "http://127.0.0.1:9/bybit/v5/market/instruments-info?category=spot")
-    # Ping every 20 s as documented; the watchdog outlasts two missed pong replies.
-    assert BybitAdapter.ping_interval_s == 20.0
-    assert BybitAdapter.watchdog_s > 2 * BybitAdapter.ping_interval_s
-
-
 def test_ping_message_and_its_ids(adapter: BybitAdapter) -> None:
     assert json.loads(adapter.ping_message() or "") == {"req_id": "ping-1", "op": "ping"}
     assert json.loads(adapter.subscribe_messages()[0])["req_id"] == "sub-2"

@@ -14,6 +14,7 @@ import pytest
 
 from core.types import Market, Quote
 from tests.support.adapter_events import last_error, on_connect, on_message, reconnect_reason
+from tests.support.adapter_fixtures import adapter_fixture, synced_fixture
 from tests.support.frames import by_name, without
 from tests.support.recorded import RECORDED_DIR, rest_body, ws_events
 from workers.exchanges.coinbase import CoinbaseAdapter
@@ -58,29 +59,8 @@ def heartbeat(product: str = "BTC-USD", sequence: int = 81234567891) -> str:
                  product_id=product, time="2026-01-01T00:00:03.000123Z")
 
 
-@pytest.fixture()
-def adapter() -> CoinbaseAdapter:
-    return CoinbaseAdapter([BTC_USD, ETH_USD])
-
-
-@pytest.fixture()
-def synced(adapter: CoinbaseAdapter) -> CoinbaseAdapter:
-    """An adapter whose BTC-USD book holds the default snapshot (its quote already taken)."""
-    assert len(on_message(adapter, snapshot(), 1)) == 1
-    return adapter
-
-
-# --- declarative surface -------------------------------------------------------------------
-
-
-def test_class_attributes_and_registry() -> None:
-    assert CoinbaseAdapter.ws_url == "wss://ws-feed.exchange.coinbase.com"
-    assert CoinbaseAdapter.markets_url() == "https://api.exchange.coinbase.com/products"
-    assert CoinbaseAdapter.markets_url("http://127.0.0.1:1/coinbase/") == (
-        "http://127.0.0.1:1/coinbase/products")
-    # Heartbeats come every second per product: the watchdog waits for several of them.
-    assert 5 <= CoinbaseAdapter.watchdog_s <= 30
-    assert CoinbaseAdapter([BTC_USD]).ping_message() is None  # protocol pings only
+adapter = adapter_fixture(CoinbaseAdapter, [BTC_USD, ETH_USD])
+synced = synced_fixture(snapshot)  # the first book in, its quote taken
 
 
 def test_subscribe_message_content(adapter: CoinbaseAdapter) -> None:

@@ -57,16 +57,6 @@ ASKS = [["64012.40", "0.0500", "1"], ["64013.10", "0.8000", "2"]]
 # --- the class, subscribing, keepalive -------------------------------------------------------
 
 
-def test_class_attributes() -> None:
-    assert CryptocomAdapter.ws_url == "wss://stream.crypto.com/exchange/v1/market"
-    assert CryptocomAdapter.markets_url() == (
-        "https://api.crypto.com/exchange/v1/public/get-instruments")
-    assert CryptocomAdapter.max_markets_per_connection == 400
-    assert CryptocomAdapter.delta_books
-    # Heartbeats come every 30 s: the watchdog outlasts one.
-    assert CryptocomAdapter.watchdog_s > 30
-
-
 def test_subscribe_frames_ask_for_delta_books(adapter: CryptocomAdapter) -> None:
     (text,) = adapter.subscribe_messages()
     msg = json.loads(text)

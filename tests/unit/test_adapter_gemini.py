@@ -12,6 +12,7 @@ import pytest
 
 from core.types import Market, Quote
 from tests.support.adapter_events import last_error, on_connect, on_message, reconnect_reason
+from tests.support.adapter_fixtures import adapter_fixture, synced_fixture
 from tests.support.frames import by_name, without
 from tests.support.recorded import RECORDED_DIR, rest_body, rest_responses, ws_events
 from workers.exchanges.gemini import GeminiAdapter, split_listed_names
@@ -42,27 +43,8 @@ def delta(*changes: Any, symbol: str = "BTCUSD") -> str:
     return json.dumps({"type": "l2_updates", "symbol": symbol, "changes": list(changes)})
 
 
-@pytest.fixture()
-def adapter() -> GeminiAdapter:
-    return GeminiAdapter([BTC_USD, ETH_USD])
-
-
-@pytest.fixture()
-def synced(adapter: GeminiAdapter) -> GeminiAdapter:
-    """An adapter holding the default BTCUSD full book (its quote already taken)."""
-    assert len(on_message(adapter, full_book(), 1)) == 1
-    return adapter
-
-
-# --- declarative surface -------------------------------------------------------------------
-
-
-def test_class_attributes_and_registry() -> None:
-    assert GeminiAdapter.ws_url == "wss://api.gemini.com/v2/marketdata"
-    assert GeminiAdapter.markets_url() == "https://api.gemini.com/v1/symbols"
-    # Heartbeats every 5 s: the watchdog must outlast at least two missed ones.
-    assert 10 <= GeminiAdapter.watchdog_s <= 60
-    assert GeminiAdapter([BTC_USD]).ping_message() is None
+adapter = adapter_fixture(GeminiAdapter, [BTC_USD, ETH_USD])
+synced = synced_fixture(full_book)  # the first book in, its quote taken
 
 
 def test_subscribe_message_content(adapter: GeminiAdapter) -> None:

@@ -42,17 +42,6 @@ def adapter() -> KrakenAdapter:
     return KrakenAdapter([BTC_USD, DOGE_USD])
 
 
-# --- declarative surface -------------------------------------------------------------------
-
-
-def test_class_attributes_and_registry() -> None:
-    assert KrakenAdapter.ws_url == "wss://ws.kraken.com/v2"
-    assert KrakenAdapter.markets_url() == "https://api.kraken.com/0/public/AssetPairs"
-    # Heartbeats arrive every second when idle: the watchdog waits for several of them.
-    assert 5 <= KrakenAdapter.watchdog_s <= 30
-    assert KrakenAdapter.ping_interval_s < 60  # Kraken drops connections idle for ~1 min
-
-
 def test_ping_ids_increment_and_follow_subscribe_ids(adapter: KrakenAdapter) -> None:
     first = json.loads(adapter.ping_message() or "")
     second = json.loads(adapter.ping_message() or "")

@@ -77,14 +77,6 @@ def adapter() -> KucoinAdapter:
 # --- surface -------------------------------------------------------------------------------
 
 
-def test_class_attributes() -> None:
-    assert KucoinAdapter.markets_url() == "https://api.kucoin.com/api/v2/symbols"
-    assert KucoinAdapter.bootstrap_path == "/api/v1/bullet-public"
-    assert KucoinAdapter.watchdog_s >= 2 * KucoinAdapter.ping_interval_s
-    # Two topics per market, 100 topics per connection.
-    assert KucoinAdapter.max_markets_per_connection == 50
-
-
 def test_bootstrap_gives_the_endpoint_with_token_and_connect_id(adapter: KucoinAdapter) -> None:
     body = {"code": "200000", "data": {"token": "tok=en+1", "instanceServers": [
         {"endpoint": "wss://ws-api-spot.kucoin.com/", "encrypt": True, "protocol": "websocket",

@@ -82,19 +82,6 @@ def adapter() -> MexcAdapter:
     return MexcAdapter([BTC_USDT, ETH_BTC])
 
 
-# --- declarative surface -------------------------------------------------------------------
-
-
-def test_class_attributes() -> None:
-    assert MexcAdapter.ws_url == "wss://wbs-api.mexc.com/ws"
-    assert MexcAdapter.markets_url() == "https://api.mexc.com/api/v3/exchangeInfo"
-    assert MexcAdapter.max_markets_per_connection == 30
-    # The server drops a connection without data for a minute: ping well inside it.
-    assert MexcAdapter.ping_interval_s < 60 and MexcAdapter.watchdog_s < 60
-    assert MexcAdapter.watchdog_s >= 2 * MexcAdapter.ping_interval_s
-    assert MexcAdapter.delta_books is False
-
-
 def test_subscribe_names_the_10ms_book_ticker_of_every_market(adapter: MexcAdapter) -> None:
     (frame,) = adapter.subscribe_messages()
     assert json.loads(frame) == {"method": "SUBSCRIPTION", "id": 1, "params": [

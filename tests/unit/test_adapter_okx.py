@@ -77,18 +77,6 @@ def adapter() -> OkxAdapter:
     return OkxAdapter([BTC_USDT, ETH_USDC])
 
 
-# --- declarative surface -------------------------------------------------------------------
-
-
-def test_class_attributes_and_registry() -> None:
-    assert OkxAdapter.ws_url == "wss://ws.okx.com:8443/ws/v5/public"
-    assert OkxAdapter.markets_url() == (
-        "https://www.okx.com/api/v5/public/instruments?instType=SPOT")
-    # OKX drops connections idle for 30 s: ping well within, and wait for several pongs.
-    assert OkxAdapter.ping_interval_s < 30
-    assert OkxAdapter.watchdog_s >= 2 * OkxAdapter.ping_interval_s
-
-
 def test_keepalive_is_plain_text(adapter: OkxAdapter) -> None:
     assert adapter.ping_message() == "ping"
     assert on_message(adapter, "pong", 1) == []

@@ -12,6 +12,7 @@ import pytest
 
 from core.types import Market, Quote
 from tests.support.adapter_events import last_error, on_connect, on_message, reconnect_reason
+from tests.support.adapter_fixtures import adapter_fixture, synced_fixture
 from tests.support.frames import by_name, replaced
 from tests.support.recorded import rest_body, ws_events
 from workers.exchanges.poloniex import PoloniexAdapter
@@ -50,28 +51,8 @@ def top(quote: Quote) -> tuple[float, float, float, float]:
     return quote.bid, quote.bid_size, quote.ask, quote.ask_size
 
 
-@pytest.fixture()
-def adapter() -> PoloniexAdapter:
-    return PoloniexAdapter([BTC, ETH])
-
-
-@pytest.fixture()
-def synced(adapter: PoloniexAdapter) -> PoloniexAdapter:
-    """An adapter holding the default BTC_USDT snapshot (id 100), its quote taken."""
-    assert len(on_message(adapter, snapshot(), 1)) == 1
-    return adapter
-
-
-# --- declarative surface -------------------------------------------------------------------
-
-
-def test_class_attributes() -> None:
-    assert PoloniexAdapter.ws_url == "wss://ws.poloniex.com/ws/public"
-    assert PoloniexAdapter.markets_url() == "https://api.poloniex.com/markets"
-    assert PoloniexAdapter.delta_books is True
-    # The server drops a client silent for 30 s: pings go well inside that.
-    assert PoloniexAdapter.ping_interval_s < 30 < PoloniexAdapter.watchdog_s
-    assert json.loads(PoloniexAdapter([BTC]).ping_message() or "") == {"event": "ping"}
+adapter = adapter_fixture(PoloniexAdapter, [BTC, ETH])
+synced = synced_fixture(snapshot)  # the first book in, its quote taken
 
 
 def test_subscribe_names_both_channels_in_chunks_of_100() -> None:

@@ -4,7 +4,6 @@ HTTP receiver (retries run at once in eager mode), so every outcome branch is ex
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -16,6 +15,7 @@ import tasks.alerts as ta
 from core.config import Settings
 from core.state import RedisState
 from tests.support.procs import free_port
+from tests.support.serving import serving
 from tests.unit.test_alerts import opp
 
 pytestmark = pytest.mark.unit
@@ -56,12 +56,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    yield from serving(Receiver())
 
 
 @pytest.fixture
