@@ -17,9 +17,9 @@ from core.config import Settings
 from core.state import RedisState
 from core.types import Opportunity
 from tasks.alerts import consider
+from tests.support.apps import app_with
 from tests.support.procs import Proc, celery_worker, free_port, wait_for
 from tests.support.serving import serving
-from web import create_app
 
 pytestmark = pytest.mark.integration
 
@@ -234,7 +234,7 @@ def test_api_lists_deliveries_newest_first(hook: Receiver, state: RedisState,
     hook.fail_first = 1
     assert consider([event(1.0)], alert_settings(hook), state) == 1
     settle(hook, 2, quiet_s=0.3)
-    client = create_app({"TESTING": True, "KEY_PREFIX": settings.key_prefix}).test_client()
+    client = app_with(key_prefix=settings.key_prefix).test_client()
     body = client.get("/api/alerts").get_json()
     assert [(d["attempt"], d["delivered"]) for d in body["deliveries"]] == [(2, True), (1, False)]
     assert set(body["settings"]) == {"enabled", "min_net_pct", "cooldown_s", "format"}

@@ -18,7 +18,7 @@ from core.influx import InfluxDB
 from core.lineproto import opportunity_line, quote_lines
 from core.state import RedisState
 from core.types import Opportunity, Quote
-from web import create_app
+from tests.support.apps import app_with
 
 pytestmark = pytest.mark.integration
 
@@ -114,18 +114,16 @@ def seed(settings: Settings) -> Iterator[Seed]:
 
 def make_app(settings: Settings, seed: Seed, **overrides: Any) -> Flask:
     """An app reading this module's data (a fresh one per test: rates are kept per app)."""
-    config: dict[str, Any] = {
-        "TESTING": True,
-        "REDIS_URL": settings.redis_url,
-        "KEY_PREFIX": seed.state.prefix,
-        "INFLUXDB_URL": settings.influxdb_url,
-        "INFLUXDB_DB": seed.influx.database,
-        "EXCHANGES": ["kraken", "binance", "okx"],
-        "TAKER_FEES": {"binance": 0.00075},
-        "MAX_QUOTE_AGE_S": 5.0,
+    fields: dict[str, Any] = {
+        "redis_url": settings.redis_url,
+        "key_prefix": seed.state.prefix,
+        "influxdb_url": settings.influxdb_url,
+        "influxdb_db": seed.influx.database,
+        "exchanges": ["kraken", "binance", "okx"],
+        "taker_fees": {"binance": 0.00075},
+        "max_quote_age_s": 5.0,
     }
-    config.update(overrides)
-    return create_app(config)
+    return app_with(**{**fields, **overrides})
 
 
 @pytest.fixture
@@ -185,7 +183,7 @@ def test_quotes_of_a_symbol_that_is_not_base_quote(
     """A venue's odd market name is still found by its exact spelling (and kept as text)."""
     now = time.time_ns()
     private_state.update_quotes([q("kraken", HOSTILE, 1.0, 2.0, now)])
-    app = make_app(settings, seed, KEY_PREFIX=private_state.prefix)
+    app = make_app(settings, seed, key_prefix=private_state.prefix)
     response = app.test_client().get("/api/quotes", query_string={"symbol": HOSTILE})
     assert response.status_code == 200
     assert [r["symbol"] for r in response.get_json()["quotes"]] == [HOSTILE]
@@ -201,7 +199,7 @@ def test_history_of_hostile_symbols_is_quoted_not_injected(
         q("kraken", HOSTILE, 1.0, 2.0, now), q("kraken", sneaky, 3.0, 4.0, now),
     ])
     seed.influx.write_lines([quote_lines([q("kraken", sneaky, 3.0, 4.0, now - 60 * S)])])
-    client = make_app(settings, seed, KEY_PREFIX=private_state.prefix).test_client()
+    client = make_app(settings, seed, key_prefix=private_state.prefix).test_client()
     response = client.get("/api/history", query_string={"symbol": sneaky})
     assert response.status_code == 200
     # Only the sneaky symbol's own point: the injected condition would have added BTC-USD's.
@@ -357,7 +355,7 @@ def test_history_of_a_symbol_known_only_to_redis_is_empty(client: FlaskClient) -
 
 def test_history_on_a_database_never_written_is_empty(settings: Settings, seed: Seed) -> None:
     """A fresh install answers 'no history yet', not 'InfluxDB is down'."""
-    app = make_app(settings, seed, INFLUXDB_DB=f"{settings.influxdb_db}_never")
+    app = make_app(settings, seed, influxdb_db=f"{settings.influxdb_db}_never")
     client = app.test_client()
     assert get_json(client, "/api/history?symbol=BTC-USD")["series"] == []
     assert get_json(client, "/api/opportunities/history") == {"opportunities": []}
@@ -408,8 +406,8 @@ def test_exchanges_with_status_rate_and_fees(
     private_state.set_feed_status("gemini", {
         "state": "connected", "messages": 5, "updated_ns": now - 30 * S,
     })
-    app = make_app(settings, seed, KEY_PREFIX=private_state.prefix,
-                   EXCHANGES=["bitstamp", "gemini", "bybit"], TAKER_FEES={"bybit": 0.00055})
+    app = make_app(settings, seed, key_prefix=private_state.prefix,
+                   exchanges=["bitstamp", "gemini", "bybit"], taker_fees={"bybit": 0.00055})
     client = app.test_client()
     first = get_json(client, "/api/exchanges")["exchanges"]
     bitstamp, gemini, bybit = first

@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 from core.config import Settings
 from core.state import RedisState
 from core.types import Quote
+from tests.support.apps import app_with
 from tests.support.procs import free_port
-from web import create_app
 
 pytestmark = pytest.mark.integration
 
@@ -30,13 +30,12 @@ def state(settings: Settings) -> Iterator[RedisState]:
 
 
 def client_for(settings: Settings, state: RedisState, **overrides: Any) -> FlaskClient:
-    config: dict[str, Any] = {
-        "TESTING": True, "REDIS_URL": settings.redis_url, "KEY_PREFIX": state.prefix,
-        "INFLUXDB_URL": settings.influxdb_url, "INFLUXDB_DB": f"{settings.influxdb_db}_apierr",
-        "EXCHANGES": ["kraken"],
+    fields: dict[str, Any] = {
+        "redis_url": settings.redis_url, "key_prefix": state.prefix,
+        "influxdb_url": settings.influxdb_url, "influxdb_db": f"{settings.influxdb_db}_apierr",
+        "exchanges": ["kraken"],
     }
-    config.update(overrides)
-    return create_app(config).test_client()
+    return app_with(**{**fields, **overrides}).test_client()
 
 
 @pytest.fixture
@@ -130,12 +129,12 @@ ALL_ENDPOINTS = [
 
 @pytest.mark.parametrize("url", ALL_ENDPOINTS)
 def test_redis_down_is_503(settings: Settings, state: RedisState, url: str) -> None:
-    client = client_for(settings, state, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    client = client_for(settings, state, redis_url=f"redis://127.0.0.1:{free_port()}/0")
     assert_json_error(client.get(url), 503, "Redis")
 
 
 def test_history_without_symbol_needs_no_redis(settings: Settings, state: RedisState) -> None:
-    client = client_for(settings, state, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    client = client_for(settings, state, redis_url=f"redis://127.0.0.1:{free_port()}/0")
     response = client.get("/api/opportunities/history")
     assert response.status_code == 200
     assert response.get_json() == {"opportunities": []}
@@ -149,7 +148,7 @@ def test_history_without_symbol_needs_no_redis(settings: Settings, state: RedisS
     "/api/history?symbol=ETH-USD",
 ])
 def test_influxdb_down_is_503(settings: Settings, state: RedisState, url: str) -> None:
-    client = client_for(settings, state, INFLUXDB_URL=f"http://127.0.0.1:{free_port()}")
+    client = client_for(settings, state, influxdb_url=f"http://127.0.0.1:{free_port()}")
     assert_json_error(client.get(url), 503, "InfluxDB")
 
 
@@ -157,13 +156,13 @@ def test_influxdb_down_is_503(settings: Settings, state: RedisState, url: str) -
 def test_influxdb_down_leaves_current_state_up(
     settings: Settings, state: RedisState, url: str
 ) -> None:
-    client = client_for(settings, state, INFLUXDB_URL=f"http://127.0.0.1:{free_port()}")
+    client = client_for(settings, state, influxdb_url=f"http://127.0.0.1:{free_port()}")
     assert client.get(url).status_code == 200
 
 
 def test_bad_parameter_wins_over_a_service_being_down(settings: Settings,
                                                       state: RedisState) -> None:
     """Parameters are checked before any service is asked: a bad request stays a 400."""
-    client = client_for(settings, state, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
-                        INFLUXDB_URL=f"http://127.0.0.1:{free_port()}")
+    client = client_for(settings, state, redis_url=f"redis://127.0.0.1:{free_port()}/0",
+                        influxdb_url=f"http://127.0.0.1:{free_port()}")
     assert_json_error(client.get("/api/history?symbol=BTC-USD&resolution=2h"), 400, "resolution")

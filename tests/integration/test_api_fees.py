@@ -9,7 +9,7 @@ import pytest
 
 from core.config import ConfigError, Settings
 from core.fees import DEFAULT_TAKER_FEES, UNKNOWN_VENUE_FEE
-from web import create_app
+from tests.support.apps import app_with
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,7 @@ venues:
 
 
 def fees_of(settings: Settings, **config: object) -> dict:
-    app = create_app({"TESTING": True, "KEY_PREFIX": f"{settings.key_prefix}fees:", **config})
+    app = app_with(key_prefix=f"{settings.key_prefix}fees:", **config)
     response = app.test_client().get("/api/fees")
     assert response.status_code == 200
     assert response.mimetype == "application/json"
@@ -57,10 +57,10 @@ def test_each_precedence_rule_shows_through_the_api(settings: Settings, tmp_path
     path.write_text(DOC, encoding="utf-8")
     venues = fees_of(
         settings,
-        FEES_FILE=str(path),
-        EXCHANGES=["kraken", "okx", "bybit", "newvenue"],
-        TAKER_FEES={"okx": 0.0008},
-        FEE_VOLUME_30D={"kraken": 150_000.0, "okx": 1e9},
+        fees_file=str(path),
+        exchanges=["kraken", "okx", "bybit", "newvenue"],
+        taker_fees={"okx": 0.0008},
+        fee_volume_30d={"kraken": 150_000.0, "okx": 1e9},
     )
     assert set(venues) == {"kraken", "okx", "bybit", "newvenue"}  # JSON keys come sorted
     # 150k ≥ 100k, the highest min_volume not above it: 0.20 %.
@@ -84,6 +84,6 @@ def test_a_bad_fees_file_stops_the_app_at_start(settings: Settings, tmp_path: Pa
     path = tmp_path / "fees.yaml"
     path.write_text("venues: {kraken: {tiers: [{min_volume: 0, taker: 4}]}}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="fraction below 1"):
-        create_app({"TESTING": True, "FEES_FILE": str(path)})
+        app_with(fees_file=str(path))
     with pytest.raises(ConfigError, match="not found"):
-        create_app({"TESTING": True, "FEES_FILE": str(tmp_path / "missing.yaml")})
+        app_with(fees_file=str(tmp_path / "missing.yaml"))

@@ -22,7 +22,7 @@ from core.config import Settings, get_settings
 from core.influx import InfluxDB
 from core.state import RedisState
 from core.types import Quote
-from web import create_app
+from tests.support.apps import app_with
 from web.security import DATA_CSP
 
 pytestmark = pytest.mark.integration
@@ -35,7 +35,7 @@ MAX_EXAMPLES = 100
 # Built at import: schemathesis makes one test per operation at collection time. Nothing here
 # touches Redis or InfluxDB until a request does.
 PREFIX = f"{get_settings().key_prefix}fuzz:"
-APP = create_app({"TESTING": True, "KEY_PREFIX": PREFIX})
+APP = app_with(key_prefix=PREFIX)
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", APP)
 
 

@@ -21,14 +21,14 @@ from tests.support.api_routes import (
     openapi_path,
     sample_url,
 )
-from web import create_app
+from tests.support.apps import app_with
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def app(settings: Settings) -> Flask:
-    return create_app({"TESTING": True, "KEY_PREFIX": f"{settings.key_prefix}apidoc:"})
+    return app_with(key_prefix=f"{settings.key_prefix}apidoc:")
 
 
 def documented(app: Flask) -> dict:

@@ -32,8 +32,9 @@ from tests.support.api_routes import (
     openapi_path,
     sample_url,
 )
+from tests.support.apps import app_with
 from tests.support.stores import store_report_alone
-from web import create_app, openapi
+from web import openapi
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +45,7 @@ AUTH_HEADERS: dict[str, dict[str, str]] = {}
 # Built at import, so the routes can parametrize the tests; nothing is stored until a fixture runs.
 PREFIX = f"{get_settings().key_prefix}params:"
 # A view's exception becomes the 500 a client would get (and the message below shows the request).
-APP = create_app({"TESTING": True, "PROPAGATE_EXCEPTIONS": False, "KEY_PREFIX": PREFIX})
+APP = app_with(flask={"PROPAGATE_EXCEPTIONS": False}, key_prefix=PREFIX)
 DOC = openapi.document()
 RULES = get_rules(APP)
 PARAMS = {rule.rule: documented_params(DOC, rule.rule) for rule in RULES}

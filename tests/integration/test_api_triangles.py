@@ -16,9 +16,9 @@ from core.state import RedisState
 from core.types import Quote
 from tasks.resources import fee_of
 from tasks.triangles import SNAPSHOT_TTL_S, scan
+from tests.support.apps import app_with
 from tests.support.procs import celery_worker, wait_for
 from tests.support.stores import store_triangles_text, triangles_ttl
-from web import create_app
 
 pytestmark = pytest.mark.integration
 
@@ -133,7 +133,7 @@ def test_the_beat_task_runs_on_a_real_worker(settings: Settings, seeded: RedisSt
 
 @pytest.fixture
 def client(settings: Settings) -> FlaskClient:
-    return create_app({"TESTING": True, "KEY_PREFIX": settings.key_prefix}).test_client()
+    return app_with(key_prefix=settings.key_prefix).test_client()
 
 
 def test_api_lists_the_last_scan(client: FlaskClient, seeded: RedisState) -> None:
@@ -183,8 +183,7 @@ def test_api_bad_parameters_answer_400_json(
 
 
 def test_api_answers_503_when_redis_is_down(settings: Settings) -> None:
-    app = create_app({"TESTING": True, "REDIS_URL": "redis://127.0.0.1:1/0",
-                      "KEY_PREFIX": settings.key_prefix})
+    app = app_with(redis_url="redis://127.0.0.1:1/0", key_prefix=settings.key_prefix)
     response = app.test_client().get("/api/triangles")
     assert response.status_code == 503
     assert "Redis" in response.get_json()["error"]

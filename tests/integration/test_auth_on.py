@@ -26,6 +26,7 @@ from kombu import Connection
 
 from core.influx import InfluxDB
 from core.state import RedisState
+from tests.support.apps import app_with
 from tests.support.auth_services import AuthInflux, AuthRedis, RabbitAccount, new_secret
 from tests.support.procs import VENV_BIN, Proc, free_port, wait_for
 
@@ -275,16 +276,14 @@ def test_every_listener_is_on_loopback_with_default_settings(stack: Stack) -> No
 
 def test_wrong_credentials_are_reported_without_the_password(stack: Stack) -> None:
     """A web app and a feed worker given wrong passwords say so, and never show them."""
-    from web import create_app
 
     wrong = {"rabbitmq": "wrongrabbit" + new_secret(), "redis": "wrongredis" + new_secret(),
              "influxdb": "wronginflux" + new_secret()}
-    app = create_app({
-        "BROKER_URL": stack.rabbit.url(password=wrong["rabbitmq"]),
-        "REDIS_URL": stack.redis.url(wrong["redis"]),
-        "INFLUXDB_URL": stack.influx.url, "INFLUXDB_DB": stack.env["INFLUXDB_DB"],
-        "INFLUXDB_USER": stack.influx.admin_user, "INFLUXDB_PASSWORD": wrong["influxdb"],
-    })
+    app = app_with(
+        testing=False, broker_url=stack.rabbit.url(password=wrong["rabbitmq"]),
+        redis_url=stack.redis.url(wrong["redis"]), influxdb_url=stack.influx.url,
+        influxdb_db=stack.env["INFLUXDB_DB"], influxdb_user=stack.influx.admin_user,
+        influxdb_password=wrong["influxdb"])
     client = app.test_client()
     health = client.get("/healthz")
     body = health.get_data(as_text=True)

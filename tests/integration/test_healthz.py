@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from core.config import Settings
+from tests.support.apps import app_with
 from tests.support.procs import free_port
-from web import create_app
 
 pytestmark = pytest.mark.integration
 
 
 def healthz(**overrides: str) -> tuple[int, dict]:
-    response = create_app(overrides).test_client().get("/healthz")
+    response = app_with(testing=False, **overrides).test_client().get("/healthz")
     return response.status_code, response.get_json()
 
 
@@ -30,7 +30,7 @@ def test_all_services_up(settings: Settings) -> None:
      ("influxdb", "INFLUXDB_URL", "http://127.0.0.1:{port}")],
 )
 def test_one_service_down_is_a_503_naming_it(service: str, key: str, url: str) -> None:
-    status, body = healthz(**{key: url.format(port=free_port())})
+    status, body = healthz(**{key.lower(): url.format(port=free_port())})
     assert status == 503 and body["status"] == "degraded"
     down = {name for name, s in body["services"].items() if not s["ok"]}
     assert down == {service}

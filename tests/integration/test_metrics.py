@@ -136,7 +136,7 @@ def test_queue_depth_counts_waiting_messages(settings: Settings) -> None:
 )
 def test_a_service_down_is_still_200_with_a_scrape_error(
         source: str, key: str, url: str, gone: str) -> None:
-    status, samples, names = scrape(**{key: url.format(port=free_port())})
+    status, samples, names = scrape(**{key.lower(): url.format(port=free_port())})
     assert status == 200
     assert value(samples, "cryptotracker_scrape_errors", source=source) == 1
     other = {"redis", "rabbitmq"} - {source}

@@ -16,7 +16,7 @@ from core.history import opportunity_stats
 from core.influx import InfluxDB
 from core.lineproto import opportunity_line
 from core.state import RedisState
-from web import create_app
+from tests.support.apps import app_with
 
 pytestmark = pytest.mark.integration
 
@@ -141,9 +141,7 @@ def test_no_database_reads_as_no_history(settings: Settings) -> None:
 
 @pytest.fixture
 def client(settings: Settings, seed: Seed) -> FlaskClient:
-    return create_app({
-        "TESTING": True, "KEY_PREFIX": seed.state.prefix, "INFLUXDB_DB": seed.influx.database,
-    }).test_client()
+    return app_with(key_prefix=seed.state.prefix, influxdb_db=seed.influx.database).test_client()
 
 
 def secs(ns: int) -> str:

@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 
 from core.state import RedisState
 from core.types import Opportunity, Quote
+from tests.support.apps import app_with
 from tests.support.procs import free_port
-from web import create_app
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +53,7 @@ def app(private_state: RedisState) -> Flask:
     ])
     private_state.upsert_opportunity(Opportunity(
         HOSTILE_SYMBOL, HOSTILE_EXCHANGE, "kraken", 1.0, 1.2, 1.0, 20.0, 19.0, 0.19), now)
-    return create_app({"TESTING": True, "KEY_PREFIX": private_state.prefix})
+    return app_with(key_prefix=private_state.prefix)
 
 
 @pytest.fixture
@@ -137,7 +137,7 @@ def test_unrouted_page_is_404_html_with_headers(client: FlaskClient) -> None:
 
 @pytest.mark.parametrize("path", ["/", "/opportunities", "/feeds"])
 def test_pages_still_render_when_redis_is_down(path: str) -> None:
-    app = create_app({"TESTING": True, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
+    app = app_with(redis_url=f"redis://127.0.0.1:{free_port()}/0")
     resp = app.test_client().get(path)
     assert resp.status_code == 200
     assert "state store is unavailable" in resp.get_data(as_text=True)

@@ -82,7 +82,7 @@ class Own:
                                 routing_key=self.queue(role)).id
 
     def metrics(self) -> dict:
-        return scrape(KEY_PREFIX=self.key_prefix, QUEUE_PREFIX=self.queue_prefix)[1]
+        return scrape(key_prefix=self.key_prefix, queue_prefix=self.queue_prefix)[1]
 
     def close(self) -> None:
         if self.proc is not None:

@@ -15,6 +15,7 @@ from core.state import RedisState
 from core.types import Quote
 from tasks import resources
 from tasks.arbitrage import ingest_quotes
+from tests.support.apps import app_with
 from tests.support.procs import celery_worker
 from tests.support.queues import delete_queues
 from tests.support.silent_server import SilentServer
@@ -64,7 +65,7 @@ def test_every_client_we_build_takes_its_timeouts_from_the_setting(short_timeout
 
 
 def test_healthz_is_503_within_the_timeout(short_timeout: None, silent_redis: str) -> None:
-    client = create_app({"REDIS_URL": silent_redis}).test_client()
+    client = app_with(testing=False, redis_url=silent_redis).test_client()
     started = time.monotonic()
     response = client.get("/healthz")
     elapsed = time.monotonic() - started

@@ -17,7 +17,7 @@ from core import reports as rep
 from core.influx import InfluxDB
 from core.lineproto import make_line
 from core.state import RedisState
-from web import create_app
+from tests.support.apps import app_with
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +57,7 @@ def report(influx: InfluxDB, state: RedisState,
 
 
 def download(rid: str, kind: str) -> Any:
-    client = create_app({"TESTING": True}).test_client()
+    client = app_with().test_client()
     response = client.get(f"/api/reports/{rid}.{kind}")
     assert response.status_code == 200, response.data[:300]
     return response

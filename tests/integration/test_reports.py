@@ -25,6 +25,7 @@ from core.influx import InfluxDB
 from core.lineproto import feed_stats_line, make_line
 from core.state import RedisState
 from core.types import Quote
+from tests.support.apps import app_with
 from tests.support.procs import VENV_BIN, celery_worker, free_port, wait_for
 from tests.support.stores import recent_report_ids
 
@@ -173,9 +174,8 @@ def test_report_is_stored_and_posted(report: dict[str, Any], influx: InfluxDB,
 
 
 def test_downloads_and_page(report: dict[str, Any], state: RedisState) -> None:
-    from web import create_app
 
-    client = create_app({"TESTING": True}).test_client()
+    client = app_with().test_client()
     listing = client.get("/api/reports").get_json()
     assert listing["reports"][0]["id"] == report["id"]
     assert listing["reports"][0]["opportunities"] == 4

@@ -15,8 +15,8 @@ from werkzeug.routing import Rule
 
 from core.state import RedisState
 from core.types import Quote
+from tests.support.apps import app_with
 from tests.support.procs import ROOT
-from web import create_app
 from web.security import DATA_CSP
 
 pytestmark = pytest.mark.integration
@@ -40,7 +40,7 @@ def app(private_state: RedisState) -> Flask:
     now = time.time_ns()
     private_state.update_quotes([Quote("kraken", "BTC-USD", 100.0, 1.0, 101.0, 1.0, None,
                                        now, now)])
-    return create_app({"TESTING": True, "KEY_PREFIX": private_state.prefix})
+    return app_with(key_prefix=private_state.prefix)
 
 
 @pytest.fixture

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from web import create_app
+from tests.support.apps import app_with
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 def scrape(**overrides: str) -> tuple[int, Samples, set[str]]:
     """Status, every sample by (name, labels), and the family names of one scrape."""
-    response = create_app(overrides).test_client().get("/metrics")
+    response = app_with(testing=False, **overrides).test_client().get("/metrics")
     text = response.get_data(as_text=True)
     samples: Samples = {}
     names: set[str] = set()

@@ -89,3 +89,20 @@ def test_no_raw_redis_client_attribute_outside_the_stores() -> None:
             and isinstance(node.value, ast.Name) and node.value.id != "redis"
         ]
     assert reach_ins == []
+
+
+def test_tests_configure_the_app_with_a_settings() -> None:
+    """Tests change settings through a `Settings` (tests/support/apps.py), never by handing
+    create_app a mapping of setting names; only its own test covers that entry point."""
+    mappings = []
+    for path in tracked(".py"):
+        if not path.startswith("tests/") or path == "tests/unit/test_config_app.py":
+            continue
+        tree = ast.parse((ROOT / path).read_text(), path)
+        mappings += [
+            f"{path}:{node.lineno}" for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "create_app"
+            and node.args and not isinstance(node.args[0], ast.Name)
+            and not any(k.arg == "settings" for k in node.keywords)  # Flask keys beside one
+        ]
+    assert mappings == []
