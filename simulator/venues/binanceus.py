@@ -44,6 +44,7 @@ class BinanceUsVenue(DepthWire, BinanceVenue):
     """Simulated Binance.US: the Binance streams, its own listing, depth diffs and snapshots."""
 
     name = "binanceus"
+    quote_currencies = QUOTES
 
     def __init__(self, symbols: list[str], market: Market, seed: int) -> None:
         # Binance's own constructor keeps what binance.com lists (no USD pairs), so the

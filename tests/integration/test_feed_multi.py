@@ -45,7 +45,8 @@ def test_one_process_two_venues_deliver_and_one_closed_or_silenced_stalls_not_th
     state = RedisState.from_url(settings.redis_url, prefix)
     env = {**os.environ, "KEY_PREFIX": prefix, "QUEUE_PREFIX": queue_prefix}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "workers", "kraken,bitstamp", "--ws-url",
+        [sys.executable, "-m", "workers", "kraken,bitstamp", "--symbols", "BTC-USD,ETH-USD",
+         "--ws-url",
          f"ws://127.0.0.1:{sim.port}/{{exchange}}", "--rest-url", f"{sim.http}/{{exchange}}"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from core.config import DEFAULT_SYMBOLS
 from simulator.venues import VENUES
 from tests.support.feed import assert_recovers_without_loss, control, streaming
 from tests.support.procs import wait_for
@@ -17,7 +18,7 @@ from workers.exchanges import known_exchanges
 pytestmark = pytest.mark.integration
 EXCHANGES = [name for name in known_exchanges() if name in VENUES]
 # binance.com, OKX and Bybit list no USD pairs: each venue follows what it lists of these.
-SYMBOLS = ["BTC-USD", "ETH-USD", "BTC-USDT", "ETH-USDT"]
+SYMBOLS = DEFAULT_SYMBOLS.split(",")  # every venue lists at least two of them
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from core.types import Quote
-from tests.integration.test_simulator_upbit import BinaryReader, frames_of, request
 from tests.support import simulator as sh
+from tests.support.upbit_frames import frames_of, request
 from workers.exchanges.bithumb import BithumbAdapter
 
 pytestmark = pytest.mark.integration
@@ -45,7 +45,7 @@ def test_any_unit_count_and_level_one(sim: sh.SimProcess) -> None:
 def test_whole_books_through_the_adapter(sim: sh.SimProcess) -> None:
     adapter, ws = sh.subscribed(sim, BithumbAdapter, "bithumb", ("BTC-KRW", "ETH-KRW"))
     try:
-        frames, out = sh.through_adapter(ws, BinaryReader(adapter), 30)
+        frames, out = sh.through_adapter(ws, adapter, 30)
         assert all(type(e) is Quote for e in out) and not adapter.errors
         assert {q.symbol for q in out} == {"BTC-KRW", "ETH-KRW"}
         # KRW books are priced in whole won; each quote's stamp is its frame's.
@@ -56,7 +56,7 @@ def test_whole_books_through_the_adapter(sim: sh.SimProcess) -> None:
         assert sim.control("bithumb", "silence", seconds=2).ok
         sh.collect_texts(ws, 0.3)  # what was already on its way
         assert sh.collect_texts(ws, 1.0) == []
-        _, resumed = sh.through_adapter(ws, BinaryReader(adapter), 3, timeout_s=5.0)
+        _, resumed = sh.through_adapter(ws, adapter, 3, timeout_s=5.0)
         assert len(resumed) >= 3
     finally:
         ws.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import requests
@@ -15,9 +14,8 @@ import websocket
 
 from core.types import Quote
 from tests.support import simulator as sh
+from tests.support.upbit_frames import frames_of, request
 from workers.exchanges import get_adapter
-from workers.exchanges.base import Adapter
-from workers.exchanges.events import Events
 
 pytestmark = pytest.mark.integration
 
@@ -34,41 +32,6 @@ def sim() -> Iterator[sh.SimProcess]:
 @pytest.fixture(params=WIRE_VENUES)
 def venue(request: pytest.FixtureRequest) -> str:
     return request.param
-
-
-class BinaryReader:
-    """An adapter as `through_adapter` reads frames: binary ones go to `on_binary`."""
-
-    def __init__(self, adapter: Adapter) -> None:
-        self.adapter = adapter
-
-    def on_message(self, frame: str | bytes, received_ns: int) -> Events:
-        """The adapter's reading of one received frame."""
-        if type(frame) is bytes:
-            return self.adapter.on_binary(frame, received_ns)
-        return self.adapter.on_message(frame, received_ns)  # type: ignore[arg-type]
-
-
-def request(*types: dict[str, Any], fmt: str | None = "SIMPLE", ticket: Any = "t-1") -> str:
-    """One request frame."""
-    parts: list[dict[str, Any]] = [] if ticket is None else [{"ticket": ticket}]
-    parts += types
-    if fmt is not None:
-        parts.append({"format": fmt})
-    return json.dumps(parts)
-
-
-def frames_of(ws: websocket.WebSocket, seconds: float, count: int = 0) -> list[Any]:
-    """Decoded frames (each must arrive binary) for `seconds`, or until `count` of them."""
-    seen: list[Any] = []
-
-    def enough(_: Any) -> bool:
-        seen.append(_)
-        return 0 < count <= len(seen)
-
-    texts = sh.collect_texts(ws, seconds, until=enough)
-    assert all(type(t) is bytes for t in texts), texts[:3]
-    return [json.loads(t) for t in texts]
 
 
 def test_the_market_list_is_quote_first(sim: sh.SimProcess, venue: str) -> None:
@@ -138,8 +101,7 @@ def test_quotes_and_faults_through_the_adapter(sim: sh.SimProcess, venue: str) -
     cls = get_adapter(venue)
     adapter, ws = sh.subscribed(sim, cls, venue, ("BTC-KRW", "ETH-BTC"))
     try:
-        reader = BinaryReader(adapter)
-        frames, out = sh.through_adapter(ws, reader, 20)
+        frames, out = sh.through_adapter(ws, adapter, 20)
         quotes = [e for e in out if type(e) is Quote]
         assert len(quotes) >= 20 and not adapter.errors, adapter.errors
         assert {q.symbol for q in quotes} == {"BTC-KRW", "ETH-BTC"}
@@ -153,7 +115,7 @@ def test_quotes_and_faults_through_the_adapter(sim: sh.SimProcess, venue: str) -
         assert sim.control(venue, "bad_checksum").status_code == 400
         assert sim.control(venue, "garbage").ok
         assert sim.control(venue, "reconnect").json()["notified"] == 1
-        _, more = sh.through_adapter(ws, reader, 5)
+        _, more = sh.through_adapter(ws, adapter, 5)
         assert adapter.errors["bad_json"] == 1
         assert not [e for e in more if type(e) not in (Quote,)]  # no reconnect asked for
         assert sim.control(venue, "close").json()["closed"] == 1

@@ -185,8 +185,9 @@ def test_sequences_may_be_digit_strings(adapter: CryptocomAdapter) -> None:
     assert adapter.errors == {"bad_field": 1}
 
 
-def test_delta_before_snapshot_and_unknown_market(adapter: CryptocomAdapter) -> None:
-    assert adapter.on_message(delta(BIDS, ASKS, u=2, pu=1), 1) == []
+def test_delta_before_snapshot_resyncs_and_unknown_market(adapter: CryptocomAdapter) -> None:
+    # The snapshot was lost (the subscription's first frame): only a new one rebuilds it.
+    assert adapter.on_message(delta(BIDS, ASKS, u=2, pu=1), 1) == [Reconnect("sequence_gap")]
     assert adapter.on_message(snapshot(BIDS, ASKS, inst="DOGE_USD"), 1) == []
     assert adapter.errors == {"no_snapshot": 1, "unknown_market": 1}
 
@@ -200,7 +201,8 @@ def test_a_crossing_delta_resyncs_once(adapter: CryptocomAdapter) -> None:
 def test_a_new_connection_needs_a_new_snapshot(adapter: CryptocomAdapter) -> None:
     adapter.on_message(snapshot(BIDS, ASKS), 1)
     adapter.on_connect()
-    assert adapter.on_message(delta([["64011.00", "1", "1"]], [], u=101, pu=100), 2) == []
+    assert adapter.on_message(delta([["64011.00", "1", "1"]], [], u=101, pu=100), 2) == [
+        Reconnect("sequence_gap")]
     assert adapter.errors == {"no_snapshot": 1}
     assert quotes(adapter.on_message(snapshot(BIDS, ASKS), 3))  # the same top is sent again
 

@@ -236,7 +236,9 @@ class CryptocomAdapter(Adapter):
         seq, prev, ts_ns = _sequence(data["u"]), _sequence(data["pu"]), _book_ns(data)
         book = self._books.get(native)
         if book is None:
-            return self.reject("no_snapshot")  # a delta before this connection's snapshot
+            # The snapshot comes first on a subscription: a delta without one means it was
+            # lost, and the book can only be rebuilt from a fresh subscription.
+            return self.reconnect("sequence_gap", counted="no_snapshot")
         if prev != self._seq[native]:
             return self.reconnect("sequence_gap", counted="sequence_gap")
         for price, size in bids:
