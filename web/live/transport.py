@@ -25,6 +25,8 @@ LINGER_S = 1.0
 _sock = Sock()
 # Every open connection of this process and what stops its sender, for `close_all` at shutdown.
 _open: dict[Connection, Callable[[], None]] = {}
+# (code, reason) once `close_all` ran: the process is shutting down.
+_closing: tuple[int, str] | None = None
 _open_lock = threading.Lock()
 
 
@@ -141,9 +143,18 @@ def before_handshake(check: Callable[[], tuple[Response, int] | None]) -> None:
 
 
 def track(connection: Connection, stop: Callable[[], None]) -> None:
-    """Count `connection` as open for `close_all`; `stop` ends whatever serves it."""
+    """Count `connection` as open for `close_all`; `stop` ends whatever serves it.
+
+    A connection whose handshake finished as the shutdown began is closed at once with the
+    shutdown's code: `close_all` has already run and would never see it.
+    """
     with _open_lock:
-        _open[connection] = stop
+        closing = _closing
+        if closing is None:
+            _open[connection] = stop
+    if closing is not None:
+        connection.close(*closing)
+        stop()
 
 
 def untrack(connection: Connection) -> None:
@@ -153,8 +164,11 @@ def untrack(connection: Connection) -> None:
 
 
 def close_all(code: int = GOING_AWAY, message: str = "server restarting") -> int:
-    """Close every open connection of this process with `code`; returns how many there were."""
+    """Close every open connection of this process with `code`, and any that opens after;
+    returns how many were open."""
+    global _closing
     with _open_lock:
+        _closing = (code, message)
         conns = list(_open.items())
     for connection, stop in conns:
         connection.close(code, message)
