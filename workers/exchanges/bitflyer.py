@@ -28,7 +28,7 @@ from core.orderbook import OrderBook
 from core.types import Market
 from workers.exchanges.base import Adapter
 from workers.exchanges.events import Events
-from workers.exchanges.fields import SHAPE_ERRORS, json_number
+from workers.exchanges.fields import json_number
 
 SNAPSHOT = "lightning_board_snapshot_"
 BOARD = "lightning_board_"
@@ -113,18 +113,12 @@ class BitflyerAdapter(Adapter):
         return {"jsonrpc": "2.0", "method": "subscribe", "params": {"channel": chunk[0]},
                 "id": self._req_id}
 
-    def on_message(self, text: str, received_ns: int) -> Events:
-        """Read one frame; return the events it produced. Never raises on bad input."""
-        msg = self.decode_object(text)
-        if msg is None:
-            return []
-        try:
-            if msg.get("method") == "channelMessage":
-                params = msg["params"]
-                return self._on_channel(params["channel"], params["message"], received_ns)
-            return self._on_response(msg)
-        except SHAPE_ERRORS:
-            return self.reject("bad_field")
+    def on_object(self, msg: dict[str, Any], received_ns: int) -> Events:
+        """One frame by its kind; a field of the wrong shape raises (counted as bad_field)."""
+        if msg.get("method") == "channelMessage":
+            params = msg["params"]
+            return self._on_channel(params["channel"], params["message"], received_ns)
+        return self._on_response(msg)
 
     def on_connect(self) -> None:
         """Books are per connection: forget them."""

@@ -26,7 +26,7 @@ from core.orderbook import OrderBook
 from core.types import Market
 from workers.exchanges.base import Adapter
 from workers.exchanges.events import Events, Send
-from workers.exchanges.fields import SHAPE_ERRORS, decimal_levels, int_stamp
+from workers.exchanges.fields import decimal_levels, int_stamp
 
 BOOK_DEPTH = 10
 # Each channel counts once against the 400 subscriptions one market-data connection may hold.
@@ -133,16 +133,10 @@ class CryptocomAdapter(Adapter):
         self._books.clear()
         self._seq.clear()
 
-    def on_message(self, text: str, received_ns: int) -> Events:
-        """Read one frame; return the events it produced. Never raises on bad input."""
-        msg = self.decode_object(text)
-        if msg is None:
-            return []
+    def on_object(self, msg: dict[str, Any], received_ns: int) -> Events:
+        """One frame by its kind; a field of the wrong shape raises (counted as bad_field)."""
         beat = msg.get("method") == "public/heartbeat"
-        try:
-            return self._on_heartbeat(msg) if beat else self._on_reply(msg, received_ns)
-        except SHAPE_ERRORS:
-            return self.reject("bad_field")
+        return self._on_heartbeat(msg) if beat else self._on_reply(msg, received_ns)
 
     def _on_reply(self, msg: dict[str, Any], received_ns: int) -> Events:
         """A reply or a channel push, by its code and its channel.

@@ -23,7 +23,7 @@ from core.types import Market, Quote
 from workers.exchanges import mexc_pb as pb
 from workers.exchanges.base import Adapter
 from workers.exchanges.events import Events
-from workers.exchanges.fields import SHAPE_ERRORS, decimal_top, int_stamp
+from workers.exchanges.fields import decimal_top, int_stamp
 
 LIVE_CHANNEL = "spot@public.aggre.bookTicker.v3.api.pb@10ms@"
 MAX_SUBSCRIPTIONS = 30  # per connection; more are refused
@@ -100,19 +100,13 @@ class MexcAdapter(Adapter):
             return data.decode("utf-8")
         return pb.as_json(data)
 
-    def on_message(self, text: str, received_ns: int) -> Events:
+    def on_object(self, msg: dict[str, Any], received_ns: int) -> Events:
         """A JSON answer (ack, refusal, pong) or a push rendered from protobuf."""
-        msg = self.decode_object(text)
-        if msg is None:
-            return []
-        try:
-            if "channel" in msg:
-                return self._on_push(msg, received_ns)
-            if "code" in msg:
-                return self._on_answer(msg["code"], msg["msg"])
-            return self.reject("unknown_event")
-        except SHAPE_ERRORS:
-            return self.reject("bad_field")
+        if "channel" in msg:
+            return self._on_push(msg, received_ns)
+        if "code" in msg:
+            return self._on_answer(msg["code"], msg["msg"])
+        return self.reject("unknown_event")
 
     def _on_answer(self, code: Any, detail: Any) -> Events:
         """An answer to a request: an ack, a refusal or a pong.

@@ -22,7 +22,7 @@ from core.orderbook import OrderBook
 from core.types import Market
 from workers.exchanges.base import Adapter
 from workers.exchanges.events import Events
-from workers.exchanges.fields import SHAPE_ERRORS, decimal_levels, decimal_str, int_stamp, integer
+from workers.exchanges.fields import decimal_levels, decimal_str, int_stamp, integer
 
 BOOK = "book_lv2"
 TRADES = "trades"
@@ -90,22 +90,16 @@ class PoloniexAdapter(Adapter):
         """`{"event":"ping"}`, answered by `{"event":"pong"}`."""
         return '{"event":"ping"}'
 
-    def on_message(self, text: str, received_ns: int) -> Events:
-        """Read one frame; return the events it produced. Never raises on bad input."""
-        msg = self.decode_object(text)
-        if msg is None:
-            return []
-        try:
-            if "event" in msg:
-                return self._on_event(msg)
-            channel = msg["channel"]
-            if channel == BOOK:
-                return self._on_book(msg, received_ns)
-            if channel == TRADES:
-                return self._on_trades(msg)
-            return self.reject("unknown_channel")
-        except SHAPE_ERRORS:
-            return self.reject("bad_field")
+    def on_object(self, msg: dict[str, Any], received_ns: int) -> Events:
+        """One frame by its kind; a field of the wrong shape raises (counted as bad_field)."""
+        if "event" in msg:
+            return self._on_event(msg)
+        channel = msg["channel"]
+        if channel == BOOK:
+            return self._on_book(msg, received_ns)
+        if channel == TRADES:
+            return self._on_trades(msg)
+        return self.reject("unknown_channel")
 
     def on_connect(self) -> None:
         """Books and their ids are per connection: forget them."""

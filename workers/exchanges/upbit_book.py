@@ -20,7 +20,7 @@ from core.orderbook import OrderBook
 from core.types import Market
 from workers.exchanges.base import Adapter
 from workers.exchanges.events import Events
-from workers.exchanges.fields import SHAPE_ERRORS, int_stamp
+from workers.exchanges.fields import int_stamp
 
 _INF = math.inf
 
@@ -125,13 +125,9 @@ class UpbitShapedAdapter(Adapter):
                    {"format": self.wire_format}]
         return [json.dumps(request, separators=(",", ":"))]
 
-    def on_message(self, text: str, received_ns: int) -> Events:
-        """Read one frame; return the events it produced. Never raises on bad input."""
-        msg = self.decode_object(text)
-        try:
-            return [] if msg is None else self._dispatch(msg, received_ns)
-        except SHAPE_ERRORS:
-            return self.reject("bad_field")
+    def on_object(self, msg: dict[str, Any], received_ns: int) -> Events:
+        """One frame by its kind; a field of the wrong shape raises (counted as bad_field)."""
+        return self._dispatch(msg, received_ns)
 
     def _dispatch(self, msg: dict[str, Any], received_ns: int) -> Events:
         """Route a frame by its type, read in the key set it is spelled in."""
